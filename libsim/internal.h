@@ -1,0 +1,51 @@
+/*
+ * internal.h - declarations shared between libsim's own files; not installed.
+ */
+#ifndef SIM_INTERNAL_H
+#define SIM_INTERNAL_H
+
+#include <sys/types.h>
+
+#include "sim_policy.h"
+
+/*=====   Input streams (stream.c): plain, gzip or zstd, detected   =====*/
+
+typedef struct sim_in_s sim_in;
+
+/* Opens path ("-" = stdin) and detects compression from the magic bytes. */
+sim_in *sim_in_open(const char *path, char *err, size_t errlen);
+/* Up to n decompressed bytes; returns the count, 0 at end, <0 on error. */
+ssize_t sim_in_read(sim_in *in, void *buf, size_t n, char *err, size_t errlen);
+/* Makes at least n bytes visible (fewer at the end); returns a pointer to the
+ * unread data and sets *avail, without consuming; NULL on error. */
+const unsigned char *sim_in_peek(sim_in *in, size_t n, size_t *avail, char *err,
+                                 size_t errlen);
+/* Next line without its '\n' (and '\r'), NUL-terminated, valid until the
+ * next call; sets *len.  Returns 1, 0 at end, <0 on error. */
+int sim_in_getline(sim_in *in, char **line, size_t *len, char *err, size_t errlen);
+int sim_in_rewind(sim_in *in, char *err, size_t errlen);
+double sim_in_progress(const sim_in *in);
+const char *sim_in_path(const sim_in *in);
+/* "zstd", "gzip" or "none". */
+const char *sim_in_compression(const sim_in *in);
+void sim_in_close(sim_in *in);
+
+/*=====   Output streams: temporary file, compression, rename on commit   =====*/
+
+typedef struct sim_out_s sim_out;
+
+/* compress: 0 none, 1 gzip, 2 zstd; -1 from the name (.gz, .zst). */
+sim_out *sim_out_open(const char *path, int compress, char *err, size_t errlen);
+int sim_out_write(sim_out *o, const void *buf, size_t n, char *err, size_t errlen);
+int sim_out_printf(sim_out *o, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Flushes, closes and renames into place; frees o. */
+int sim_out_commit(sim_out *o, char *err, size_t errlen);
+/* Removes the temporary file; frees o; accepts NULL. */
+void sim_out_abort(sim_out *o);
+
+/*=====   cache.c   =====*/
+
+void sim__cache_add_seconds(sim_cache *c, double s);
+
+#endif

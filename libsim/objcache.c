@@ -1,0 +1,268 @@
+/*
+ * objcache.c - the object-cache framework shared by the classic policies.
+ *
+ * It owns what every object cache has in common, so that a policy file holds
+ * only its eviction logic:
+ *   - the key table (keymap.c) and the record array, ids recycled through a
+ *     free stack;
+ *   - sizes and capacity: an object keeps its first size; an object larger
+ *     than the whole cache is never stored (libCacheSim does the same);
+ *   - TTL: an object found at or after its expiry is removed and the request
+ *     is a miss (lazy expiry, as in memcached and libCacheSim);
+ *   - deletes.
+ *
+ * Invariants (checked by sim_objcache_check in tests):
+ *   1. used == sum of sizes of live records, and used <= capacity after
+ *      every access;
+ *   2. the keymap holds exactly the live records.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_policy.h"
+
+struct sim_objcache_s {
+    struct sim_objcache_hooks h;
+    void *pol;
+    uint8_t *base;          /* records */
+    size_t stride;
+    uint32_t limit;         /* ids [0, limit) were handed out */
+    uint32_t cap_recs;      /* records allocated */
+    uint32_t *free_ids;     /* stack of freed ids */
+    uint32_t nfree, cap_free;
+    uint8_t *live;          /* one byte per record: 1 if cached */
+    struct sim_keymap map;
+    uint64_t used, capacity, count;
+};
+
+static size_t round4(size_t n) { return (n + 3) & ~(size_t)3; }
+
+sim_objcache *sim_objcache_create(const struct sim_cache_config *cfg,
+                                  const struct sim_objcache_hooks *hooks, void *pol,
+                                  char *err, size_t errlen)
+{
+    sim_objcache *oc = calloc(1, sizeof *oc);
+    if (!oc) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    oc->h = *hooks;
+    oc->pol = pol;
+    oc->stride = round4(sizeof(struct sim_obj) + hooks->meta_size);
+    oc->capacity = cfg->capacity;
+    /* In object units the final count is known: size the table for it, up
+     * to a bound so that a huge nominal capacity does not allocate early. */
+    uint64_t expect = cfg->unit == SIM_UNIT_OBJECTS ? cfg->capacity : 1024;
+    if (expect > (1u << 20))
+        expect = 1u << 20;
+    if (sim_keymap_init(&oc->map, expect, &oc->base, oc->stride)) {
+        free(oc);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return oc;
+}
+
+void sim_objcache_free(sim_objcache *oc)
+{
+    if (!oc)
+        return;
+    sim_keymap_free(&oc->map);
+    free(oc->base);
+    free(oc->free_ids);
+    free(oc->live);
+    free(oc);
+}
+
+struct sim_obj *sim_objcache_obj(const sim_objcache *oc, uint32_t id)
+{
+    return (struct sim_obj *)(oc->base + (size_t)id * oc->stride);
+}
+
+void *sim_objcache_meta(const sim_objcache *oc, uint32_t id)
+{
+    return oc->base + (size_t)id * oc->stride + sizeof(struct sim_obj);
+}
+
+uint32_t sim_objcache_find(const sim_objcache *oc, uint64_t key)
+{
+    return sim_keymap_get(&oc->map, key);
+}
+
+uint64_t sim_objcache_used(const sim_objcache *oc) { return oc->used; }
+uint64_t sim_objcache_capacity(const sim_objcache *oc) { return oc->capacity; }
+uint64_t sim_objcache_count(const sim_objcache *oc) { return oc->count; }
+uint32_t sim_objcache_id_limit(const sim_objcache *oc) { return oc->limit; }
+uint8_t *sim_objcache_base(const sim_objcache *oc) { return oc->base; }
+size_t sim_objcache_stride(const sim_objcache *oc) { return oc->stride; }
+
+int sim_objcache_is_live(const sim_objcache *oc, uint32_t id)
+{
+    return id < oc->limit && oc->live[id];
+}
+
+/* A fresh id, growing the record array by 1.5x when needed. */
+static uint32_t alloc_id(sim_objcache *oc)
+{
+    if (oc->nfree)
+        return oc->free_ids[--oc->nfree];
+    if (oc->limit == oc->cap_recs) {
+        uint64_t n = oc->cap_recs ? (uint64_t)oc->cap_recs + oc->cap_recs / 2 : 1024;
+        if (n >= SIM_KEYMAP_NONE)
+            return SIM_KEYMAP_NONE;
+        uint8_t *b = realloc(oc->base, n * oc->stride);
+        if (!b)
+            return SIM_KEYMAP_NONE;
+        oc->base = b;
+        uint8_t *l = realloc(oc->live, n);
+        if (!l)
+            return SIM_KEYMAP_NONE;
+        oc->live = l;
+        oc->cap_recs = (uint32_t)n;
+    }
+    oc->live[oc->limit] = 0;
+    return oc->limit++;
+}
+
+static void free_id(sim_objcache *oc, uint32_t id)
+{
+    struct sim_obj *o = sim_objcache_obj(oc, id);
+    sim_keymap_del(&oc->map, o->key);
+    oc->used -= o->size;
+    oc->count--;
+    oc->live[id] = 0;
+    if (oc->nfree == oc->cap_free) {
+        uint32_t n = oc->cap_free ? oc->cap_free * 2 : 256;
+        uint32_t *f = realloc(oc->free_ids, (size_t)n * sizeof *f);
+        if (!f)
+            return; /* the id is leaked, never reused: harmless */
+        oc->free_ids = f;
+        oc->cap_free = n;
+    }
+    oc->free_ids[oc->nfree++] = id;
+}
+
+void sim_objcache_evict_id(sim_objcache *oc, uint32_t id)
+{
+    assert(sim_objcache_is_live(oc, id));
+    free_id(oc, id);
+}
+
+static int expired(const struct sim_obj *o, const struct sim_req *req)
+{
+    return o->expire && req->time / 1000000 >= o->expire;
+}
+
+static void store(sim_objcache *oc, const struct sim_req *req, uint32_t size,
+                  struct sim_outcome *out)
+{
+    while (oc->used + size > oc->capacity) {
+        assert(oc->count > 0);
+        uint32_t v = oc->h.victim(oc->pol);
+        free_id(oc, v);
+        out->evictions++;
+    }
+    uint32_t id = alloc_id(oc);
+    if (id == SIM_KEYMAP_NONE)
+        return; /* out of memory: the object is simply not cached */
+    struct sim_obj *o = sim_objcache_obj(oc, id);
+    o->key = req->key;
+    o->size = size;
+    o->expire = req->ttl ? (uint32_t)(req->time / 1000000 + req->ttl) : 0;
+    if (sim_keymap_put(&oc->map, req->key, id))
+        return; /* out of memory: not cached; the id is never reused */
+    oc->live[id] = 1;
+    oc->used += size;
+    oc->count++;
+    oc->h.insert(oc->pol, id, req);
+}
+
+void sim_objcache_access(sim_objcache *oc, const struct sim_req *req,
+                         struct sim_outcome *out)
+{
+    uint32_t id = sim_keymap_get(&oc->map, req->key);
+
+    /* Step 1: lazy expiry. */
+    if (id != SIM_KEYMAP_NONE && expired(sim_objcache_obj(oc, id), req)) {
+        oc->h.remove(oc->pol, id);
+        free_id(oc, id);
+        out->expirations++;
+        id = SIM_KEYMAP_NONE;
+    }
+    /* Step 2: deletes. */
+    if (req->op == SIM_OP_DELETE) {
+        if (id != SIM_KEYMAP_NONE) {
+            oc->h.remove(oc->pol, id);
+            free_id(oc, id);
+        }
+        out->uncounted = 1;
+        return;
+    }
+    /* Step 3: hit. */
+    if (id != SIM_KEYMAP_NONE) {
+        out->hit = 1;
+        oc->h.hit(oc->pol, id, req);
+        return;
+    }
+    /* Step 4: miss. */
+    out->hit = 0;
+    uint64_t size = req->size;
+    if (size > oc->capacity || size > UINT32_MAX)
+        return;
+    if (oc->h.admit && !oc->h.admit(oc->pol, req))
+        return;
+    store(oc, req, (uint32_t)size, out);
+}
+
+/*=====   Lists   =====*/
+
+void sim_list_init(struct sim_list *l)
+{
+    l->head = l->tail = SIM_KEYMAP_NONE;
+    l->count = 0;
+}
+
+void sim_list_push_head(struct sim_list *l, uint8_t *base, size_t stride, size_t off,
+                        uint32_t id)
+{
+    struct sim_link *n = sim_list_link(base, stride, off, id);
+    n->prev = SIM_KEYMAP_NONE;
+    n->next = l->head;
+    if (l->head != SIM_KEYMAP_NONE)
+        sim_list_link(base, stride, off, l->head)->prev = id;
+    else
+        l->tail = id;
+    l->head = id;
+    l->count++;
+}
+
+void sim_list_push_tail(struct sim_list *l, uint8_t *base, size_t stride, size_t off,
+                        uint32_t id)
+{
+    struct sim_link *n = sim_list_link(base, stride, off, id);
+    n->next = SIM_KEYMAP_NONE;
+    n->prev = l->tail;
+    if (l->tail != SIM_KEYMAP_NONE)
+        sim_list_link(base, stride, off, l->tail)->next = id;
+    else
+        l->head = id;
+    l->tail = id;
+    l->count++;
+}
+
+void sim_list_unlink(struct sim_list *l, uint8_t *base, size_t stride, size_t off,
+                     uint32_t id)
+{
+    struct sim_link *n = sim_list_link(base, stride, off, id);
+    if (n->prev != SIM_KEYMAP_NONE)
+        sim_list_link(base, stride, off, n->prev)->next = n->next;
+    else
+        l->head = n->next;
+    if (n->next != SIM_KEYMAP_NONE)
+        sim_list_link(base, stride, off, n->next)->prev = n->prev;
+    else
+        l->tail = n->prev;
+    l->count--;
+}

@@ -1,0 +1,50 @@
+/*
+ * cli.h - what the four command-line tools share: exit codes, messages in
+ * one shape, number and size parsing, and the progress line.  Tools are
+ * thin: everything that simulates is in libsim.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses (documented in every man page). */
+enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
+
+/* The program name for messages ("cachesim"). */
+extern const char *cli_prog;
+
+/* "prog: message" on stderr, then exit(EXIT_USAGE) with a pointer to --help. */
+_Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: message" on stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Strict parsers: 0 on success, -1 if `s` is not entirely a number in range. */
+int cli_parse_u64(const char *s, uint64_t *v);
+int cli_parse_double(const char *s, double *v);
+
+/*
+ * A cache size: "1000", "64K", "128M", "1.5G", "2T" (powers of 1024; "KB",
+ * "KiB", "MB", "MiB"... mean the same), or a fraction of the working set in
+ * (0, 1) such as "0.01" (*fraction set, *bytes 0).  Returns 0 or -1.
+ */
+int cli_parse_size(const char *s, uint64_t *bytes, double *fraction);
+
+/* Progress on stderr, when enabled: "\r<label> 42% 3.1M req/s ETA 0:12". */
+struct cli_progress {
+    int enabled;
+    const char *label;
+    double start;
+    int shown;
+};
+void cli_progress_start(struct cli_progress *p, const char *label);
+int cli_progress_cb(void *arg, double fraction, uint64_t requests);
+void cli_progress_end(struct cli_progress *p);
+double cli_now(void);
+
+/* Closes stdout and turns a failed write into EXIT_DATA (util-linux's
+ * close_stdout). */
+void cli_close_stdout(void);
+
+#endif
