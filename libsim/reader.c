@@ -322,8 +322,10 @@ sim_reader *sim_reader_open(const char *path, const struct sim_reader_opts *opts
 
 int sim_reader_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen)
 {
-    memset(req, 0, sizeof *req);
-    req->next_access = -1;
+    /* A struct copy, not memset: glibc's memset of 136 bytes compiles to
+     * "rep stos" here, which was 8% of a whole LRU run. */
+    static const struct sim_req empty = {.next_access = -1};
+    *req = empty;
     int rc = r->fmt->next(r, req, err, errlen);
     if (rc != 1)
         return rc;
