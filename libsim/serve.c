@@ -140,7 +140,7 @@ void sim_serve_config_init(struct sim_serve_config *c, const sim_modelpool *pool
     c->k = 4;
     c->min_sim = 0.5;
     c->cross = 0.25;
-    c->min_gain_per_ktok = 0.005;
+    c->min_gain_per_ktok = 0.05;
     c->utility_lr = 0.2;
     c->bytes_per_token = 4;
     c->index = SIM_VEC_FLAT;
@@ -624,27 +624,24 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         double target = s->cfg.quality_target;
         if (target < 1)
             target -= s->cfg.slack * pressure(s, L);
-        double best_p = -1, best_cost = INFINITY;
-        int found = 0;
+        /* The cheapest model predicted to meet the target; if none does,
+         * the largest, without examples (so a target of 1 is always-large). */
+        double best_cost = INFINITY;
+        pick = L;
         for (unsigned m = 0; m < s->nm; m++) {
             uint32_t ex[MAX_K], tok;
             double pg, tg;
             const struct sim_model *mm = s->rt[m].m;
             unsigned n = choose_examples(s, mm, j->cat, d, c, nc, ex, &pg, &tg, &tok);
-            double p = quality(mm, j->cat, d, pg);
             double cost = est_cost(mm, j->tokens_in + tok, j->tokens_out);
-            int better = p >= target ? (!found || cost < best_cost)
-                                     : (!found && p > best_p);
-            if (better) {
-                found |= p >= target;
-                best_p = p;
-                best_cost = cost;
-                pick = m;
-                j->nex = (uint8_t)n;
-                memcpy(j->ex, ex, n * sizeof *ex);
-                true_g = tg;
-                j->prompt_tokens = j->tokens_in + tok;
-            }
+            if (target >= 1 || quality(mm, j->cat, d, pg) < target || cost >= best_cost)
+                continue;
+            best_cost = cost;
+            pick = m;
+            j->nex = (uint8_t)n;
+            memcpy(j->ex, ex, n * sizeof *ex);
+            true_g = tg;
+            j->prompt_tokens = j->tokens_in + tok;
         }
         break;
     }
