@@ -362,6 +362,42 @@ START_TEST(missing_fields_are_errors)
 }
 END_TEST
 
+START_TEST(iccache_policy_hand_sequence)
+{
+    /* Four requests, byte budget for two entries (each 10 tokens * 4 bytes
+     * + 4 floats = 56 bytes; budget 112):
+     *   1. class 1, e1: cache empty -> miss; stored.
+     *   2. class 1, e1: entry 1 is identical (cosine 1) -> hit, useful.
+     *   3. class 2, e1: entries 1, 2 (class 1) -> hit, but a false hit;
+     *      storing it evicts one entry (three would need 168 bytes).
+     *   4. class 3, e2 orthogonal to e1: cosine 0 < min_sim 0.5 -> miss. */
+    char err[SIM_ERRLEN];
+    struct sim_cache_config cfg = {112, SIM_UNIT_BYTES, 1,
+                                   SIM_F_EMB | SIM_F_CLASS | SIM_F_TOKENS | SIM_F_KEY, NULL};
+    sim_cache *c = sim_cache_create("iccache", &cfg, err, sizeof err);
+    ck_assert_msg(c != NULL, "%s", err);
+    float e1[4] = {1, 0, 0, 0}, e2[4] = {0, 1, 0, 0};
+    const float *embs[] = {e1, e1, e1, e2};
+    uint64_t cls[] = {1, 1, 2, 3};
+    int hit[] = {0, 1, 1, 0}, false_hit[] = {0, 0, 1, 0}, ev[] = {0, 0, 1, 1};
+    for (int i = 0; i < 4; i++) {
+        struct sim_req q = {.index = (uint64_t)i, .cls = cls[i], .emb = embs[i], .dim = 4,
+                            .tokens_in = 6, .tokens_out = 4,
+                            .present = SIM_F_EMB | SIM_F_CLASS | SIM_F_TOKENS};
+        struct sim_outcome o;
+        sim_cache_access(c, &q, &o);
+        ck_assert_int_eq(o.hit, hit[i]);
+        ck_assert_int_eq(o.false_hit, false_hit[i]);
+        ck_assert_int_eq(o.evictions, ev[i]);
+        ck_assert_int_eq(sim_cache_check(c, err, sizeof err), 0);
+    }
+    double v[2];
+    sim_cache_extra_values(c, v);
+    ck_assert_double_eq(v[1], 0.25); /* one useful hit in four */
+    sim_cache_free(c);
+}
+END_TEST
+
 static Suite *serve_suite(void)
 {
     Suite *s = suite_create("serve");
@@ -375,6 +411,7 @@ static Suite *serve_suite(void)
     tcase_add_test(tc, iccache_offloads_and_keeps_quality);
     tcase_add_test(tc, semcache_serves_as_is);
     tcase_add_test(tc, threshold_router_extremes);
+    tcase_add_test(tc, iccache_policy_hand_sequence);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     TCase *e = tcase_create("Errors");
