@@ -33,6 +33,11 @@ int excache_init(struct excache *x, uint32_t dim, uint64_t budget, enum sim_vec_
     sim_vec_config_init(&vc, kind, dim);
     vc.seed = seed;
     vc.capacity = 1024;
+    /* Every request inserts an example, so construction cost is paid per
+     * request: a lighter graph than the index defaults (M 16, ef 200). */
+    vc.M = 8;
+    vc.ef_construction = 48;
+    vc.ef_search = 32;
     x->idx = sim_vec_create(&vc, err, errlen);
     if (!x->idx)
         return SIM_EINVAL;
