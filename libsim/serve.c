@@ -35,7 +35,7 @@
 #include "sim_policy.h"
 
 #define MAX_K 16
-#define CANDIDATES 32
+#define CANDIDATES 16
 #define HIST_PER_DECADE 200
 #define HIST_MIN_EXP (-6)
 #define HIST_DECADES 12
@@ -960,4 +960,38 @@ int sim_serve_run(sim_serve *s, sim_reader *r, struct sim_serve_stats *overall, 
     if (rc < 0)
         return rc;
     return sim_serve_finish(s, 1, overall);
+}
+
+/*=====   CSV   =====*/
+
+int sim_serve_csv_header(FILE *f, const sim_modelpool *pool)
+{
+    fputs("router,window,t_start,t_end,arrived,completed,in_flight,throughput_rps,"
+          "tokens_per_s,ttft_p50,ttft_p95,ttft_p99,ttft_mean,e2e_p50,e2e_p95,e2e_p99,"
+          "e2e_mean,quality,win_rate", f);
+    for (unsigned m = 0; m < sim_modelpool_count(pool); m++)
+        fprintf(f, ",offload_%s", sim_modelpool_model(pool, m)->name);
+    fputs(",cache_served,cost,example_hit_rate,examples_per_request,cache_entries,"
+          "cache_bytes,replay_cost,replay_gain\n", f);
+    return ferror(f) ? SIM_EIO : 0;
+}
+
+int sim_serve_csv_row(FILE *f, const char *router, const char *window,
+                      const struct sim_serve_stats *st, const sim_modelpool *pool)
+{
+    /* %.10g: reals here are measurements, not exact ratios; ten digits
+     * are more than any of them carries and keep rows short. */
+    fprintf(f, "%s,%s,%.10g,%.10g,%llu,%llu,%llu,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,"
+            "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g", router, window, st->t_start, st->t_end,
+            (unsigned long long)st->arrived, (unsigned long long)st->completed,
+            (unsigned long long)st->in_flight, st->throughput_rps, st->tokens_per_s,
+            st->ttft_p50, st->ttft_p95, st->ttft_p99, st->ttft_mean, st->e2e_p50, st->e2e_p95,
+            st->e2e_p99, st->e2e_mean, st->quality, st->win_rate);
+    for (unsigned m = 0; m < sim_modelpool_count(pool); m++)
+        fprintf(f, ",%.10g", st->offload[m]);
+    fprintf(f, ",%.10g,%.10g,%.10g,%.10g,%llu,%llu,%.10g,%.10g\n", st->cache_served, st->cost,
+            st->example_hit_rate, st->examples_per_request,
+            (unsigned long long)st->cache_entries, (unsigned long long)st->cache_bytes,
+            st->replay_cost, st->replay_gain);
+    return ferror(f) ? SIM_EIO : 0;
 }

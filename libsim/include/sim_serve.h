@@ -196,6 +196,15 @@ int sim_serve_arrive(sim_serve *s, const struct sim_req *req, const char *catego
  * fills the overall stats.  @return 0. */
 int sim_serve_finish(sim_serve *s, int drain, struct sim_serve_stats *overall);
 
+/*! sim_serve_csv_header() / sim_serve_csv_row() :
+ * The serving table (columns in iccache(7)): router, window, t_start,
+ * t_end, then the fields of struct sim_serve_stats, with one offload_NAME
+ * column per model of the pool.  `window` is the window's number or "all".
+ * @return 0 or SIM_EIO. */
+int sim_serve_csv_header(FILE *f, const sim_modelpool *pool);
+int sim_serve_csv_row(FILE *f, const char *router, const char *window,
+                      const struct sim_serve_stats *st, const sim_modelpool *pool);
+
 /*! sim_serve_run() : a whole trace through one simulation. */
 int sim_serve_run(sim_serve *s, sim_reader *r, struct sim_serve_stats *overall, char *err,
                   size_t errlen);
