@@ -123,27 +123,104 @@ int sim_router_parse(const char *name)
     return SIM_ENOTFOUND;
 }
 
+
+static const struct sim_param_def serve_params[] = {
+    {"target", SIM_P_REAL, "0.75", 0, 1, NULL, "iccache: lowest acceptable predicted quality"},
+    {"slack", SIM_P_REAL, "0.05", 0, 1, NULL, "iccache: target relaxed under load by this much"},
+    {"load_threshold", SIM_P_REAL, "0.7", 0, 10, NULL, "utilisation where pressure starts"},
+    {"load_width", SIM_P_REAL, "0.2", 1e-6, 10, NULL, "pressure = tanh((util - thr) / width)"},
+    {"load_ema", SIM_P_REAL, "0.05", 1e-6, 1, NULL, "smoothing of utilisation per arrival"},
+    {"tau", SIM_P_REAL, "0.1", -1, 1, NULL, "threshold: large if its predicted gain > tau"},
+    {"threshold", SIM_P_REAL, "0.8", -1, 1, NULL, "semcache: cosine for serving as-is"},
+    {"cache", SIM_P_STR, "64M", 0, 0, NULL, "example cache budget in bytes (K/M/G)"},
+    {"k", SIM_P_INT, "4", 1, MAX_K, NULL, "examples per request, at most"},
+    {"min_sim", SIM_P_REAL, "0.5", -1, 0.999, NULL, "cosine below which examples are useless"},
+    {"cross", SIM_P_REAL, "0.25", 0, 1, NULL, "value of a same-category example of another class"},
+    {"min_gain", SIM_P_REAL, "0.05", 0, 1, NULL, "quality an example must add per 1000 tokens"},
+    {"lr", SIM_P_REAL, "0.2", 0, 1, NULL, "learning rate of example utilities"},
+    {"replay_budget", SIM_P_REAL, "0", 0, 1e12, NULL, "cost per window for offline replay"},
+    {"index", SIM_P_ENUM, "flat", 0, 0, "flat|hnsw", "example index"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+/* "64M" -> bytes (powers of 1024); -1 if malformed. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    double x = strtod(s, &end);
+    static const char units[] = "KMGT";
+    double mult = 1;
+    if (end == s || x < 0)
+        return -1;
+    if (*end) {
+        const char *u = strchr(units, *end & ~0x20);
+        if (!u || !*u || (end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB")))
+            return -1;
+        mult = pow(1024, (double)(u - units + 1));
+    }
+    if (x * mult >= 1.8e19)
+        return -1;
+    *out = (uint64_t)(x * mult);
+    return 0;
+}
+
+int sim_serve_config_parse(struct sim_serve_config *c, const char *spec, char *err,
+                           size_t errlen)
+{
+    char name[32];
+    size_t len = strcspn(spec, ":");
+    if (len >= sizeof name) {
+        snprintf(err, errlen, "router '%s': name too long", spec);
+        return SIM_EINVAL;
+    }
+    memcpy(name, spec, len);
+    name[len] = 0;
+    int r = sim_router_parse(name);
+    if (r < 0) {
+        snprintf(err, errlen, "unknown router '%s' (large, small, threshold, semcache, "
+                 "iccache)", name);
+        return SIM_ENOTFOUND;
+    }
+    sim_params *p = sim_params_parse(name, serve_params, spec[len] ? spec + len + 1 : "",
+                                     err, errlen);
+    if (!p)
+        return SIM_EINVAL;
+    uint64_t bytes;
+    if (parse_bytes(sim_params_str(p, "cache"), &bytes) || bytes == 0) {
+        snprintf(err, errlen, "%s: parameter 'cache': '%s' is not a size in bytes", name,
+                 sim_params_str(p, "cache"));
+        sim_params_free(p);
+        return SIM_EINVAL;
+    }
+    c->router = (enum sim_router)r;
+    c->quality_target = sim_params_real(p, "target");
+    c->slack = sim_params_real(p, "slack");
+    c->load_threshold = sim_params_real(p, "load_threshold");
+    c->load_width = sim_params_real(p, "load_width");
+    c->load_ema = sim_params_real(p, "load_ema");
+    c->route_tau = sim_params_real(p, "tau");
+    c->semcache_threshold = sim_params_real(p, "threshold");
+    c->cache_bytes = bytes;
+    c->k = (unsigned)sim_params_int(p, "k");
+    c->min_sim = sim_params_real(p, "min_sim");
+    c->cross = sim_params_real(p, "cross");
+    c->min_gain_per_ktok = sim_params_real(p, "min_gain");
+    c->utility_lr = sim_params_real(p, "lr");
+    c->replay_budget = sim_params_real(p, "replay_budget");
+    c->index = strcmp(sim_params_str(p, "index"), "hnsw") ? SIM_VEC_FLAT : SIM_VEC_HNSW;
+    sim_params_free(p);
+    return 0;
+}
+
 void sim_serve_config_init(struct sim_serve_config *c, const sim_modelpool *pool)
 {
+    char err[SIM_ERRLEN];
     memset(c, 0, sizeof *c);
     c->pool = pool;
-    c->router = SIM_ROUTE_ICCACHE;
     c->seed = 1;
-    c->quality_target = 0.75;
-    c->slack = 0.05;
-    c->load_threshold = 0.7;
-    c->load_width = 0.2;
-    c->load_ema = 0.05;
-    c->route_tau = 0.1;
-    c->semcache_threshold = 0.8;
-    c->cache_bytes = 64u << 20;
-    c->k = 4;
-    c->min_sim = 0.5;
-    c->cross = 0.25;
-    c->min_gain_per_ktok = 0.05;
-    c->utility_lr = 0.2;
     c->bytes_per_token = 4;
-    c->index = SIM_VEC_FLAT;
+    /* The defaults live in serve_params alone; this parse cannot fail. */
+    sim_serve_config_parse(c, "iccache", err, sizeof err);
 }
 
 /*=====   quality model   =====*/

@@ -398,6 +398,31 @@ START_TEST(iccache_policy_hand_sequence)
 }
 END_TEST
 
+START_TEST(router_specs_are_checked)
+{
+    char err[SIM_ERRLEN];
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, NULL);
+    ck_assert_int_eq(sim_serve_config_parse(&c, "iccache:target=0.9,cache=2M,k=2", err,
+                                            sizeof err), 0);
+    ck_assert_double_eq(c.quality_target, 0.9);
+    ck_assert_uint_eq(c.cache_bytes, 2u << 20);
+    ck_assert_uint_eq(c.k, 2);
+    static const char *const bad[][2] = {
+        {"oracle", "unknown router 'oracle'"},
+        {"iccache:speed=1", "unknown parameter 'speed'"},
+        {"iccache:target=1.5", "outside"},
+        {"semcache:cache=12Q", "'cache': '12Q' is not a size"},
+        {"threshold:tau=x", "not a number"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_lt(sim_serve_config_parse(&c, bad[i][0], err, sizeof err), 0);
+        ck_assert_msg(strstr(err, bad[i][1]) != NULL, "%s: %s", bad[i][0], err);
+    }
+    ck_assert_double_eq(c.quality_target, 0.9); /* unchanged by failures */
+}
+END_TEST
+
 static Suite *serve_suite(void)
 {
     Suite *s = suite_create("serve");
@@ -418,6 +443,7 @@ static Suite *serve_suite(void)
     tcase_add_loop_test(e, pool_errors_name_line_and_field, 0,
                         (int)(sizeof bad_cfgs / sizeof bad_cfgs[0]));
     tcase_add_test(e, missing_fields_are_errors);
+    tcase_add_test(e, router_specs_are_checked);
     suite_add_tcase(s, e);
     return s;
 }

@@ -153,6 +153,17 @@ struct sim_serve_config {
 /*! sim_serve_config_init() : defaults (documented in iccache(7)). */
 void sim_serve_config_init(struct sim_serve_config *c, const sim_modelpool *pool);
 
+/*! sim_serve_config_parse() :
+ * Sets the router and its parameters from a spec "ROUTER" or
+ * "ROUTER:key=value,...", e.g. "iccache:target=0.8,cache=64M,k=4".  Keys:
+ * target, slack, load_threshold, load_width, load_ema, tau, threshold
+ * (semcache), cache (bytes, K/M/G suffixes), k, min_sim, cross, min_gain,
+ * lr, replay_budget, index (flat|hnsw).  Unknown routers and keys, bad
+ * numbers and values out of range are errors that name them.
+ * @return 0, or SIM_EINVAL/SIM_ENOTFOUND with err set (c unchanged). */
+int sim_serve_config_parse(struct sim_serve_config *c, const char *spec, char *err,
+                           size_t errlen);
+
 /* Metrics of a window or of the whole run. */
 struct sim_serve_stats {
     double t_start, t_end;      /* simulated seconds */
