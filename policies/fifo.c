@@ -99,6 +99,12 @@ static int fifo_check(void *state, char *err, size_t errlen)
     return 0;
 }
 
+static uint64_t fifo_used(void *state)
+{
+    struct fifo *p = state;
+    return sim_objcache_used(p->oc);
+}
+
 const struct sim_policy_ops sim_policy_fifo = {
     .abi_version = SIM_POLICY_ABI,
     .name = "fifo",
@@ -110,4 +116,5 @@ const struct sim_policy_ops sim_policy_fifo = {
     .destroy = fifo_destroy,
     .access = fifo_access,
     .check = fifo_check,
+    .used = fifo_used,
 };

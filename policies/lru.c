@@ -112,6 +112,12 @@ static int lru_check(void *state, char *err, size_t errlen)
     return 0;
 }
 
+static uint64_t lru_used(void *state)
+{
+    struct lru *p = state;
+    return sim_objcache_used(p->oc);
+}
+
 const struct sim_policy_ops sim_policy_lru = {
     .abi_version = SIM_POLICY_ABI,
     .name = "lru",
@@ -123,4 +129,5 @@ const struct sim_policy_ops sim_policy_lru = {
     .destroy = lru_destroy,
     .access = lru_access,
     .check = lru_check,
+    .used = lru_used,
 };

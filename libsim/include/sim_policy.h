@@ -79,6 +79,10 @@ struct sim_policy_ops {
     void (*reset)(void *state);
     /* xCheck: verify the invariants; 0 or SIM_EINVAL with a message.  May be NULL. */
     int (*check)(void *state, char *err, size_t errlen);
+    /* xUsed: units currently occupied (for occupancy time series; since
+     * 0.1, appended last so older initialisers stay valid).  May be NULL:
+     * occupancy is then reported as unknown. */
+    uint64_t (*used)(void *state);
 };
 
 /*=====   Key table   =====*/
