@@ -312,9 +312,9 @@ static void write_table(FILE *f, const struct sim_rl_qtable *t)
             cand[t->candidates], unseen[t->unseen]);
     for (unsigned i = 0; i < t->nfeat; i++) {
         const struct sim_rl_qfeat *q = &t->feat[i];
-        fprintf(f, "# feature %s %u ", sim_rl_feature_name(q->feature), q->nedges + 1);
+        fprintf(f, "# feature %s %u", sim_rl_feature_name(q->feature), q->nedges + 1);
         for (unsigned e = 0; e < q->nedges; e++)
-            fprintf(f, "%s%.9g", e ? "," : "", q->edges[e]);
+            fprintf(f, "%s%.9g", e ? "," : " ", q->edges[e]);
         fputc('\n', f);
     }
     for (unsigned i = 0; i < t->nfeat; i++)

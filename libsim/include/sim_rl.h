@@ -230,7 +230,7 @@ struct sim_rl_export_opts {
     enum sim_rl_candidates candidates;
     uint64_t seed;             /* random candidates */
     uint64_t horizon_us;       /* label window for objects without TTL */
-    const sim_rl_model *model; /* behaviour policy; NULL = LRU */
+    const char *model;         /* behaviour policy's model file; NULL = LRU */
 };
 
 /*! sim_rl_export() :
@@ -250,6 +250,13 @@ struct sim_rl_export_opts {
 int64_t sim_rl_export(sim_reader *r, const struct sim_rl_export_opts *o, FILE *out,
                       char *err, size_t errlen);
 
+/*! sim_rl_export_reqs() :
+ * The same over n requests in memory (their `index` is ignored: position
+ * i is request i).  @return as sim_rl_export(). */
+int64_t sim_rl_export_reqs(const struct sim_req *reqs, size_t n,
+                           const struct sim_rl_export_opts *o, FILE *out, char *err,
+                           size_t errlen);
+
 /*=====   Trainer   =====*/
 
 struct sim_rl_train_opts {
@@ -261,6 +268,7 @@ struct sim_rl_train_opts {
     const float *edges[SIM_RL_NFEAT];
     unsigned nedges[SIM_RL_NFEAT];
     uint64_t min_visits;       /* states seen fewer times are dropped */
+    unsigned feature_mask;     /* bit f: use feature f; 0 = all six */
 };
 
 /*! sim_rl_train() :
