@@ -26,6 +26,14 @@ int sim__rl_mlp_parse(sim_in *in, const char *path, struct sim_rl_mlp *m, char *
 int sim__rl_mlp_check(const struct sim_rl_mlp *m, const char *name, char *err, size_t errlen);
 int sim__rl_mlp_copy(struct sim_rl_mlp *dst, const struct sim_rl_mlp *src);
 void sim__rl_mlp_free(struct sim_rl_mlp *m);
+/* sim_rl_mlp_eval with optional transposed dense weights wt[layer] (NULL
+ * entries: row-major path); same bits either way. */
+void sim__rl_mlp_forward(const struct sim_rl_mlp *m, float *const *wt, const float *in,
+                         float *out, float *scratch);
+/* Per-candidate networks no wider than SIM_RL_BATCH_WIDTH: scores n <= 32
+ * candidates (x: n rows of 6) at once; same bits as one at a time. */
+#define SIM_RL_BATCH_WIDTH 128
+void sim__rl_mlp_batch(const struct sim_rl_mlp *m, const float *x, unsigned n, float *out);
 
 /*=====   The candidate engine (rl_engine.c)   =====*/
 

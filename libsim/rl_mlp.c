@@ -302,21 +302,58 @@ static void layernorm(const struct sim_rl_mlp_layer *L, const float *x, float *y
     }
 }
 
-void sim_rl_mlp_eval(const struct sim_rl_mlp *m, const float *in, float *out,
-                     float *scratch)
+/* Dense with transposed weights wt[i][j]: the same sums in the same order
+ * per output, but blocks of 8 outputs advance together, which vectorises;
+ * a last partial block goes one output at a time. */
+static void dense_t(const struct sim_rl_mlp_layer *L, const float *wt, const float *x,
+                    float *y)
 {
-    unsigned w = sim_rl_mlp_width(m);
-    float *a = scratch, *b = scratch + w;
+    unsigned full = L->nout / 8 * 8;
+    for (unsigned j0 = 0; j0 < full; j0 += 8) {
+        float acc[8];
+        memcpy(acc, L->b + j0, sizeof acc);
+        for (unsigned i = 0; i < L->nin; i++) {
+            const float *w = wt + (size_t)i * L->nout + j0;
+            float xi = x[i];
+            for (unsigned c = 0; c < 8; c++) {
+                float prod = w[c] * xi;
+                acc[c] = acc[c] + prod;
+            }
+        }
+        memcpy(y + j0, acc, sizeof acc);
+    }
+    for (unsigned j = full; j < L->nout; j++) {
+        float acc = L->b[j];
+        for (unsigned i = 0; i < L->nin; i++) {
+            float prod = wt[(size_t)i * L->nout + j] * x[i];
+            acc = acc + prod;
+        }
+        y[j] = acc;
+    }
+}
+
+static void normalise(const struct sim_rl_mlp *m, const float *in, float *a)
+{
     for (unsigned i = 0; i < m->nin; i++) {
         float z = (in[i] - m->mean[i]) / m->std[i];
         if (m->clip > 0)
             z = z > m->clip ? m->clip : z < -m->clip ? -m->clip : z;
         a[i] = z;
     }
+}
+
+void sim__rl_mlp_forward(const struct sim_rl_mlp *m, float *const *wt, const float *in,
+                         float *out, float *scratch)
+{
+    unsigned w = sim_rl_mlp_width(m);
+    float *a = scratch, *b = scratch + w;
+    normalise(m, in, a);
     unsigned width = m->nin;
     for (unsigned l = 0; l < m->nlayers; l++) {
         const struct sim_rl_mlp_layer *L = &m->layers[l];
-        if (L->type == SIM_RL_DENSE)
+        if (L->type == SIM_RL_DENSE && wt && wt[l])
+            dense_t(L, wt[l], a, b);
+        else if (L->type == SIM_RL_DENSE)
             dense(L, a, b);
         else if (L->type == SIM_RL_LAYERNORM)
             layernorm(L, a, b);
@@ -329,6 +366,105 @@ void sim_rl_mlp_eval(const struct sim_rl_mlp *m, const float *in, float *out,
         b = t;
     }
     memcpy(out, a, width * sizeof *out);
+}
+
+void sim_rl_mlp_eval(const struct sim_rl_mlp *m, const float *in, float *out,
+                     float *scratch)
+{
+    sim__rl_mlp_forward(m, NULL, in, out, scratch);
+}
+
+/*=====   Batched evaluation of candidates   =====*/
+
+/* n candidates at once, activations stored [unit][candidate] (stride
+ * SIM_RL_KMAX), candidates padded to blocks of LANES: every candidate's
+ * arithmetic is the scalar path's, in the same order; only the loop over a
+ * block of candidates is innermost and of constant length, so compilers
+ * vectorise it even at -O2. */
+#define LANES 8
+#define AT(p, i, c) ((p)[(size_t)(i) * SIM_RL_KMAX + (c)])
+
+static void batch_dense(const struct sim_rl_mlp_layer *L, const float *a, float *b,
+                        unsigned nb)
+{
+    for (unsigned j = 0; j < L->nout; j++) {
+        const float *w = L->w + (size_t)j * L->nin;
+        for (unsigned c0 = 0; c0 < nb; c0 += LANES) {
+            float y[LANES];
+            for (unsigned c = 0; c < LANES; c++)
+                y[c] = L->b[j];
+            for (unsigned i = 0; i < L->nin; i++) {
+                const float *x = &AT(a, i, c0);
+                float wi = w[i];
+                for (unsigned c = 0; c < LANES; c++) {
+                    float prod = wi * x[c];
+                    y[c] = y[c] + prod;
+                }
+            }
+            memcpy(&AT(b, j, c0), y, sizeof y);
+        }
+    }
+}
+
+static void batch_layernorm(const struct sim_rl_mlp_layer *L, const float *a, float *b,
+                            unsigned nb)
+{
+    float fn = (float)L->nin;
+    for (unsigned c0 = 0; c0 < nb; c0 += LANES) {
+        float mu[LANES] = {0}, var[LANES] = {0}, sd[LANES];
+        for (unsigned i = 0; i < L->nin; i++)
+            for (unsigned c = 0; c < LANES; c++)
+                mu[c] = mu[c] + AT(a, i, c0 + c);
+        for (unsigned c = 0; c < LANES; c++)
+            mu[c] = mu[c] / fn;
+        for (unsigned i = 0; i < L->nin; i++)
+            for (unsigned c = 0; c < LANES; c++) {
+                float d = AT(a, i, c0 + c) - mu[c];
+                float d2 = d * d;
+                var[c] = var[c] + d2;
+            }
+        for (unsigned c = 0; c < LANES; c++)
+            sd[c] = sqrtf(var[c] / fn + L->eps);
+        for (unsigned i = 0; i < L->nin; i++)
+            for (unsigned c = 0; c < LANES; c++) {
+                float z = (AT(a, i, c0 + c) - mu[c]) / sd[c];
+                float g = z * L->w[i];
+                AT(b, i, c0 + c) = g + L->b[i];
+            }
+    }
+}
+
+void sim__rl_mlp_batch(const struct sim_rl_mlp *m, const float *x, unsigned n, float *out)
+{
+    float buf[2 * SIM_RL_BATCH_WIDTH * SIM_RL_KMAX];
+    float *a = buf, *b = buf + SIM_RL_BATCH_WIDTH * SIM_RL_KMAX;
+    unsigned nb = (n + LANES - 1) / LANES * LANES;
+    for (unsigned c = 0; c < nb; c++) {
+        float z[SIM_RL_NFEAT] = {0};
+        if (c < n)
+            normalise(m, x + (size_t)c * SIM_RL_NFEAT, z);
+        for (unsigned i = 0; i < SIM_RL_NFEAT; i++)
+            AT(a, i, c) = z[i];
+    }
+    unsigned width = m->nin;
+    for (unsigned l = 0; l < m->nlayers; l++) {
+        const struct sim_rl_mlp_layer *L = &m->layers[l];
+        if (L->type == SIM_RL_DENSE)
+            batch_dense(L, a, b, nb);
+        else if (L->type == SIM_RL_LAYERNORM)
+            batch_layernorm(L, a, b, nb);
+        else
+            for (unsigned i = 0; i < width; i++)
+                for (unsigned c = 0; c < nb; c++) {
+                    float v = AT(a, i, c);
+                    AT(b, i, c) = v > 0 ? v : 0.0f;
+                }
+        width = L->nout;
+        float *t = a;
+        a = b;
+        b = t;
+    }
+    memcpy(out, a, n * sizeof *out);
 }
 
 /*=====   Writer   =====*/

@@ -20,6 +20,7 @@ struct sim_rl_model_s {
     uint64_t radix[SIM_RL_NFEAT];
     struct u64map map;          /* state number -> row index */
     struct sim_rl_mlp m;
+    float **wt;                 /* transposed dense weights, per layer */
 };
 
 static const char *const feat_names[SIM_RL_NFEAT] = {
@@ -67,6 +68,27 @@ void sim_rl_features(const struct sim_rl_facts *o, uint64_t now_us, float *x)
 }
 
 /*=====   Construction   =====*/
+
+/* Transposed copies of the dense weights, for sim__rl_mlp_forward. */
+static int transpose_weights(sim_rl_model *m)
+{
+    m->wt = calloc(m->m.nlayers, sizeof *m->wt);
+    if (!m->wt)
+        return SIM_ENOMEM;
+    for (unsigned l = 0; l < m->m.nlayers; l++) {
+        const struct sim_rl_mlp_layer *L = &m->m.layers[l];
+        if (L->type != SIM_RL_DENSE)
+            continue;
+        float *t = malloc((size_t)L->nin * L->nout * sizeof *t);
+        if (!t)
+            return SIM_ENOMEM;
+        for (unsigned j = 0; j < L->nout; j++)
+            for (unsigned i = 0; i < L->nin; i++)
+                t[(size_t)i * L->nout + j] = L->w[(size_t)j * L->nin + i];
+        m->wt[l] = t;
+    }
+    return 0;
+}
 
 static int index_table(sim_rl_model *m, const char *name, char *err, size_t errlen)
 {
@@ -142,12 +164,13 @@ sim_rl_model *sim_rl_model_from_mlp(const struct sim_rl_mlp *src, const char *na
     if (sim__rl_mlp_check(src, name, err, errlen))
         return NULL;
     sim_rl_model *m = calloc(1, sizeof *m);
-    if (!m || sim__rl_mlp_copy(&m->m, src)) {
+    if (m)
+        m->is_mlp = 1;
+    if (!m || sim__rl_mlp_copy(&m->m, src) || transpose_weights(m)) {
         snprintf(err, errlen, "%s: out of memory", name);
         sim_rl_model_free(m);
         return NULL;
     }
-    m->is_mlp = 1;
     return m;
 }
 
@@ -174,6 +197,10 @@ sim_rl_model *sim_rl_model_load(const char *path, char *err, size_t errlen)
         rc = sim__rl_mlp_parse(in, path, &m->m, err, errlen);
         if (!rc)
             rc = sim__rl_mlp_check(&m->m, path, err, errlen);
+        if (!rc && transpose_weights(m)) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            rc = SIM_ENOMEM;
+        }
     } else {
         rc = sim__rl_qtable_parse(in, path, &m->t, err, errlen);
         if (!rc)
@@ -206,6 +233,9 @@ void sim_rl_model_free(sim_rl_model *m)
         return;
     sim_rl_qtable_free(&m->t);
     u64map_free(&m->map);
+    for (unsigned l = 0; m->wt && l < m->m.nlayers; l++)
+        free(m->wt[l]);
+    free(m->wt);
     sim__rl_mlp_free(&m->m);
     free(m);
 }
@@ -252,9 +282,13 @@ static void score_mlp(const sim_rl_model *m, const float *x, unsigned n, float *
 {
     float scratch[2 * SIM_RL_MAXWIDTH];
     float out[SIM_RL_MAXWIDTH];
+    if (m->m.mode == SIM_RL_PER_CANDIDATE && sim_rl_mlp_width(&m->m) <= SIM_RL_BATCH_WIDTH) {
+        sim__rl_mlp_batch(&m->m, x, n, score);
+        return;
+    }
     if (m->m.mode == SIM_RL_PER_CANDIDATE) {
         for (unsigned c = 0; c < n; c++) {
-            sim_rl_mlp_eval(&m->m, x + c * SIM_RL_NFEAT, out, scratch);
+            sim__rl_mlp_forward(&m->m, m->wt, x + c * SIM_RL_NFEAT, out, scratch);
             score[c] = out[0];
         }
         return;
@@ -264,7 +298,7 @@ static void score_mlp(const sim_rl_model *m, const float *x, unsigned n, float *
     unsigned used = n < k ? n : k;
     memcpy(in, x, (size_t)used * SIM_RL_NFEAT * sizeof(float));
     memset(in + used * SIM_RL_NFEAT, 0, (size_t)(k - used) * SIM_RL_NFEAT * sizeof(float));
-    sim_rl_mlp_eval(&m->m, in, out, scratch);
+    sim__rl_mlp_forward(&m->m, m->wt, in, out, scratch);
     for (unsigned c = 0; c < n; c++)
         score[c] = c < k ? out[c] : 0.0f;
 }

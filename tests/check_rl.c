@@ -336,8 +336,10 @@ static void check_mlp_round_trip(enum sim_rl_mode mode, unsigned k)
         ck_assert_uint_eq(sim_rl_model_score(model, x, n, score, seen), 0);
         if (mode == SIM_RL_PER_CANDIDATE) {
             for (unsigned c = 0; c < n; c++) {
-                float want;
+                float want, direct, scratch[64];
                 ref_eval(&m, x + 6 * c, &want);
+                sim_rl_mlp_eval(&m, x + 6 * c, &direct, scratch);
+                ck_assert(same_bits(direct, want));
                 ck_assert_msg(same_bits(score[c], want), "candidate %u: %.9g != %.9g", c,
                               score[c], want);
             }
