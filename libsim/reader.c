@@ -184,6 +184,47 @@ uint8_t reader_op(const char *s, size_t len)
     return SIM_OP_OTHER;
 }
 
+static int blank(char c) { return c == ' ' || c == '\t'; }
+
+unsigned reader_split(const char *s, size_t len, char sep, struct reader_span *f,
+                      unsigned max)
+{
+    const char *p = s, *end = s + len;
+    unsigned n = 0;
+    if (sep == ' ') {
+        for (;;) {
+            while (p < end && blank(*p))
+                p++;
+            if (p == end)
+                return n;
+            const char *b = p;
+            while (p < end && !blank(*p))
+                p++;
+            if (n < max)
+                f[n] = (struct reader_span){b, (size_t)(p - b)};
+            n++;
+        }
+    }
+    for (;;) {
+        const char *e = memchr(p, sep, (size_t)(end - p));
+        if (!e)
+            e = end;
+        if (n < max)
+            f[n] = (struct reader_span){p, (size_t)(e - p)};
+        n++;
+        if (e == end)
+            return n;
+        p = e + 1;
+    }
+}
+
+int reader_bad(sim_reader *r, char *err, size_t errlen, const char *what,
+               const struct reader_span *f)
+{
+    return reader_error(r, SIM_EFORMAT, err, errlen, "%s: bad value '%.*s'", what,
+                        (int)(f->len > 40 ? 40 : f->len), f->s);
+}
+
 int reader_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)

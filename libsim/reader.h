@@ -62,6 +62,22 @@ int reader_decimal(const char *s, size_t len, unsigned scale, uint64_t *v);
  * Case-insensitive. */
 uint8_t reader_op(const char *s, size_t len);
 
+/* One field of a line: [s, s+len). */
+struct reader_span {
+    const char *s;
+    size_t len;
+};
+
+/* Splits [s, s+len) at `sep` (' ' means runs of spaces and tabs, with
+ * leading and trailing blanks ignored) into up to max spans.  Returns the
+ * number of fields, which may exceed max (the rest are not stored). */
+unsigned reader_split(const char *s, size_t len, char sep, struct reader_span *f,
+                      unsigned max);
+
+/* reader_error(SIM_EFORMAT) "<what>: bad value '<f, at most 40 bytes>'". */
+int reader_bad(sim_reader *r, char *err, size_t errlen, const char *what,
+               const struct reader_span *f);
+
 /* Makes *p (an array of elem-byte items, *cap of them) hold at least need
  * items, doubling; 0 or SIM_ENOMEM (then *p is unchanged). */
 int reader_grow(void **p, size_t *cap, size_t need, size_t elem);
