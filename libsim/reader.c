@@ -300,7 +300,7 @@ static int all_numeric_fields(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!isdigit((unsigned char)s[i]) && s[i] != ' ' && s[i] != '\t' && s[i] != '.'
-            && s[i] != '-')
+            && s[i] != '-' && s[i] != ',')
             return 0;
     return 1;
 }
