@@ -300,7 +300,7 @@ START_TEST(csv_aliases_and_units)
     ck_assert_uint_eq(q.size, 4);
     sim_reader_close(r);
     tmp_remove(p);
-    p = tmp_text(".csv", "timestamp,id\n12,1\n");
+    p = tmp_text(".csv", "\xef\xbb\xbftimestamp,id\n12,1\n"); /* with a byte order mark */
     r = open_fmt(p, SIM_FMT_AUTO);
     next_ok(r, &q);
     ck_assert_uint_eq(q.time, 12 * US);
