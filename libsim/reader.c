@@ -70,6 +70,19 @@ int reader_error(sim_reader *r, int code, char *err, size_t errlen, const char *
     return code;
 }
 
+int reader_line(sim_reader *r, char **line, size_t *len, char *err, size_t errlen)
+{
+    for (;;) {
+        int rc = sim_in_getline(r->in, line, len, err, errlen);
+        if (rc <= 0)
+            return rc;
+        r->lineno++;
+        for (size_t i = 0; i < *len; i++)
+            if ((*line)[i] != ' ' && (*line)[i] != '\t')
+                return 1;
+    }
+}
+
 int reader_category(sim_reader *r, const char *name, size_t len)
 {
     for (unsigned i = 0; i < r->ncats; i++)

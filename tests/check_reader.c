@@ -135,6 +135,15 @@ static void expect_error(const char *path, enum sim_format fmt, int code, unsign
     ck_assert_msg(!needle || strstr(err, needle), "message '%s' lacks '%s'", err, needle);
 }
 
+/* expect_error() on a temporary file holding text. */
+static void expect_text_error(const char *text, enum sim_format fmt, unsigned line,
+                              const char *needle)
+{
+    char *p = tmp_text("", text);
+    expect_error(p, fmt, SIM_EFORMAT, line, needle);
+    tmp_remove(p);
+}
+
 /* Every field of a and b agree, pointed-to contents included. */
 static void same_req(const struct sim_req *a, const struct sim_req *b)
 {
@@ -724,15 +733,9 @@ START_TEST(arc_expands_ranges)
     }
     sim_reader_close(r);
     tmp_remove(p);
-    p = tmp_text("", "10 3 0 0\n1 2 3\n");
-    expect_error(p, SIM_FMT_ARC, SIM_EFORMAT, 2, "3 fields");
-    tmp_remove(p);
-    p = tmp_text("", "10 3 0 0 9\n");
-    expect_error(p, SIM_FMT_ARC, SIM_EFORMAT, 1, "5 fields");
-    tmp_remove(p);
-    p = tmp_text("", "10 x 0 0\n");
-    expect_error(p, SIM_FMT_ARC, SIM_EFORMAT, 1, "block count");
-    tmp_remove(p);
+    expect_text_error("10 3 0 0\n1 2 3\n", SIM_FMT_ARC, 2, "3 fields");
+    expect_text_error("10 3 0 0 9\n", SIM_FMT_ARC, 1, "5 fields");
+    expect_text_error("10 x 0 0\n", SIM_FMT_ARC, 1, "block count");
 }
 END_TEST
 
@@ -752,12 +755,8 @@ START_TEST(lrb_fields)
     at_end(r);
     sim_reader_close(r);
     tmp_remove(p);
-    p = tmp_text("", "1 100 5\n1 100\n");
-    expect_error(p, SIM_FMT_LRB, SIM_EFORMAT, 2, "2 fields");
-    tmp_remove(p);
-    p = tmp_text("", "1 100 -5\n");
-    expect_error(p, SIM_FMT_LRB, SIM_EFORMAT, 1, "size");
-    tmp_remove(p);
+    expect_text_error("1 100 5\n1 100\n", SIM_FMT_LRB, 2, "2 fields");
+    expect_text_error("1 100 -5\n", SIM_FMT_LRB, 1, "size");
 }
 END_TEST
 
