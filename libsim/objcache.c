@@ -37,7 +37,13 @@ struct sim_objcache_s {
     uint64_t used, capacity, count;
 };
 
-static size_t round4(size_t n) { return (n + 3) & ~(size_t)3; }
+/* Records must keep the header's 8-byte alignment (a 4-byte rounding made
+ * every other record's key misaligned: undefined behaviour, caught by UBSan). */
+static size_t round_rec(size_t n)
+{
+    size_t a = _Alignof(struct sim_obj);
+    return (n + a - 1) & ~(a - 1);
+}
 
 sim_objcache *sim_objcache_create(const struct sim_cache_config *cfg,
                                   const struct sim_objcache_hooks *hooks, void *pol,
@@ -50,7 +56,7 @@ sim_objcache *sim_objcache_create(const struct sim_cache_config *cfg,
     }
     oc->h = *hooks;
     oc->pol = pol;
-    oc->stride = round4(sizeof(struct sim_obj) + hooks->meta_size);
+    oc->stride = round_rec(sizeof(struct sim_obj) + hooks->meta_size);
     oc->capacity = cfg->capacity;
     /* In object units the final count is known: size the table for it, up
      * to a bound so that a huge nominal capacity does not allocate early. */
