@@ -22,7 +22,7 @@
  * A ghost hit evicts with REPLACE only.  REPLACE also takes T1 when T2 is
  * empty (libCacheSim; the paper leaves that case undefined).
  *
- * Ghosts have their own record array and key table (sim_keymap), 24 bytes
+ * Ghosts have their own record array and key table (ghost.h), 24 bytes
  * plus the table slot each.  Deviations: a delete of a key that is only a
  * ghost leaves the ghost (the framework does not report absent keys);
  * expired and deleted objects leave no ghost (as libCacheSim).
@@ -36,8 +36,8 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "ghost.h"
 #include "sim_policy.h"
 
 #define NONE SIM_KEYMAP_NONE
@@ -49,22 +49,13 @@ struct arc_meta {
     uint8_t list; /* ARC_T1 or ARC_T2 */
 };
 
-struct arc_ghost {
-    uint64_t key;          /* first: sim_keymap reads it here */
-    uint32_t size;
-    uint8_t list;          /* ARC_T1: in B1, ARC_T2: in B2, 0: free */
-    struct sim_link link;  /* in B1 or B2; next = free list link */
-};
-
 struct arc {
     sim_objcache *oc;
     struct sim_list t1, t2, b1, b2;
     uint64_t st1, st2, sb1, sb2;   /* sizes in units */
     double p;                      /* target size of T1 */
     uint64_t c;
-    uint8_t *gbase;                /* ghost records */
-    uint32_t gcap, gused, gfree;
-    struct sim_keymap gmap;
+    struct sim_ghosts g;           /* B1 (tag ARC_T1) and B2 (ARC_T2) */
     int ghost_hit;                 /* this miss was in B1 (1) or B2 (2) */
     uint64_t incoming;             /* size of the missed object */
     int removed;                   /* a delete or expiry happened */
@@ -73,61 +64,22 @@ struct arc {
 
 #define OFF SIM_LINK_OFF(struct arc_meta, link)
 #define BASE(p) sim_objcache_base((p)->oc), sim_objcache_stride((p)->oc), OFF
-#define GOFF offsetof(struct arc_ghost, link)
-#define GBASE(p) (p)->gbase, sizeof(struct arc_ghost), GOFF
+#define GBASE(p) SIM_GHOST_LIST(&(p)->g)
 
 static struct arc_meta *arc_meta(const struct arc *p, uint32_t id)
 {
     return sim_objcache_meta(p->oc, id);
 }
 
-static struct arc_ghost *arc_ghost(const struct arc *p, uint32_t g)
-{
-    return (struct arc_ghost *)(p->gbase + (size_t)g * sizeof(struct arc_ghost));
-}
-
 /*=====   Ghosts   =====*/
-
-static uint32_t arc_ghost_alloc(struct arc *p)
-{
-    if (p->gfree != NONE) {
-        uint32_t g = p->gfree;
-        p->gfree = arc_ghost(p, g)->link.next;
-        return g;
-    }
-    if (p->gused == p->gcap) {
-        uint32_t cap = p->gcap ? p->gcap * 2 : 1024;
-        uint8_t *b = realloc(p->gbase, (size_t)cap * sizeof(struct arc_ghost));
-        if (!b)
-            return NONE;
-        p->gbase = b;
-        p->gcap = cap;
-    }
-    return p->gused++;
-}
-
-static void arc_ghost_free(struct arc *p, uint32_t g)
-{
-    arc_ghost(p, g)->list = 0;
-    arc_ghost(p, g)->link.next = p->gfree;
-    p->gfree = g;
-}
 
 /* Remembers an evicted object in B1 (list ARC_T1) or B2.  Out of memory the
  * ghost is simply not kept. */
 static void arc_ghost_add(struct arc *p, int list, uint64_t key, uint32_t size)
 {
-    uint32_t g = arc_ghost_alloc(p);
+    uint32_t g = sim_ghosts_add(&p->g, key, size, (uint8_t)list);
     if (g == NONE)
         return;
-    struct arc_ghost *r = arc_ghost(p, g);
-    r->key = key;
-    r->size = size;
-    r->list = (uint8_t)list;
-    if (sim_keymap_put(&p->gmap, key, g)) {
-        arc_ghost_free(p, g);
-        return;
-    }
     if (list == ARC_T1) {
         sim_list_push_head(&p->b1, GBASE(p), g);
         p->sb1 += size;
@@ -139,16 +91,15 @@ static void arc_ghost_add(struct arc *p, int list, uint64_t key, uint32_t size)
 
 static void arc_ghost_drop(struct arc *p, uint32_t g)
 {
-    struct arc_ghost *r = arc_ghost(p, g);
-    if (r->list == ARC_T1) {
+    struct sim_ghost *r = sim_ghosts_rec(&p->g, g);
+    if (r->tag == ARC_T1) {
         sim_list_unlink(&p->b1, GBASE(p), g);
         p->sb1 -= r->size;
     } else {
         sim_list_unlink(&p->b2, GBASE(p), g);
         p->sb2 -= r->size;
     }
-    sim_keymap_del(&p->gmap, r->key);
-    arc_ghost_free(p, g);
+    sim_ghosts_del(&p->g, g);
 }
 
 /*=====   Cached objects   =====*/
@@ -195,10 +146,10 @@ static int arc_admit(void *pol, const struct sim_req *req)
     struct arc *p = pol;
     p->ghost_hit = 0;
     p->incoming = req->size;
-    uint32_t g = sim_keymap_get(&p->gmap, req->key);
+    uint32_t g = sim_ghosts_find(&p->g, req->key);
     if (g == NONE)
         return 1;
-    if (arc_ghost(p, g)->list == ARC_T1) {
+    if (sim_ghosts_rec(&p->g, g)->tag == ARC_T1) {
         double delta = p->sb1 ? (double)p->sb2 / (double)p->sb1 : 0;
         p->p += delta > 1 ? delta : 1;
         if (p->p > (double)p->c)
@@ -280,8 +231,7 @@ static void arc_destroy(void *state)
     if (!p)
         return;
     sim_objcache_free(p->oc);
-    sim_keymap_free(&p->gmap);
-    free(p->gbase);
+    sim_ghosts_free(&p->g);
     free(p);
 }
 
@@ -299,15 +249,14 @@ static void *arc_create(const struct sim_cache_config *cfg, const sim_params *pa
     sim_list_init(&p->b1);
     sim_list_init(&p->b2);
     p->c = cfg->capacity;
-    p->gfree = NONE;
-    if (sim_keymap_init(&p->gmap, 0, &p->gbase, sizeof(struct arc_ghost))) {
+    if (sim_ghosts_init(&p->g)) {
         free(p);
         snprintf(err, errlen, "arc: out of memory");
         return NULL;
     }
     p->oc = sim_objcache_create(cfg, &arc_hooks, p, err, errlen);
     if (!p->oc) {
-        sim_keymap_free(&p->gmap);
+        sim_ghosts_free(&p->g);
         free(p);
         return NULL;
     }
@@ -346,8 +295,8 @@ static int arc_check_ghosts(struct arc *p, const struct sim_list *l, int list,
 {
     uint64_t sum = 0, n = 0;
     for (uint32_t g = l->head; g != NONE; g = sim_list_link(GBASE(p), g)->next, n++) {
-        struct arc_ghost *r = arc_ghost(p, g);
-        if (r->list != list || sim_keymap_get(&p->gmap, r->key) != g ||
+        struct sim_ghost *r = sim_ghosts_rec(&p->g, g);
+        if (r->tag != list || sim_ghosts_find(&p->g, r->key) != g ||
             sim_objcache_find(p->oc, r->key) != NONE) {
             snprintf(err, errlen, "arc: bad ghost %u in B%d", g, list);
             return SIM_EINVAL;
@@ -373,7 +322,7 @@ static int arc_check(void *state, char *err, size_t errlen)
         return rc;
     if (p->t1.count + p->t2.count != sim_objcache_count(p->oc) ||
         p->st1 + p->st2 != sim_objcache_used(p->oc) ||
-        p->b1.count + p->b2.count != p->gmap.count) {
+        p->b1.count + p->b2.count != p->g.map.count) {
         snprintf(err, errlen, "arc: lists and tables disagree");
         return SIM_EINVAL;
     }
