@@ -73,13 +73,19 @@ static struct arc_meta *arc_meta(const struct arc *p, uint32_t id)
 
 /*=====   Ghosts   =====*/
 
+static struct sim_ghost *arc_gh(const struct arc *p, uint32_t g)
+{
+    return sim_ghosts_rec(&p->g, g);
+}
+
 /* Remembers an evicted object in B1 (list ARC_T1) or B2.  Out of memory the
  * ghost is simply not kept. */
 static void arc_ghost_add(struct arc *p, int list, uint64_t key, uint32_t size)
 {
-    uint32_t g = sim_ghosts_add(&p->g, key, size, (uint8_t)list);
+    uint32_t g = sim_ghosts_add(&p->g, key, size);
     if (g == NONE)
         return;
+    arc_gh(p, g)->tag = (uint8_t)list;
     if (list == ARC_T1) {
         sim_list_push_head(&p->b1, GBASE(p), g);
         p->sb1 += size;
@@ -91,7 +97,7 @@ static void arc_ghost_add(struct arc *p, int list, uint64_t key, uint32_t size)
 
 static void arc_ghost_drop(struct arc *p, uint32_t g)
 {
-    struct sim_ghost *r = sim_ghosts_rec(&p->g, g);
+    struct sim_ghost *r = arc_gh(p, g);
     if (r->tag == ARC_T1) {
         sim_list_unlink(&p->b1, GBASE(p), g);
         p->sb1 -= r->size;
@@ -149,7 +155,7 @@ static int arc_admit(void *pol, const struct sim_req *req)
     uint32_t g = sim_ghosts_find(&p->g, req->key);
     if (g == NONE)
         return 1;
-    if (sim_ghosts_rec(&p->g, g)->tag == ARC_T1) {
+    if (arc_gh(p, g)->tag == ARC_T1) {
         double delta = p->sb1 ? (double)p->sb2 / (double)p->sb1 : 0;
         p->p += delta > 1 ? delta : 1;
         if (p->p > (double)p->c)
@@ -249,7 +255,7 @@ static void *arc_create(const struct sim_cache_config *cfg, const sim_params *pa
     sim_list_init(&p->b1);
     sim_list_init(&p->b2);
     p->c = cfg->capacity;
-    if (sim_ghosts_init(&p->g)) {
+    if (sim_ghosts_init(&p->g, sizeof(struct sim_ghost))) {
         free(p);
         snprintf(err, errlen, "arc: out of memory");
         return NULL;
@@ -295,7 +301,7 @@ static int arc_check_ghosts(struct arc *p, const struct sim_list *l, int list,
 {
     uint64_t sum = 0, n = 0;
     for (uint32_t g = l->head; g != NONE; g = sim_list_link(GBASE(p), g)->next, n++) {
-        struct sim_ghost *r = sim_ghosts_rec(&p->g, g);
+        struct sim_ghost *r = arc_gh(p, g);
         if (r->tag != list || sim_ghosts_find(&p->g, r->key) != g ||
             sim_objcache_find(p->oc, r->key) != NONE) {
             snprintf(err, errlen, "arc: bad ghost %u in B%d", g, list);

@@ -19,8 +19,6 @@
  *   - A1out keeps a ghost only if it fits in Kout.
  * Deviation: when A1in is within Kin but Am is empty (possible only with
  * kin > 0.5), the victim is A1in's oldest (libCacheSim fails there).
- * Evictions made while entering Am are not counted in the metrics'
- * `evictions` (the framework's evict-by-id has no outcome to count in).
  *
  * Invariants: 1. A1in and Am hold exactly the cached objects, with sizes
  *                summing to the used units;
@@ -74,10 +72,15 @@ static uint32_t twoq_size(const struct twoq *p, uint32_t id)
 
 /*=====   A1out   =====*/
 
+static struct sim_ghost *twoq_gh(const struct twoq *p, uint32_t g)
+{
+    return sim_ghosts_rec(&p->g, g);
+}
+
 static void twoq_out_drop(struct twoq *p, uint32_t g)
 {
     sim_list_unlink(&p->out, GBASE(p), g);
-    p->s_out -= sim_ghosts_rec(&p->g, g)->size;
+    p->s_out -= twoq_gh(p, g)->size;
     sim_ghosts_del(&p->g, g);
 }
 
@@ -88,9 +91,10 @@ static void twoq_out_add(struct twoq *p, uint64_t key, uint32_t size)
         return;
     while (p->s_out + size > p->kout)
         twoq_out_drop(p, p->out.tail);
-    uint32_t g = sim_ghosts_add(&p->g, key, size, TWOQ_OUT);
+    uint32_t g = sim_ghosts_add(&p->g, key, size);
     if (g == NONE)
         return;
+    twoq_gh(p, g)->tag = TWOQ_OUT;
     sim_list_push_head(&p->out, GBASE(p), g);
     p->s_out += size;
 }
@@ -205,7 +209,7 @@ static void *twoq_create(const struct sim_cache_config *cfg, const sim_params *p
                          char *err, size_t errlen)
 {
     struct twoq *p = calloc(1, sizeof *p);
-    if (!p || sim_ghosts_init(&p->g)) {
+    if (!p || sim_ghosts_init(&p->g, sizeof(struct sim_ghost))) {
         free(p);
         snprintf(err, errlen, "twoq: out of memory");
         return NULL;
@@ -256,7 +260,7 @@ static int twoq_check_out(struct twoq *p, char *err, size_t errlen)
 {
     uint64_t sum = 0, n = 0;
     for (uint32_t g = p->out.head; g != NONE; g = sim_list_link(GBASE(p), g)->next, n++) {
-        struct sim_ghost *r = sim_ghosts_rec(&p->g, g);
+        struct sim_ghost *r = twoq_gh(p, g);
         if (r->tag != TWOQ_OUT || sim_ghosts_find(&p->g, r->key) != g ||
             sim_objcache_find(p->oc, r->key) != NONE) {
             snprintf(err, errlen, "twoq: bad ghost %u in A1out", g);
