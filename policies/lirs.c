@@ -45,7 +45,8 @@
  *                whenever there is one;
  *             2. Q holds exactly the resident HIR blocks, at most h units;
  *                the LIR blocks hold at most c - h units;
- *             3. every ghost is in S and in the non-resident list.
+ *             3. every ghost is in S and in the non-resident list, and S
+ *                holds at most 2c units unless it has no ghost left.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,7 @@ static void lirs_hit(void *pol, uint32_t id, const struct sim_req *req)
         lirs_lir_room(p, size);
         lirs_meta(p, id)->flags |= LIRS_LIR;
         p->lirs += size;
+        lirs_prune(p); /* if every LIR block was demoted, S's bottom is HIR */
     } else { /* case 3 */
         sim_list_unlink(&p->q, QBASE(p), id);
         sim_list_push_head(&p->q, QBASE(p), id);
@@ -330,11 +332,13 @@ static void lirs_insert(void *pol, uint32_t id, const struct sim_req *req)
     if (p->pend_lir) {
         lirs_meta(p, id)->flags = LIRS_LIR | LIRS_IN_S;
         p->lirs += size;
-    } else {
-        lirs_meta(p, id)->flags = LIRS_IN_S | LIRS_IN_Q;
-        sim_list_push_head(&p->q, QBASE(p), id);
-        p->hirs += size;
+        lirs_s_push(p, id);
+        lirs_prune(p); /* if every LIR block was demoted, S's bottom is HIR */
+        return;
     }
+    lirs_meta(p, id)->flags = LIRS_IN_S | LIRS_IN_Q;
+    sim_list_push_head(&p->q, QBASE(p), id);
+    p->hirs += size;
     lirs_s_push(p, id);
 }
 
@@ -482,6 +486,11 @@ static int lirs_check(void *state, char *err, size_t errlen)
     if (ghosts != p->nh.count || ghosts != p->g.map.count) {
         snprintf(err, errlen, "lirs: %llu ghosts in S, %llu non-residents",
                  (unsigned long long)ghosts, (unsigned long long)p->nh.count);
+        return SIM_EINVAL;
+    }
+    if (p->s_units > 2 * p->c && p->nh.count) {
+        snprintf(err, errlen, "lirs: S holds %llu units, over 2c with non-residents",
+                 (unsigned long long)p->s_units);
         return SIM_EINVAL;
     }
     if (p->lirs > 0 && !lirs_is_lir(p, p->s_tail)) {
