@@ -116,9 +116,6 @@ const struct sim_policy_ops sim_policy_fifo = {
     .destroy = fifo_destroy,
     .access = fifo_access,
     .check = fifo_check,
-<<<<<<< HEAD
-    .used = fifo_used,
-=======
     .prefetch = sim_objcache_prefetch_state,
->>>>>>> main
+    .used = fifo_used,
 };
