@@ -356,4 +356,5 @@ const struct sim_policy_ops sim_policy_arc = {
     .destroy = arc_destroy,
     .access = arc_access,
     .check = arc_check,
+    .used = sim_objcache_used_state,
 };

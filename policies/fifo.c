@@ -99,12 +99,6 @@ static int fifo_check(void *state, char *err, size_t errlen)
     return 0;
 }
 
-static uint64_t fifo_used(void *state)
-{
-    struct fifo *p = state;
-    return sim_objcache_used(p->oc);
-}
-
 const struct sim_policy_ops sim_policy_fifo = {
     .abi_version = SIM_POLICY_ABI,
     .name = "fifo",
@@ -117,5 +111,5 @@ const struct sim_policy_ops sim_policy_fifo = {
     .access = fifo_access,
     .check = fifo_check,
     .prefetch = sim_objcache_prefetch_state,
-    .used = fifo_used,
+    .used = sim_objcache_used_state,
 };

@@ -267,4 +267,5 @@ const struct sim_policy_ops sim_policy_lfu = {
     .destroy = lfu_destroy,
     .access = lfu_access,
     .check = lfu_check,
+    .used = sim_objcache_used_state,
 };

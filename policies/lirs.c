@@ -516,4 +516,5 @@ const struct sim_policy_ops sim_policy_lirs = {
     .destroy = lirs_destroy,
     .access = lirs_access,
     .check = lirs_check,
+    .used = sim_objcache_used_state,
 };

@@ -112,12 +112,6 @@ static int lru_check(void *state, char *err, size_t errlen)
     return 0;
 }
 
-static uint64_t lru_used(void *state)
-{
-    struct lru *p = state;
-    return sim_objcache_used(p->oc);
-}
-
 const struct sim_policy_ops sim_policy_lru = {
     .abi_version = SIM_POLICY_ABI,
     .name = "lru",
@@ -130,5 +124,5 @@ const struct sim_policy_ops sim_policy_lru = {
     .access = lru_access,
     .check = lru_check,
     .prefetch = sim_objcache_prefetch_state,
-    .used = lru_used,
+    .used = sim_objcache_used_state,
 };

@@ -214,4 +214,5 @@ const struct sim_policy_ops sim_policy_size = {
     .destroy = size_destroy,
     .access = size_access,
     .check = size_check,
+    .used = sim_objcache_used_state,
 };

@@ -309,4 +309,5 @@ const struct sim_policy_ops sim_policy_twoq = {
     .destroy = twoq_destroy,
     .access = twoq_access,
     .check = twoq_check,
+    .used = sim_objcache_used_state,
 };

@@ -204,6 +204,11 @@ int sim_objcache_is_live(const sim_objcache *oc, uint32_t id);
  * `sim_objcache *` (as policies/lru.c does): prefetches the key's slot. */
 void sim_objcache_prefetch_state(void *state, uint64_t key);
 
+/*! sim_objcache_used_state() :
+ * A ready-made xUsed for the same policies: sim_objcache_used() of the
+ * state's first member. */
+uint64_t sim_objcache_used_state(void *state);
+
 /*! sim_objcache_evict_id() :
  * Evicts a specific cached object outside the normal victim path (used by
  * policies that shrink a segment); calls no hook, counts an eviction. */
