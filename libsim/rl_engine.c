@@ -49,6 +49,7 @@ struct sim_rlc_s {
     struct sim_rl_facts facts[SIM_RL_KMAX];
     uint64_t aux[SIM_RL_KMAX];
     uint8_t evicted[SIM_RL_KMAX];
+    uint8_t spared[SIM_RL_KMAX];   /* judged not worth evicting by the model */
     /* counters */
     uint64_t model_dec, fallback_dec;
     struct sim_rl_hist hist;
@@ -75,6 +76,11 @@ static void close_decision(sim_rlc *e)
     if (!e->open)
         return;
     e->open = 0;
+    for (unsigned i = 0; e->o.promote && i < e->ncand; i++)
+        if (e->spared[i] && !e->evicted[i]) {
+            sim_list_unlink(&e->q, BASE(e), e->cand[i]);
+            sim_list_push_head(&e->q, BASE(e), e->cand[i]);
+        }
     if (e->o.on_decision)
         e->o.on_decision(e->o.arg, e->now_us, e->ncand, e->x, e->facts, e->aux,
                          e->evicted);
@@ -157,6 +163,7 @@ static int score_and_plan(sim_rlc *e, uint64_t t0)
     float score[SIM_RL_KMAX];
     uint8_t seen[SIM_RL_KMAX], worthy[SIM_RL_KMAX];
     e->nplan = 0;
+    memset(e->spared, 0, sizeof e->spared);
     if (!e->o.model)
         return 0;
     unsigned unseen = sim_rl_model_score(e->o.model, e->x, e->ncand, score, seen);
@@ -165,8 +172,10 @@ static int score_and_plan(sim_rlc *e, uint64_t t0)
         return 0;
     if (e->o.budget_ns && clock_ns() - t0 >= e->o.budget_ns)
         return 0;
-    for (unsigned i = 0; i < e->ncand; i++)
+    for (unsigned i = 0; i < e->ncand; i++) {
         worthy[i] = seen[i] ? score[i] > 0 : t->unseen == SIM_RL_UNSEEN_EVICT;
+        e->spared[i] = !worthy[i];
+    }
     make_plan(e, score, worthy);
     return 1;
 }

@@ -49,6 +49,7 @@ struct sim_rlc_opts {
     unsigned k;
     enum sim_rl_candidates candidates;
     uint64_t budget_ns;            /* 0 = off */
+    int promote;                   /* spared candidates move to the MRU end */
     sim_rl_model *model;           /* owned by the engine; NULL = LRU */
     /* Called after each decision with the candidates' facts (n of them),
      * their features, and which were evicted; may be NULL.  aux[i] is the

@@ -35,6 +35,8 @@ static const struct sim_param_def rltable_params[] = {
      "candidates per decision; 0 = the model's K, else 16"},
     {"candidates", SIM_P_ENUM, "model", 0, 0, "model|lru|random",
      "candidate source; model = the table's, else lru"},
+    {"spared", SIM_P_ENUM, "stay", 0, 0, "stay|promote",
+     "candidates the model keeps: stay in LRU order, or move to the MRU end"},
     {"budget_ns", SIM_P_INT, "0", 0, 1e12, NULL,
      "per-decision time budget, LRU when exceeded; 0 = off (deterministic)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -65,6 +67,7 @@ static int rltable_opts(const sim_params *p, sim_rl_model *m, struct sim_rlc_opt
     else
         o->candidates = strcmp(c, "random") == 0 ? SIM_RL_CAND_RANDOM : SIM_RL_CAND_LRU;
     o->budget_ns = (uint64_t)sim_params_int(p, "budget_ns");
+    o->promote = strcmp(sim_params_str(p, "spared"), "promote") == 0;
     o->model = m;
     return 0;
 }
