@@ -138,16 +138,19 @@ static void features(sim_rlc *e)
     }
 }
 
-/* Plan: worth-evicting candidates by score, highest first; insertion sort
- * keeps candidate (LRU) order among equal scores. */
+/* Plan: worth-evicting candidates by score, highest first (with
+ * fill_score: then the others, by score too); insertion sort keeps
+ * candidate (LRU) order among equal scores. */
 static void make_plan(sim_rlc *e, const float *score, const uint8_t *worthy)
 {
     e->nplan = 0;
     for (unsigned i = 0; i < e->ncand; i++) {
-        if (!worthy[i])
+        if (!worthy[i] && !e->o.fill_score)
             continue;
         unsigned j = e->nplan++;
-        while (j > 0 && score[e->plan[j - 1]] < score[i]) {
+        while (j > 0 && (worthy[e->plan[j - 1]] < worthy[i]
+                         || (worthy[e->plan[j - 1]] == worthy[i]
+                             && score[e->plan[j - 1]] < score[i]))) {
             e->plan[j] = e->plan[j - 1];
             j--;
         }

@@ -170,7 +170,7 @@ static int64_t export_from(const struct source *r, const struct sim_rl_export_op
     }
     struct export ex = {out, o->horizon_us, 0};
     struct sim_cache_config cfg = {o->capacity, o->unit, o->seed, ~0u, NULL};
-    struct sim_rlc_opts ro = {o->k, o->candidates, 0, 0, NULL, on_decision, &ex};
+    struct sim_rlc_opts ro = {o->k, o->candidates, 0, 0, 0, NULL, on_decision, &ex};
     sim_rlc *e = NULL;
     if (o->model && !(ro.model = sim_rl_model_load(o->model, err, errlen))) {
         free(next);

@@ -50,6 +50,8 @@ struct sim_rlc_opts {
     enum sim_rl_candidates candidates;
     uint64_t budget_ns;            /* 0 = off */
     int promote;                   /* spared candidates move to the MRU end */
+    int fill_score;                /* after the worthy ones, the other
+                                      candidates by score, then the LRU tail */
     sim_rl_model *model;           /* owned by the engine; NULL = LRU */
     /* Called after each decision with the candidates' facts (n of them),
      * their features, and which were evicted; may be NULL.  aux[i] is the

@@ -4,7 +4,13 @@
  * One-step fitted Q-iteration (discount 0) over the candidates' states:
  *   q_keep(s)  = mean reward of the rows in state s, i.e. the estimated
  *                probability that an object in s is requested again while
- *                valid: keeping it then earns a hit;
+ *                valid: keeping it then earns a hit.  With the objective
+ *                "hits" (default) this is divided by the mean size of the
+ *                rows in s and multiplied by the mean size of all rows:
+ *                hits earned per byte of room, so that one large object
+ *                weighs as much as the many small ones it displaces (for
+ *                equal sizes nothing changes); objective "bytes" keeps the
+ *                plain probability (byte hit ratio);
  *   q_evict(s) = mean reward over all rows: what the freed room earns when
  *                it holds a typical object instead.
  * With discount 0 the iteration converges in one step, and the targets do
@@ -194,6 +200,7 @@ static int fit(const struct sim_rl_train_opts *o, const struct rows *rs,
 {
     struct u64map idx = {0};
     uint64_t *hits = NULL;
+    double *bytes = NULL, all_bytes = 0;
     size_t cap = 0;
     uint64_t total = 0;
     if (u64map_init(&idx, 1024))
@@ -216,36 +223,49 @@ static int fit(const struct sim_rl_train_opts *o, const struct rows *rs,
                 cap = cap ? cap * 2 : 1024;
                 struct sim_rl_qrow *nr = realloc(t->rows, cap * sizeof *nr);
                 uint64_t *nh = nr ? realloc(hits, cap * sizeof *nh) : NULL;
+                double *nb = nh ? realloc(bytes, cap * sizeof *nb) : NULL;
                 if (nr)
                     t->rows = nr;
-                if (!nh)
+                if (nh)
+                    hits = nh;
+                if (!nb)
                     goto oom;
-                hits = nh;
+                bytes = nb;
             }
             t->rows[t->nrows] = r;
+            bytes[t->nrows] = 0;
             hits[t->nrows++] = 0;
         }
         t->rows[*slot].visits++;
         hits[*slot] += rs->v[i].reward;
+        bytes[*slot] += rs->v[i].x[SIM_RL_SIZE];
+        all_bytes += rs->v[i].x[SIM_RL_SIZE];
         total += rs->v[i].reward;
     }
     float mean = (float)((double)total / (double)rs->n);
+    double mean_size = all_bytes / (double)rs->n;
     size_t kept = 0;
     for (size_t s = 0; s < t->nrows; s++) {
         if (t->rows[s].visits < o->min_visits)
             continue;
         t->rows[kept] = t->rows[s];
-        t->rows[kept].q_keep = (float)((double)hits[s] / (double)t->rows[s].visits);
+        double p = (double)hits[s] / (double)t->rows[s].visits;
+        /* Objective "hits": reuse per byte, in units of the mean size. */
+        if (o->objective == SIM_RL_OBJ_HITS && bytes[s] > 0 && mean_size > 0)
+            p *= mean_size / (bytes[s] / (double)t->rows[s].visits);
+        t->rows[kept].q_keep = (float)p;
         t->rows[kept].q_evict = mean;
         kept++;
     }
     t->nrows = kept;
     u64map_free(&idx);
     free(hits);
+    free(bytes);
     return 0;
 oom:
     u64map_free(&idx);
     free(hits);
+    free(bytes);
     snprintf(err, errlen, "out of memory");
     return SIM_ENOMEM;
 }

@@ -37,6 +37,9 @@ static const struct sim_param_def rltable_params[] = {
      "candidate source; model = the table's, else lru"},
     {"spared", SIM_P_ENUM, "stay", 0, 0, "stay|promote",
      "candidates the model keeps: stay in LRU order, or move to the MRU end"},
+    {"fill", SIM_P_ENUM, "lru", 0, 0, "lru|score",
+     "room still needed after the worthy candidates: LRU tail, or the other "
+     "candidates by score first"},
     {"budget_ns", SIM_P_INT, "0", 0, 1e12, NULL,
      "per-decision time budget, LRU when exceeded; 0 = off (deterministic)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -68,6 +71,7 @@ static int rltable_opts(const sim_params *p, sim_rl_model *m, struct sim_rlc_opt
         o->candidates = strcmp(c, "random") == 0 ? SIM_RL_CAND_RANDOM : SIM_RL_CAND_LRU;
     o->budget_ns = (uint64_t)sim_params_int(p, "budget_ns");
     o->promote = strcmp(sim_params_str(p, "spared"), "promote") == 0;
+    o->fill_score = strcmp(sim_params_str(p, "fill"), "score") == 0;
     o->model = m;
     return 0;
 }

@@ -40,6 +40,7 @@ struct opts {
     enum sim_rl_unseen unseen;
     uint64_t horizon_us, min_visits;
     unsigned feature_mask;
+    enum sim_rl_objective objective;
     float *edges[SIM_RL_NFEAT];
     unsigned nedges[SIM_RL_NFEAT];
 };
@@ -79,6 +80,7 @@ static void usage(FILE *f)
 "      --features LIST     features to use (default all: age_s,size_bytes,hits,\n"
 "                          idle_s,ttl_left_s,fetch_s)\n"
 "      --unseen WHAT       unseen states: lru (default), keep or evict\n"
+"      --objective OBJ     hits (default: reuse per byte of room) or bytes\n"
 "      --min-visits N      drop states seen fewer times (default 1)\n"
 "  -h, --help              show this help\n"
 "  -V, --version           show the version\n"
@@ -195,7 +197,7 @@ static unsigned parse_small(const char *opt, const char *s, uint64_t lo, uint64_
 
 enum { OPT_IGNORE_SIZE = 256, OPT_SEED, OPT_WINDOW, OPT_WARMUP, OPT_EXPORT, OPT_TRAIN,
        OPT_K, OPT_CANDIDATES, OPT_HORIZON, OPT_MODEL, OPT_BINS, OPT_EDGES, OPT_FEATURES,
-       OPT_UNSEEN, OPT_MIN_VISITS };
+       OPT_UNSEEN, OPT_MIN_VISITS, OPT_OBJECTIVE };
 
 static const struct option longopts[] = {
     {"policy", required_argument, NULL, 'p'},
@@ -217,6 +219,7 @@ static const struct option longopts[] = {
     {"features", required_argument, NULL, OPT_FEATURES},
     {"unseen", required_argument, NULL, OPT_UNSEEN},
     {"min-visits", required_argument, NULL, OPT_MIN_VISITS},
+    {"objective", required_argument, NULL, OPT_OBJECTIVE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -270,6 +273,11 @@ static void parse_option(struct opts *o, int c)
             o->unseen = SIM_RL_UNSEEN_EVICT;
         else
             cli_usage_error("invalid --unseen '%s' (lru, keep or evict)", optarg);
+        break;
+    case OPT_OBJECTIVE:
+        if (strcmp(optarg, "hits") && strcmp(optarg, "bytes"))
+            cli_usage_error("invalid --objective '%s' (hits or bytes)", optarg);
+        o->objective = strcmp(optarg, "hits") ? SIM_RL_OBJ_BYTES : SIM_RL_OBJ_HITS;
         break;
     case OPT_MIN_VISITS:
         if (cli_parse_u64(optarg, &o->min_visits))
@@ -419,6 +427,7 @@ static int run_train(const struct opts *o)
     to.unseen = o->unseen;
     to.min_visits = o->min_visits;
     to.feature_mask = o->feature_mask;
+    to.objective = o->objective;
     for (unsigned f = 0; f < SIM_RL_NFEAT; f++) {
         to.edges[f] = o->edges[f];
         to.nedges[f] = o->nedges[f];

@@ -259,6 +259,8 @@ int64_t sim_rl_export_reqs(const struct sim_req *reqs, size_t n,
 
 /*=====   Trainer   =====*/
 
+enum sim_rl_objective { SIM_RL_OBJ_HITS = 0, SIM_RL_OBJ_BYTES = 1 };
+
 struct sim_rl_train_opts {
     unsigned bins;             /* log-spaced bins per feature when no edges given */
     unsigned k;                /* K recorded in the table */
@@ -269,13 +271,16 @@ struct sim_rl_train_opts {
     unsigned nedges[SIM_RL_NFEAT];
     uint64_t min_visits;       /* states seen fewer times are dropped */
     unsigned feature_mask;     /* bit f: use feature f; 0 = all six */
+    enum sim_rl_objective objective; /* HITS: reuse per byte; BYTES: reuse */
 };
 
 /*! sim_rl_train() :
  * Reads exported rows (sim_rl_export's CSV; columns found by name) from
  * `in` and fits a qtable over the six features by one-step fitted
  * Q-iteration (discount 0): for each state s,
- *   q_keep(s)  = mean reward of the rows in s (probability of reuse);
+ *   q_keep(s)  = mean reward of the rows in s (probability of reuse); with
+ *                objective HITS, times (mean size of all rows) / (mean size
+ *                of the rows in s): reuse per byte of room;
  *   q_evict(s) = mean reward over all rows (what the freed room is worth to
  *                a typical object),
  * so a candidate is evicted when it is less likely than average to be
