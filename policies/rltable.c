@@ -14,6 +14,12 @@
  * candidates worth evicting (score > 0) go first, highest score first,
  * until the new object fits, then the LRU tail.
  *
+ * Two options go beyond Cold-RL, both off by default: spared=promote moves
+ * the candidates the model keeps to the MRU end (a learned second chance,
+ * as in CLOCK: without it a kept candidate stays at the tail and is the
+ * next decision's candidate again), and fill=score takes any further room
+ * from the remaining candidates in score order before the LRU tail.
+ *
  * Deviations: a qtable state never seen in training, with "# unseen lru",
  * turns the whole decision into an LRU decision (Cold-RL has no table);
  * the time budget is off by default (budget_ns=0) because a wall-clock

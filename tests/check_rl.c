@@ -507,6 +507,75 @@ START_TEST(test_random_candidates_consistent)
 }
 END_TEST
 
+/* Runs keys (size 1 each, one per second) through spec with capacity cap
+ * bytes; writes 'h' or 'm' per request into out. */
+static void run_keys(const char *spec, uint64_t cap, const char *keys, char *out)
+{
+    sim_cache *c = make_cache(spec, cap);
+    size_t i;
+    for (i = 0; keys[i]; i++) {
+        struct sim_req q = {.index = i, .time = (i + 1) * 1000000ull, .key = (uint64_t)keys[i],
+                            .size = 1, .present = SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE};
+        struct sim_outcome o;
+        sim_cache_access(c, &q, &o);
+        out[i] = o.hit ? 'h' : 'm';
+    }
+    out[i] = 0;
+    sim_cache_free(c);
+}
+
+/* "Keep everything" with k=2 and room for 3 objects.
+ *   stay (= LRU): A B C D E -> D evicts A, E evicts B: {C, D, E};
+ *                 then B would miss and C would hit.
+ *   promote: D: candidates A, B, both spared; the room comes from the LRU
+ *            tail, A; B, spared and still cached, moves to the MRU end:
+ *            order C B D.  E: candidates C, B: C goes, B moves up: {B, D, E};
+ *            then B would hit and C would miss. */
+START_TEST(test_spared_promote)
+{
+    static const float none[1] = {0};
+    struct sim_rl_qrow keep[1] = {{{0}, 1, 0, 1}};
+    char *path = table_file(SIM_RL_HITS, none, 0, keep, 1, SIM_RL_UNSEEN_LRU);
+    char *stay = spec_for(path, ",k=2"), *promote = spec_for(path, ",k=2,spared=promote");
+    char out[16];
+    const char *probe[2] = {"ABCDEB", "ABCDEC"};
+    for (int i = 0; i < 2; i++) {
+        run_keys(stay, 3, probe[i], out);
+        ck_assert_str_eq(out, i ? "mmmmmh" : "mmmmmm");
+        run_keys("lru", 3, probe[i], out);
+        ck_assert_str_eq(out, i ? "mmmmmh" : "mmmmmm");
+        run_keys(promote, 3, probe[i], out);
+        ck_assert_str_eq(out, i ? "mmmmmm" : "mmmmmh");
+    }
+    unlink(path);
+    free(path);
+    free(stay);
+    free(promote);
+}
+END_TEST
+
+/* No candidate worth evicting: hits 0 scores -1, hits >= 1 scores -0.5.
+ * Room for 3: A B C A (A hit, order B C A) D: candidates B, C, A.
+ *   fill=lru evicts B, so A then hits;
+ *   fill=score evicts A (the highest score), so A then misses. */
+START_TEST(test_fill_by_score)
+{
+    static const float e[] = {1};
+    struct sim_rl_qrow rows[2] = {{{0}, 1, 0, 1}, {{1}, 1, 0.5f, 1}};
+    char *path = table_file(SIM_RL_HITS, e, 1, rows, 2, SIM_RL_UNSEEN_LRU);
+    char *lru = spec_for(path, ""), *score = spec_for(path, ",fill=score");
+    char out[16];
+    run_keys(lru, 3, "ABCADA", out);
+    ck_assert_str_eq(out, "mmmhmh");
+    run_keys(score, 3, "ABCADA", out);
+    ck_assert_str_eq(out, "mmmhmm");
+    unlink(path);
+    free(path);
+    free(lru);
+    free(score);
+}
+END_TEST
+
 /*=====   Export labels   =====*/
 
 /* Capacity 2 objects, K 16, horizon 5 s.  Trace (time s, key, ttl s):
@@ -603,6 +672,41 @@ START_TEST(test_train_by_hand)
         ck_assert_uint_eq(t.rows[r].visits, b ? 3 : 4);
     }
     sim_rl_qtable_free(&t);
+}
+END_TEST
+
+/* Objective "hits": size 100 rows reward 1 of 2 (p 1/2), size 300 rows
+ * 2 of 2 (p 1); mean size (2*100 + 2*300)/4 = 200, so q_keep is
+ * 1/2 * 200/100 = 1 and 1 * 200/300 = 2/3; q_evict = 3/4.  Objective
+ * "bytes" keeps 1/2 and 1. */
+START_TEST(test_train_objective)
+{
+    for (int obj = 0; obj < 2; obj++) {
+        FILE *f = tmpfile();
+        fputs("age_s,size_bytes,hits,idle_s,ttl_left_s,fetch_s,reward\n"
+              "1,100,0,1,-1,1,1\n1,100,0,1,-1,1,0\n1,300,0,1,-1,1,1\n1,300,0,1,-1,1,1\n", f);
+        rewind(f);
+        static const float e[] = {200};
+        struct sim_rl_train_opts o;
+        memset(&o, 0, sizeof o);
+        o.feature_mask = 1u << SIM_RL_SIZE;
+        o.edges[SIM_RL_SIZE] = e;
+        o.nedges[SIM_RL_SIZE] = 1;
+        o.objective = obj ? SIM_RL_OBJ_BYTES : SIM_RL_OBJ_HITS;
+        struct sim_rl_qtable t;
+        char err[SIM_ERRLEN];
+        ck_assert_msg(sim_rl_train(f, "rows", &o, &t, err, sizeof err) == 0, "%s", err);
+        fclose(f);
+        ck_assert_uint_eq(t.nrows, 2);
+        for (unsigned r = 0; r < 2; r++) {
+            int big = t.rows[r].bins[0];
+            float want = obj ? (big ? 1.0f : 0.5f) : (big ? (float)(200.0 / 300.0) : 1.0f);
+            ck_assert_msg(same_bits(t.rows[r].q_keep, want), "obj %d bin %d: %.9g", obj, big,
+                          t.rows[r].q_keep);
+            ck_assert(t.rows[r].q_evict == 0.75f);
+        }
+        sim_rl_qtable_free(&t);
+    }
 }
 END_TEST
 
@@ -811,9 +915,12 @@ static Suite *rl_suite(void)
     tcase_add_test(core, test_unseen_states_fall_back_to_lru);
     tcase_add_test(core, test_tiny_budget_falls_back_to_lru);
     tcase_add_test(core, test_random_candidates_consistent);
+    tcase_add_test(core, test_spared_promote);
+    tcase_add_test(core, test_fill_by_score);
     tcase_add_test(core, test_export_labels_by_hand);
     tcase_add_test(core, test_train_by_hand);
     tcase_add_test(core, test_train_log_edges);
+    tcase_add_test(core, test_train_objective);
     suite_add_tcase(s, core);
     TCase *lim = tcase_create("Limits");
     tcase_add_test(lim, test_bin_edges);
