@@ -329,6 +329,8 @@ int sim_reader_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
         return rc;
     req->index = r->index++;
     req->present |= SIM_F_KEY;
+    if (req->present & SIM_F_CATEGORY)
+        req->category_name = sim_reader_category_name(r, req->category);
     if (r->opts.ignore_size) {
         req->size = 1;
         req->present |= SIM_F_SIZE;
