@@ -22,10 +22,14 @@ struct trace_rows {
     uint64_t *cls;
     uint16_t *cat;
     char **text;        /* when the trace has no emb */
+    char *names[65536]; /* category names by id, from the requests */
+    unsigned ncats;     /* 1 + the largest category id seen */
 };
 
 static void rows_free(struct trace_rows *t)
 {
+    for (unsigned c = 0; c < t->ncats; c++)
+        free(t->names[c]);
     for (size_t i = 0; t->text && i < t->n; i++)
         free(t->text[i]);
     free(t->text);
@@ -87,31 +91,43 @@ static int put_emb(struct trace_rows *t, const struct sim_req *q, const char *pa
     return 0;
 }
 
+/* Takes one request's class, category and embedding (or text). */
+static int add_req(struct trace_rows *t, const struct sim_req *q, int use_text,
+                   const char *path, char *err, size_t errlen)
+{
+    uint32_t need = SIM_F_CLASS | (use_text ? SIM_F_TEXT : SIM_F_EMB);
+    int rc;
+    if ((q->present & need) != need) {
+        snprintf(err, errlen, "%s: request %llu has no %s", path, (unsigned long long)q->index,
+                 (q->present & SIM_F_CLASS) ? (use_text ? "text" : "embedding") : "class");
+        return SIM_EFORMAT;
+    }
+    if (use_text) {
+        if (rows_grow(t, 1))
+            return SIM_ENOMEM;
+        if (!(t->text[t->n] = strndup(q->text, q->text_len)))
+            return SIM_ENOMEM;
+    } else if ((rc = put_emb(t, q, path, err, errlen)))
+        return rc;
+    uint16_t c = (q->present & SIM_F_CATEGORY) ? q->category : 0;
+    if (c >= t->ncats)
+        t->ncats = c + 1u;
+    if (!t->names[c] && q->category_name && !(t->names[c] = strdup(q->category_name)))
+        return SIM_ENOMEM;
+    t->cls[t->n] = q->cls;
+    t->cat[t->n] = c;
+    t->n++;
+    return 0;
+}
+
 static int read_rows(sim_reader *r, struct trace_rows *t, int use_text, char *err,
                      size_t errlen)
 {
     struct sim_req q;
     int rc;
-    const char *path = sim_reader_path(r);
-    while ((rc = sim_reader_next(r, &q, err, errlen)) == 1) {
-        uint32_t need = SIM_F_CLASS | (use_text ? SIM_F_TEXT : SIM_F_EMB);
-        if ((q.present & need) != need) {
-            snprintf(err, errlen, "%s: request %llu has no %s", path,
-                     (unsigned long long)q.index, (q.present & SIM_F_CLASS) ? "embedding"
-                                                                            : "class");
-            return SIM_EFORMAT;
-        }
-        if (use_text) {
-            if (rows_grow(t, 1))
-                return SIM_ENOMEM;
-            if (!(t->text[t->n] = strndup(q.text, q.text_len)))
-                return SIM_ENOMEM;
-        } else if ((rc = put_emb(t, &q, path, err, errlen)))
+    while ((rc = sim_reader_next(r, &q, err, errlen)) == 1)
+        if ((rc = add_req(t, &q, use_text, sim_reader_path(r), err, errlen)))
             return rc;
-        t->cls[t->n] = q.cls;
-        t->cat[t->n] = (q.present & SIM_F_CATEGORY) ? q.category : 0;
-        t->n++;
-    }
     return rc;
 }
 
@@ -183,26 +199,71 @@ static int nearest_pairs(const struct trace_rows *t, struct sim_pairs *p, float 
     return 0;
 }
 
-static int name_categories(sim_reader *r, const struct trace_rows *t, struct sim_pairs *p)
+/* Names of categories 0..ncats-1: as the requests named them, else the id. */
+static int name_categories(const struct trace_rows *t, struct sim_pairs *p)
 {
-    unsigned n = 0;
-    for (size_t i = 0; i < t->n; i++)
-        if (t->cat[i] + 1u > n)
-            n = t->cat[i] + 1u;
-    if (!(p->cat_names = calloc(n ? n : 1, sizeof *p->cat_names)))
+    unsigned n = t->ncats ? t->ncats : 1;
+    if (!(p->cat_names = calloc(n, sizeof *p->cat_names)))
         return SIM_ENOMEM;
     p->ncats = n;
     for (unsigned c = 0; c < n; c++) {
-        const char *name = sim_reader_category_name(r, c);
         char buf[16];
-        if (!name) {
-            snprintf(buf, sizeof buf, "%u", c);
-            name = buf;
-        }
-        if (!(p->cat_names[c] = strdup(name)))
+        snprintf(buf, sizeof buf, "%u", c);
+        if (!(p->cat_names[c] = strdup(t->names[c] ? t->names[c] : buf)))
             return SIM_ENOMEM;
     }
     return 0;
+}
+
+/* From collected rows to scored pairs; frees the rows. */
+static struct sim_pairs *rows_to_pairs(struct trace_rows *t, int use_text, int rc,
+                                       const struct sim_embed_opts *eo, float **sims,
+                                       const char *path, char *err, size_t errlen)
+{
+    if (!rc && use_text)
+        rc = embed_texts(t, eo, err, errlen);
+    struct sim_pairs *p = rc ? NULL : calloc(1, sizeof *p);
+    *sims = NULL;
+    if (p) {
+        p->label = malloc(t->n ? t->n : 1);
+        p->category = malloc((t->n ? t->n : 1) * sizeof *p->category);
+        *sims = malloc((t->n ? t->n : 1) * sizeof **sims);
+        rc = p->label && p->category && *sims ? 0 : SIM_ENOMEM;
+        if (!rc)
+            rc = nearest_pairs(t, p, *sims);
+        if (!rc)
+            rc = name_categories(t, p);
+        snprintf(p->shape, sizeof p->shape, "trace %s nearest earlier request",
+                 use_text ? "text" : "emb");
+    } else if (!rc)
+        rc = SIM_ENOMEM;
+    if (rc == SIM_ENOMEM)
+        snprintf(err, errlen, "%s: out of memory", path);
+    rows_free(t);
+    free(t);
+    if (rc) {
+        sim_pairs_free(p);
+        free(*sims);
+        *sims = NULL;
+        return NULL;
+    }
+    return p;
+}
+
+struct sim_pairs *sim_pairs_from_requests(const struct sim_req *reqs, size_t n,
+                                          const struct sim_embed_opts *eo, float **sims,
+                                          char *err, size_t errlen)
+{
+    struct trace_rows *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    int use_text = n && !(reqs[0].present & SIM_F_EMB);
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = add_req(t, &reqs[i], use_text, "requests", err, errlen);
+    return rows_to_pairs(t, use_text, rc, eo, sims, "requests", err, errlen);
 }
 
 struct sim_pairs *sim_pairs_from_trace(sim_reader *r, const struct sim_embed_opts *eo,
@@ -218,34 +279,12 @@ struct sim_pairs *sim_pairs_from_trace(sim_reader *r, const struct sim_embed_opt
         snprintf(err, errlen, "%s: the trace has neither 'emb' nor 'text'", path);
         return NULL;
     }
-    struct trace_rows t = {0};
-    int use_text = !(f & SIM_F_EMB);
-    int rc = read_rows(r, &t, use_text, err, errlen);
-    if (!rc && use_text)
-        rc = embed_texts(&t, eo, err, errlen);
-    struct sim_pairs *p = rc ? NULL : calloc(1, sizeof *p);
-    *sims = NULL;
-    if (p) {
-        p->label = malloc(t.n ? t.n : 1);
-        p->category = malloc((t.n ? t.n : 1) * sizeof *p->category);
-        *sims = malloc((t.n ? t.n : 1) * sizeof **sims);
-        rc = p->label && p->category && *sims ? 0 : SIM_ENOMEM;
-        if (!rc)
-            rc = nearest_pairs(&t, p, *sims);
-        if (!rc)
-            rc = name_categories(r, &t, p);
-        snprintf(p->shape, sizeof p->shape, "trace %s nearest earlier request",
-                 use_text ? "text" : "emb");
-    } else if (!rc)
-        rc = SIM_ENOMEM;
-    if (rc == SIM_ENOMEM)
-        snprintf(err, errlen, "%s: out of memory", path);
-    rows_free(&t);
-    if (rc) {
-        sim_pairs_free(p);
-        free(*sims);
-        *sims = NULL;
+    struct trace_rows *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    return p;
+    int use_text = !(f & SIM_F_EMB);
+    int rc = read_rows(r, t, use_text, err, errlen);
+    return rows_to_pairs(t, use_text, rc, eo, sims, path, err, errlen);
 }

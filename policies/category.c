@@ -379,10 +379,17 @@ static uint32_t category_alloc(struct category *p)
     return p->ne++;
 }
 
-static void class_add(struct category *p, uint64_t cls, int delta)
+/* Live entries are counted per (class, category): a false miss is a miss
+ * while an entry of the same class is cached in the request's category. */
+static uint64_t category_class_key(uint64_t cls, unsigned rule)
+{
+    return sim_key_hash(cls) ^ ((uint64_t)rule << 48);
+}
+
+static void class_add(struct category *p, uint64_t cls, unsigned rule, int delta)
 {
     int fresh;
-    uint64_t *v = u64map_upsert(&p->classes, cls, 0, &fresh);
+    uint64_t *v = u64map_upsert(&p->classes, category_class_key(cls, rule), 0, &fresh);
     if (v)
         *v += (uint64_t)(int64_t)delta;
 }
@@ -395,7 +402,7 @@ static void category_drop(struct category *p, uint32_t id)
     sim_list_unlink(&p->lru, (uint8_t *)p->e, ES, GOFF, id);
     sim_list_unlink(&r->lru, (uint8_t *)p->e, ES, LOFF, id);
     sim_vec_delete(r->idx, id);
-    class_add(p, e->cls, -1);
+    class_add(p, e->cls, e->rule, -1);
     e->live = 0;
     p->free_ids[p->nfree++] = id;
     p->count--;
@@ -542,7 +549,7 @@ static void category_insert(struct category *p, struct category_rule *r, sim_vec
     e->live = 1;
     sim_list_push_head(&p->lru, (uint8_t *)p->e, ES, GOFF, id);
     sim_list_push_head(&r->lru, (uint8_t *)p->e, ES, LOFF, id);
-    class_add(p, req->cls, 1);
+    class_add(p, req->cls, e->rule, 1);
     p->count++;
 }
 
@@ -586,7 +593,7 @@ static void category_access(void *state, const struct sim_req *req, struct sim_o
         return;
     }
     p->cost_total += r->miss_ms;
-    uint64_t *same = u64map_get(&p->classes, req->cls);
+    uint64_t *same = u64map_get(&p->classes, category_class_key(req->cls, (unsigned)ri));
     if (same && *same) {
         out->false_miss = 1;
         p->false_misses++;

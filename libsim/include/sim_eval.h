@@ -112,6 +112,13 @@ struct sim_pairs *sim_pairs_load(const char *path, const struct sim_pairs_opts *
 struct sim_pairs *sim_pairs_from_trace(sim_reader *r, const struct sim_embed_opts *eo,
                                        float **sims, char *err, size_t errlen);
 
+/*! sim_pairs_from_requests() :
+ * The same from n requests in memory (each with class, and emb or text;
+ * category names from their category_name).  @return as above. */
+struct sim_pairs *sim_pairs_from_requests(const struct sim_req *reqs, size_t n,
+                                          const struct sim_embed_opts *eo, float **sims,
+                                          char *err, size_t errlen);
+
 /*! sim_pairs_similarities() :
  * The cosine similarity of each pair into sims (p->n floats): from the
  * embeddings if present, else from the texts through an embedder with
