@@ -47,7 +47,7 @@ static void usage(FILE *f)
 "                          with its most similar earlier one of its category\n"
 "  -f, --format FMT        trace format with --trace (default auto)\n"
 "      --emb FILE          the trace's embeddings (.npy), with --trace\n"
-"      --from X            first threshold (default 0.5)\n"
+"      --from X            first threshold (default 0)\n"
 "      --to X              last threshold (default 0.99)\n"
 "      --step X            threshold step (default 0.01)\n"
 "      --max-false-hit X   report the lowest threshold whose false-hit rate is\n"
@@ -120,7 +120,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 {
     int c;
     uint64_t v;
-    o->from = 0.5;
+    o->from = 0;
     o->to = 0.99;
     o->step = 0.01;
     o->max_false_hit = -1;
@@ -392,6 +392,8 @@ static int report(const struct opts *o, const struct scored *s)
         cli_warn("%s", err);
         return EXIT_DATA;
     }
+    if (!o->quiet)
+        fprintf(stderr, "%s: %zu pairs, read as %s\n", cli_prog, s->p->n, s->p->shape);
     for (int k = -1; !o->quiet && k < ncats_out(s); k++) {
         struct sim_eval_choice ch;
         choose(s, k, o->max_false_hit, &ch);
