@@ -1,7 +1,7 @@
 /*
  * category.c - category-aware semantic caching.
  *
- * Mechanism.  A semantic cache (GPTCache style: Bang, "GPTCache: An
+ * Mechanism.  A semantic cache (GPTCache style: Fu Bang, "GPTCache: An
  * Open-Source Semantic Cache for LLM Applications", NLP-OSS workshop, 2023)
  * answers a query from the cache when a cached query's embedding is at
  * least `threshold` similar.  One global threshold is a poor fit for mixed
@@ -716,7 +716,7 @@ const struct sim_policy_ops sim_policy_category = {
     .abi_version = SIM_POLICY_ABI,
     .name = "category",
     .summary = "semantic cache with per-category thresholds, TTLs, quotas and costs",
-    .reference = "Bang, GPTCache, NLP-OSS 2023; Gill et al., MeanCache, IPDPS 2025",
+    .reference = "Fu Bang, GPTCache, NLP-OSS 2023; Gill et al., MeanCache, IPDPS 2025",
     .needs = SIM_F_EMB | SIM_F_CLASS,
     .unit = SIM_UNIT_ENTRIES,
     .params = category_params,
