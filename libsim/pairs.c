@@ -385,8 +385,10 @@ static int load_table(struct loader *L, const struct sim_pairs_opts *o, char *s,
         rec_line = line;
         if ((rc = next_record(L, s, len, &pos, sep, &t, &line)) <= 0)
             break;
-        if (t.nf == 1 && !t.f[0][0])
+        if (t.nf == 1 && !t.f[0][0]) {
+            rc = 0;
             continue; /* blank line */
+        }
         if (t.nf != t.nhead) {
             rc = load_error(L, rec_line, "%zu fields, the header has %zu", t.nf, t.nhead);
             break;
