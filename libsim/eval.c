@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim_eval.h"
 
@@ -102,6 +103,8 @@ int sim_eval_write_config(const char *path, const char *const *names,
     FILE *f = sim_outfile_stream(of);
     fprintf(f, "category,threshold\ndefault,%.9g\n", def);
     for (unsigned i = 0; i < n; i++) {
+        if (!strcmp(names[i], "default"))
+            continue; /* the default row is written above */
         if (sim_csv_quote(f, names[i]))
             break;
         fprintf(f, ",%.9g\n", thresholds[i]);

@@ -199,10 +199,15 @@ static int nearest_pairs(const struct trace_rows *t, struct sim_pairs *p, float 
     return 0;
 }
 
-/* Names of categories 0..ncats-1: as the requests named them, else the id. */
+/* Names of categories 0..ncats-1: as the requests named them, else the id;
+ * none at all when the trace has no category field. */
 static int name_categories(const struct trace_rows *t, struct sim_pairs *p)
 {
-    unsigned n = t->ncats ? t->ncats : 1;
+    unsigned n = t->ncats, named = 0;
+    for (unsigned c = 0; c < n; c++)
+        named += t->names[c] != NULL;
+    if (!named)
+        return 0; /* no categories in the trace: only "all" */
     if (!(p->cat_names = calloc(n, sizeof *p->cat_names)))
         return SIM_ENOMEM;
     p->ncats = n;

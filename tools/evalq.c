@@ -223,7 +223,7 @@ static const char *cat_name(const struct scored *s, int k)
 
 static int ncats_out(const struct scored *s)
 {
-    return s->p->ncats > 1 ? (int)s->p->ncats : 0;
+    return (int)s->p->ncats;
 }
 
 static void write_sweep(FILE *f, const struct scored *s)

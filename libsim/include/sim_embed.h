@@ -88,8 +88,9 @@ uint32_t sim_embedder_dim(const sim_embedder *e);
 
 /*! sim_embedder_embed() :
  * Writes the unit-length embedding of text (len bytes) to out (dim floats).
- * @return 0; 1 if the text has no word characters (out is then all zeros,
- *         whose similarity with anything is 0); SIM_ENOMEM. */
+ * @return 0; 1 if the text has no word characters, or (rarely) all its
+ *         features cancel in the hashing: out is then all zeros, whose
+ *         similarity with anything is 0; SIM_ENOMEM. */
 int sim_embedder_embed(const sim_embedder *e, const char *text, size_t len, float *out);
 
 #ifdef __cplusplus

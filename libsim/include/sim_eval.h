@@ -58,7 +58,8 @@ struct sim_pairs {
     uint32_t dim;
     uint8_t *label;           /* n labels, 0 or 1 */
     uint16_t *category;       /* n category ids (0 when the input has none) */
-    char **cat_names;         /* ncats names; "all" is never one of them */
+    char **cat_names;         /* ncats names; "all" is never one of them;
+                                 ncats is 0 when the input has no categories */
     unsigned ncats;
     char shape[96];           /* what was recognised, e.g. "csv question1,question2,is_duplicate" */
 };
@@ -180,7 +181,8 @@ void sim_eval_choose(const float *sims, const uint8_t *labels, const uint16_t *c
 
 /*! sim_eval_write_config() :
  * Writes a config file for the `category` policy: the header
- * "category,threshold", then "default,<def>" and one row per name.  Written
+ * "category,threshold", then "default,<def>" and one row per name (a
+ * category literally named "default" gets no row of its own).  Written
  * to a temporary file and renamed, so a failure leaves nothing.
  * @return 0 or a SIM_E* code with err set. */
 int sim_eval_write_config(const char *path, const char *const *names,
