@@ -105,7 +105,8 @@ struct sim_pairs *sim_pairs_load(const char *path, const struct sim_pairs_opts *
  * (allocated; p->n floats).  The first request of each category has no
  * earlier one and is not a pair.  Embeddings come from the trace's `emb`
  * field, or else from its text through an embedder with options `eo`
- * (NULL: defaults) fitted on all the trace's texts (the reader is rewound).
+ * (NULL: defaults) fitted on all the trace's texts (kept in memory, so the
+ * reader is read once and may be standard input).
  * O(n^2 dim / categories) time: meant for evaluation-sized traces.
  * @return the pairs (no texts, no embeddings kept), or NULL with err set
  *         (no class field; neither emb nor text; NaN embedding; dimension
