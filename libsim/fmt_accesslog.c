@@ -201,12 +201,9 @@ static int log_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
 {
     char *line;
     size_t len;
-    do {
-        int rc = sim_in_getline(r->in, &line, &len, err, errlen);
-        if (rc <= 0)
-            return rc;
-        r->lineno++;
-    } while (len == 0);
+    int rc = reader_line(r, &line, &len, err, errlen);
+    if (rc <= 0)
+        return rc;
     struct logline l;
     const char *why = parse_line(line, line + len, &l);
     if (why)

@@ -419,12 +419,9 @@ static int csv_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
     }
     char *line;
     size_t len;
-    do {
-        int rc = sim_in_getline(r->in, &line, &len, err, errlen);
-        if (rc <= 0)
-            return rc;
-        r->lineno++;
-    } while (len == 0);
+    int rc = reader_line(r, &line, &len, err, errlen);
+    if (rc <= 0)
+        return rc;
     const char *why;
     long n = split(line, len, c->fv, c->fl, c->ncols, &why);
     if (n < 0)
@@ -432,11 +429,9 @@ static int csv_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
     if ((unsigned)n != c->ncols)
         return reader_error(r, SIM_EFORMAT, err, errlen,
                             "%ld fields, but the header has %u columns", n, c->ncols);
-    for (unsigned i = 0; i < c->ncols; i++) {
-        int rc = parse_field(r, c, i, req, err, errlen);
-        if (rc)
+    for (unsigned i = 0; i < c->ncols; i++)
+        if ((rc = parse_field(r, c, i, req, err, errlen)))
             return rc;
-    }
     if (!c->has_key) {
         if (r->fields & SIM_F_TEXT)
             req->key = sim_hash_bytes(req->text, req->text_len);

@@ -135,6 +135,15 @@ static void expect_error(const char *path, enum sim_format fmt, int code, unsign
     ck_assert_msg(!needle || strstr(err, needle), "message '%s' lacks '%s'", err, needle);
 }
 
+/* expect_error() on a temporary file holding text. */
+static void expect_text_error(const char *text, enum sim_format fmt, unsigned line,
+                              const char *needle)
+{
+    char *p = tmp_text("", text);
+    expect_error(p, fmt, SIM_EFORMAT, line, needle);
+    tmp_remove(p);
+}
+
 /* Every field of a and b agree, pointed-to contents included. */
 static void same_req(const struct sim_req *a, const struct sim_req *b)
 {
@@ -432,6 +441,36 @@ START_TEST(csv_bad_value_or_header)
 }
 END_TEST
 
+START_TEST(csv_number_limits)
+{
+    /* Times: digits past the microsecond are truncated (0.0000019 s -> 1 us);
+     * "5." and ".5" are numbers.  Keys: 2^64-1 is numeric, 2^64 is text. */
+    char *p = tmp_text(".csv", "time,key,size,ttl\n"
+                               "0.0000019,18446744073709551615,18446744073709551615,4294967295\n"
+                               "5.,18446744073709551616,0,0\n"
+                               ".5,007,1,0\n");
+    sim_reader *r = open_fmt(p, SIM_FMT_AUTO);
+    struct sim_req q;
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, 1);
+    ck_assert_uint_eq(q.key, UINT64_MAX);
+    ck_assert_uint_eq(q.size, UINT64_MAX);
+    ck_assert_uint_eq(q.ttl, UINT32_MAX);
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, 5 * US);
+    ck_assert_uint_eq(q.key, sim_hash_bytes("18446744073709551616", 20));
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, US / 2);
+    ck_assert_uint_eq(q.key, 7);
+    at_end(r);
+    sim_reader_close(r);
+    tmp_remove(p);
+    /* 2^64 microseconds do not fit; neither does "." alone */
+    expect_text_error("time,key\n18446744073709.551616,1\n", SIM_FMT_CSV, 2, "column time");
+    expect_text_error("time,key\n.,1\n", SIM_FMT_CSV, 2, "column time");
+}
+END_TEST
+
 /*=====   empty input   =====*/
 
 START_TEST(empty_file_is_an_error)
@@ -724,15 +763,9 @@ START_TEST(arc_expands_ranges)
     }
     sim_reader_close(r);
     tmp_remove(p);
-    p = tmp_text("", "10 3 0 0\n1 2 3\n");
-    expect_error(p, SIM_FMT_ARC, SIM_EFORMAT, 2, "3 fields");
-    tmp_remove(p);
-    p = tmp_text("", "10 3 0 0 9\n");
-    expect_error(p, SIM_FMT_ARC, SIM_EFORMAT, 1, "5 fields");
-    tmp_remove(p);
-    p = tmp_text("", "10 x 0 0\n");
-    expect_error(p, SIM_FMT_ARC, SIM_EFORMAT, 1, "block count");
-    tmp_remove(p);
+    expect_text_error("10 3 0 0\n1 2 3\n", SIM_FMT_ARC, 2, "3 fields");
+    expect_text_error("10 3 0 0 9\n", SIM_FMT_ARC, 1, "5 fields");
+    expect_text_error("10 x 0 0\n", SIM_FMT_ARC, 1, "block count");
 }
 END_TEST
 
@@ -752,12 +785,8 @@ START_TEST(lrb_fields)
     at_end(r);
     sim_reader_close(r);
     tmp_remove(p);
-    p = tmp_text("", "1 100 5\n1 100\n");
-    expect_error(p, SIM_FMT_LRB, SIM_EFORMAT, 2, "2 fields");
-    tmp_remove(p);
-    p = tmp_text("", "1 100 -5\n");
-    expect_error(p, SIM_FMT_LRB, SIM_EFORMAT, 1, "size");
-    tmp_remove(p);
+    expect_text_error("1 100 5\n1 100\n", SIM_FMT_LRB, 2, "2 fields");
+    expect_text_error("1 100 -5\n", SIM_FMT_LRB, 1, "size");
 }
 END_TEST
 
@@ -1194,6 +1223,7 @@ static Suite *reader_suite(void)
     TCase *lim = tcase_create("Limits");
     tcase_add_test(lim, writer_csv_floats_round_trip);
     tcase_add_test(lim, empty_file_is_an_error);
+    tcase_add_test(lim, csv_number_limits);
     suite_add_tcase(s, lim);
     TCase *e = tcase_create("Errors");
     tcase_add_loop_test(e, csv_malformed_row, 0, sizeof bad_rows / sizeof bad_rows[0]);
