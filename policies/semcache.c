@@ -432,7 +432,8 @@ struct semc *semc_create(const char *name, int meancache, const struct sim_cache
     c->evict = !strcmp(ev, "lfu") ? SEMC_LFU : !strcmp(ev, "fifo") ? SEMC_FIFO : SEMC_LRU;
     c->unit = cfg->unit;
     c->capacity = cfg->capacity;
-    sim_vec_config_init(&c->vcfg, (enum sim_vec_kind)sim_vec_kind_parse(sim_params_str(p, "index")), 1);
+    int kind = sim_vec_kind_parse(sim_params_str(p, "index"));
+    sim_vec_config_init(&c->vcfg, kind == SIM_VEC_HNSW ? SIM_VEC_HNSW : SIM_VEC_FLAT, 1);
     c->vcfg.seed = cfg->seed;
     c->vcfg.M = (uint32_t)sim_params_int(p, "M");
     c->vcfg.ef_construction = (uint32_t)sim_params_int(p, "ef_construction");
