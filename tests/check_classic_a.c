@@ -401,6 +401,149 @@ START_TEST(lirs_paper_trace)
 }
 END_TEST
 
+/* A naive LIRS in object units, from the paper's description (section
+ * 3.3) with our conventions: h = max(1, floor(0.01 c)) resident HIR
+ * blocks, pruning stops at the top entry, and S is bounded to 2c entries
+ * by dropping the blocks that became non-resident first.  Keys < 512;
+ * S and Q are arrays, top/end first. */
+struct ref_lirs {
+    uint64_t s[1100], q[64];
+    int sn, qn, c, h, nlir;
+    uint8_t lir[512], res[512];
+    uint64_t nres_at[512], clock;
+};
+
+static int ref_s_find(const struct ref_lirs *r, uint64_t k)
+{
+    for (int i = 0; i < r->sn; i++)
+        if (r->s[i] == k)
+            return i;
+    return -1;
+}
+static void ref_s_del(struct ref_lirs *r, int i)
+{
+    memmove(&r->s[i], &r->s[i + 1], (size_t)(r->sn - i - 1) * sizeof r->s[0]);
+    r->sn--;
+}
+static void ref_s_top(struct ref_lirs *r, uint64_t k)
+{
+    int i = ref_s_find(r, k);
+    if (i >= 0)
+        ref_s_del(r, i);
+    memmove(&r->s[1], &r->s[0], (size_t)r->sn * sizeof r->s[0]);
+    r->s[0] = k;
+    r->sn++;
+}
+static void ref_q_del(struct ref_lirs *r, uint64_t k)
+{
+    for (int i = 0; i < r->qn; i++)
+        if (r->q[i] == k) {
+            memmove(&r->q[i], &r->q[i + 1], (size_t)(r->qn - i - 1) * sizeof r->q[0]);
+            r->qn--;
+            return;
+        }
+}
+static void ref_q_end(struct ref_lirs *r, uint64_t k)
+{
+    ref_q_del(r, k);
+    memmove(&r->q[1], &r->q[0], (size_t)r->qn * sizeof r->q[0]);
+    r->q[0] = k;
+    r->qn++;
+}
+static void ref_prune(struct ref_lirs *r)
+{
+    while (r->sn > 1 && !r->lir[r->s[r->sn - 1]])
+        r->sn--;
+}
+/* Q's front leaves the cache (non-resident if still in S). */
+static void ref_evict_front(struct ref_lirs *r)
+{
+    uint64_t v = r->q[--r->qn];
+    r->res[v] = 0;
+    r->nres_at[v] = r->clock++;
+}
+/* The bottom LIR block of S becomes a resident HIR at the end of Q. */
+static void ref_demote(struct ref_lirs *r)
+{
+    uint64_t b = r->s[--r->sn];
+    r->lir[b] = 0;
+    r->nlir--;
+    if (r->qn >= r->h)
+        ref_evict_front(r);
+    ref_q_end(r, b);
+    ref_prune(r);
+}
+static void ref_make_lir(struct ref_lirs *r, uint64_t x)
+{
+    while (r->nlir + 1 > r->c - r->h && r->nlir > 0)
+        ref_demote(r);
+    r->lir[x] = r->res[x] = 1;
+    r->nlir++;
+    ref_s_top(r, x);
+    ref_prune(r);
+}
+static int ref_lirs_access(struct ref_lirs *r, uint64_t x)
+{
+    int hit = r->res[x], in_s = ref_s_find(r, x) >= 0;
+    if (hit && r->lir[x]) {
+        ref_s_top(r, x);
+        ref_prune(r);
+    } else if (hit && in_s) {
+        ref_q_del(r, x);
+        ref_s_top(r, x);
+        ref_make_lir(r, x);
+    } else if (hit) {
+        ref_q_end(r, x);
+        ref_s_top(r, x);
+    } else if (in_s) {
+        ref_s_del(r, ref_s_find(r, x));
+        ref_make_lir(r, x);
+    } else if (r->nlir + 1 <= r->c - r->h) {
+        r->lir[x] = r->res[x] = 1;
+        r->nlir++;
+        ref_s_top(r, x);
+    } else {
+        if (r->qn >= r->h)
+            ref_evict_front(r);
+        r->res[x] = 1;
+        ref_s_top(r, x);
+        ref_q_end(r, x);
+    }
+    while (r->sn > 2 * r->c) { /* drop the oldest non-resident in S */
+        int v = -1;
+        for (int i = 0; i < r->sn; i++)
+            if (!r->res[r->s[i]] && (v < 0 || r->nres_at[r->s[i]] < r->nres_at[r->s[v]]))
+                v = i;
+        if (v < 0)
+            break;
+        ref_s_del(r, v);
+    }
+    return hit;
+}
+
+START_TEST(lirs_equals_naive)
+{
+    static const int caps[] = {2, 3, 5, 8, 40, 200, 400};
+    for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+        struct ref_lirs *ref = calloc(1, sizeof *ref);
+        ck_assert(ref != NULL);
+        ref->c = caps[ci];
+        ref->h = caps[ci] / 100 > 1 ? caps[ci] / 100 : 1;
+        sim_cache *c = mk("lirs", (uint64_t)caps[ci], SIM_UNIT_OBJECTS, 1);
+        struct sim_rng g;
+        sim_rng_seed(&g, 11 + ci);
+        for (uint64_t i = 0; i < 4000; i++) {
+            uint64_t k = skewed(&g, caps[ci] < 100 ? 4 * (uint64_t)caps[ci] + 3 : 500);
+            int want = ref_lirs_access(ref, k);
+            ck_assert_msg(get(c, k, 1, i) == want, "c=%d request %llu key %llu", caps[ci],
+                          (unsigned long long)i, (unsigned long long)k);
+        }
+        sim_cache_free(c);
+        free(ref);
+    }
+}
+END_TEST
+
 /* With hir = 0.1 of 100 bytes, Q holds 10: an 11-byte object is never
  * cached, a 10-byte one is (as libCacheSim). */
 START_TEST(lirs_large_bypass)
@@ -528,6 +671,7 @@ static Suite *suite(void)
     tcase_add_test(core, twoq_trace);
     tcase_add_test(core, twoq_large_bypass);
     tcase_add_test(core, lirs_paper_trace);
+    tcase_add_test(core, lirs_equals_naive);
     tcase_add_test(core, lirs_large_bypass);
     tcase_add_test(core, random_small);
     tcase_add_test(core, random_seeded);
