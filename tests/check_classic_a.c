@@ -142,7 +142,7 @@ END_TEST
 
 /* A direct transcription of Megiddo and Modha's pseudo-code (Fig. 4),
  * lists as arrays with the MRU first. */
-struct ref_list { uint64_t k[512]; int n; };
+struct ref_list { uint64_t k[1024]; int n; };
 struct ref_arc { struct ref_list t1, t2, b1, b2; double p; int c; };
 
 static int ref_find(const struct ref_list *l, uint64_t k)
@@ -407,70 +407,41 @@ END_TEST
  * by dropping the blocks that became non-resident first.  Keys < 512;
  * S and Q are arrays, top/end first. */
 struct ref_lirs {
-    uint64_t s[1100], q[64];
-    int sn, qn, c, h, nlir;
+    struct ref_list s, q; /* S top first; Q end (most recent) first */
+    int c, h, nlir;
     uint8_t lir[512], res[512];
     uint64_t nres_at[512], clock;
 };
 
-static int ref_s_find(const struct ref_lirs *r, uint64_t k)
+/* Moves k to the front of l (adding it if absent). */
+static void ref_front(struct ref_list *l, uint64_t k)
 {
-    for (int i = 0; i < r->sn; i++)
-        if (r->s[i] == k)
-            return i;
-    return -1;
-}
-static void ref_s_del(struct ref_lirs *r, int i)
-{
-    memmove(&r->s[i], &r->s[i + 1], (size_t)(r->sn - i - 1) * sizeof r->s[0]);
-    r->sn--;
-}
-static void ref_s_top(struct ref_lirs *r, uint64_t k)
-{
-    int i = ref_s_find(r, k);
+    int i = ref_find(l, k);
     if (i >= 0)
-        ref_s_del(r, i);
-    memmove(&r->s[1], &r->s[0], (size_t)r->sn * sizeof r->s[0]);
-    r->s[0] = k;
-    r->sn++;
-}
-static void ref_q_del(struct ref_lirs *r, uint64_t k)
-{
-    for (int i = 0; i < r->qn; i++)
-        if (r->q[i] == k) {
-            memmove(&r->q[i], &r->q[i + 1], (size_t)(r->qn - i - 1) * sizeof r->q[0]);
-            r->qn--;
-            return;
-        }
-}
-static void ref_q_end(struct ref_lirs *r, uint64_t k)
-{
-    ref_q_del(r, k);
-    memmove(&r->q[1], &r->q[0], (size_t)r->qn * sizeof r->q[0]);
-    r->q[0] = k;
-    r->qn++;
+        ref_del(l, i);
+    ref_push(l, k);
 }
 static void ref_prune(struct ref_lirs *r)
 {
-    while (r->sn > 1 && !r->lir[r->s[r->sn - 1]])
-        r->sn--;
+    while (r->s.n > 1 && !r->lir[r->s.k[r->s.n - 1]])
+        r->s.n--;
 }
 /* Q's front leaves the cache (non-resident if still in S). */
 static void ref_evict_front(struct ref_lirs *r)
 {
-    uint64_t v = r->q[--r->qn];
+    uint64_t v = ref_pop(&r->q);
     r->res[v] = 0;
     r->nres_at[v] = r->clock++;
 }
 /* The bottom LIR block of S becomes a resident HIR at the end of Q. */
 static void ref_demote(struct ref_lirs *r)
 {
-    uint64_t b = r->s[--r->sn];
+    uint64_t b = ref_pop(&r->s);
     r->lir[b] = 0;
     r->nlir--;
-    if (r->qn >= r->h)
+    if (r->q.n >= r->h)
         ref_evict_front(r);
-    ref_q_end(r, b);
+    ref_push(&r->q, b);
     ref_prune(r);
 }
 static void ref_make_lir(struct ref_lirs *r, uint64_t x)
@@ -479,44 +450,46 @@ static void ref_make_lir(struct ref_lirs *r, uint64_t x)
         ref_demote(r);
     r->lir[x] = r->res[x] = 1;
     r->nlir++;
-    ref_s_top(r, x);
+    ref_front(&r->s, x);
     ref_prune(r);
 }
 static int ref_lirs_access(struct ref_lirs *r, uint64_t x)
 {
-    int hit = r->res[x], in_s = ref_s_find(r, x) >= 0;
+    int hit = r->res[x], in_s = ref_find(&r->s, x) >= 0;
     if (hit && r->lir[x]) {
-        ref_s_top(r, x);
+        ref_front(&r->s, x);
         ref_prune(r);
     } else if (hit && in_s) {
-        ref_q_del(r, x);
-        ref_s_top(r, x);
+        ref_del(&r->q, ref_find(&r->q, x));
+        ref_front(&r->s, x);
         ref_make_lir(r, x);
     } else if (hit) {
-        ref_q_end(r, x);
-        ref_s_top(r, x);
+        ref_front(&r->q, x);
+        ref_front(&r->s, x);
     } else if (in_s) {
-        ref_s_del(r, ref_s_find(r, x));
+        ref_del(&r->s, ref_find(&r->s, x));
         ref_make_lir(r, x);
     } else if (r->nlir + 1 <= r->c - r->h) {
         r->lir[x] = r->res[x] = 1;
         r->nlir++;
-        ref_s_top(r, x);
+        ref_push(&r->s, x);
     } else {
-        if (r->qn >= r->h)
+        if (r->q.n >= r->h)
             ref_evict_front(r);
         r->res[x] = 1;
-        ref_s_top(r, x);
-        ref_q_end(r, x);
+        ref_push(&r->s, x);
+        ref_push(&r->q, x);
     }
-    while (r->sn > 2 * r->c) { /* drop the oldest non-resident in S */
+    while (r->s.n > 2 * r->c) { /* drop the oldest non-resident in S */
         int v = -1;
-        for (int i = 0; i < r->sn; i++)
-            if (!r->res[r->s[i]] && (v < 0 || r->nres_at[r->s[i]] < r->nres_at[r->s[v]]))
+        for (int i = 0; i < r->s.n; i++) {
+            uint64_t k = r->s.k[i];
+            if (!r->res[k] && (v < 0 || r->nres_at[k] < r->nres_at[r->s.k[v]]))
                 v = i;
+        }
         if (v < 0)
             break;
-        ref_s_del(r, v);
+        ref_del(&r->s, v);
     }
     return hit;
 }
