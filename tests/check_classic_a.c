@@ -370,6 +370,39 @@ START_TEST(twoq_trace)
 }
 END_TEST
 
+/* Am is capped at c - Kin even when the cache has room.  10 objects,
+ * kin = 0.9: Kin = 9, Kout = 5, Am holds 1.  a..j fill A1in; k pushes a
+ * to A1out; a (ghost hit) pushes b to A1out and enters Am.  After c is
+ * deleted the cache holds 9: b (ghost hit) needs no room, but entering Am
+ * evicts a, which counts as this request's eviction; then a misses. */
+START_TEST(twoq_am_capped)
+{
+    sim_cache *c = mk("twoq:kin=0.9", 10, SIM_UNIT_OBJECTS, 1);
+    const char *seq = "abcdefghijka";
+    uint64_t i = 0;
+    for (; seq[i]; i++)
+        ck_assert(!get(c, (uint64_t)seq[i], 1, i));
+    struct sim_req r;
+    memset(&r, 0, sizeof r);
+    r.index = i++;
+    r.key = 'c';
+    r.size = 1;
+    r.op = SIM_OP_DELETE;
+    r.present = ALL_FIELDS;
+    req(c, &r);
+    struct sim_outcome o;
+    r.index = i++;
+    r.key = 'b';
+    r.op = SIM_OP_GET;
+    sim_cache_access(c, &r, &o);
+    ck_assert(!o.hit);
+    ck_assert_uint_eq(o.evictions, 1);
+    ck_assert(!get(c, 'a', 1, i++));
+    ck_assert(get(c, 'k', 1, i++));
+    sim_cache_free(c);
+}
+END_TEST
+
 /* Objects larger than Kin are never cached (as libCacheSim): 100 bytes,
  * Kin = 25: a30 misses twice, b25 is cached. */
 START_TEST(twoq_large_bypass)
@@ -642,6 +675,7 @@ static Suite *suite(void)
     tcase_add_test(core, size_largest_first);
     tcase_add_test(core, size_ties_oldest);
     tcase_add_test(core, twoq_trace);
+    tcase_add_test(core, twoq_am_capped);
     tcase_add_test(core, twoq_large_bypass);
     tcase_add_test(core, lirs_paper_trace);
     tcase_add_test(core, lirs_equals_naive);
