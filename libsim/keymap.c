@@ -2,15 +2,11 @@
  * keymap.c - open-addressing hash table from 64-bit keys to record ids.
  *
  * HOW IT WORKS
- * A slot holds (fingerprint << 32 | id); 0 means empty.  The fingerprint is
- * hash >> 32 with the low bit set, so it is never 0, and the home slot of a
- * key is (hash >> 33) & mask: the home is a function of the slot itself, so
- * growing and deleting never read a record (those reads, one cache miss per
- * entry of a probe run, were most of the time of a delete).  Hence at most
- * 2^31 slots.  Lookup probes linearly from home until an empty slot; a slot
- * whose fingerprint matches is confirmed by reading the key from the record
- * (a false match costs one extra read; the fingerprint bits beyond the home
- * bits make it rare: about once in 2^(31 - log2 slots) probes).
+ * A slot holds (fingerprint << 32 | id); 0 means empty.  The home slot of a
+ * key is hash & mask and the fingerprint is hash >> 32 with the low bit set,
+ * so it is never 0.  Lookup probes linearly from home until an empty slot;
+ * a slot whose fingerprint matches is confirmed by reading the key from the
+ * record (a false match costs one extra read, about once in 2^31 probes).
  * Deletion shifts later entries of the same probe run back (Knuth's
  * algorithm R), so there are no tombstones and runs stay short.  The table
  * doubles at load 0.8 and never shrinks.
@@ -30,18 +26,13 @@ static inline uint64_t rec_key(const struct sim_keymap *m, uint32_t id)
     return k;
 }
 
-#define MAX_SLOTS (1ull << 31)
-
 static inline uint32_t fingerprint(uint64_t h) { return (uint32_t)(h >> 32) | 1u; }
-static inline uint64_t home_of(uint64_t h, uint64_t mask) { return (h >> 33) & mask; }
-/* The home of a stored slot: its fingerprint's upper 31 bits are h >> 33. */
-static inline uint64_t slot_home(uint64_t s, uint64_t mask) { return (s >> 33) & mask; }
 
 int sim_keymap_init(struct sim_keymap *m, uint64_t expect, uint8_t *const *base,
                     size_t stride)
 {
     uint64_t n = 16;
-    while (n * MAX_LOAD_NUM < expect * MAX_LOAD_DEN && n < MAX_SLOTS)
+    while (n * MAX_LOAD_NUM < expect * MAX_LOAD_DEN)
         n <<= 1;
     m->slots = calloc(n, sizeof *m->slots);
     if (!m->slots)
@@ -63,7 +54,7 @@ uint32_t sim_keymap_get(const struct sim_keymap *m, uint64_t key)
 {
     uint64_t h = sim_key_hash(key);
     uint32_t fp = fingerprint(h);
-    for (uint64_t i = home_of(h, m->mask);; i = (i + 1) & m->mask) {
+    for (uint64_t i = h & m->mask;; i = (i + 1) & m->mask) {
         uint64_t s = m->slots[i];
         if (s == 0)
             return SIM_KEYMAP_NONE;
@@ -72,25 +63,26 @@ uint32_t sim_keymap_get(const struct sim_keymap *m, uint64_t key)
     }
 }
 
-static void insert_slot(uint64_t *slots, uint64_t mask, uint64_t s)
+static void insert_slot(uint64_t *slots, uint64_t mask, uint64_t h, uint32_t id)
 {
-    uint64_t i = slot_home(s, mask);
+    uint64_t i = h & mask;
     while (slots[i])
         i = (i + 1) & mask;
-    slots[i] = s;
+    slots[i] = ((uint64_t)fingerprint(h) << 32) | id;
 }
 
 static int grow(struct sim_keymap *m)
 {
     uint64_t n = (m->mask + 1) * 2;
-    if (n > MAX_SLOTS)
-        return SIM_ENOMEM;
     uint64_t *slots = calloc(n, sizeof *slots);
     if (!slots)
         return SIM_ENOMEM;
     for (uint64_t i = 0; i <= m->mask; i++) {
-        if (m->slots[i])
-            insert_slot(slots, n - 1, m->slots[i]);
+        uint64_t s = m->slots[i];
+        if (s) {
+            uint32_t id = (uint32_t)s;
+            insert_slot(slots, n - 1, sim_key_hash(rec_key(m, id)), id);
+        }
     }
     free(m->slots);
     m->slots = slots;
@@ -105,7 +97,7 @@ int sim_keymap_put(struct sim_keymap *m, uint64_t key, uint32_t id)
         if (rc)
             return rc;
     }
-    insert_slot(m->slots, m->mask, ((uint64_t)fingerprint(sim_key_hash(key)) << 32) | id);
+    insert_slot(m->slots, m->mask, sim_key_hash(key), id);
     m->count++;
     return 0;
 }
@@ -114,7 +106,7 @@ void sim_keymap_del(struct sim_keymap *m, uint64_t key)
 {
     uint64_t h = sim_key_hash(key);
     uint32_t fp = fingerprint(h);
-    uint64_t i = home_of(h, m->mask);
+    uint64_t i = h & m->mask;
     for (;; i = (i + 1) & m->mask) {
         uint64_t s = m->slots[i];
         if (!s)
@@ -129,7 +121,7 @@ void sim_keymap_del(struct sim_keymap *m, uint64_t key)
         uint64_t s = m->slots[j];
         if (!s)
             break;
-        uint64_t home = slot_home(s, m->mask);
+        uint64_t home = sim_key_hash(rec_key(m, (uint32_t)s)) & m->mask;
         int stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
         if (!stays) {
             m->slots[i] = s;
