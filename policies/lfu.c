@@ -272,4 +272,5 @@ const struct sim_policy_ops sim_policy_lfu = {
     .destroy = lfu_destroy,
     .access = lfu_access,
     .check = lfu_check,
+    .prefetch = sim_objcache_prefetch_state,
 };

@@ -214,4 +214,5 @@ const struct sim_policy_ops sim_policy_size = {
     .destroy = size_destroy,
     .access = size_access,
     .check = size_check,
+    .prefetch = sim_objcache_prefetch_state,
 };
