@@ -118,6 +118,10 @@ static void belady_access(void *state, const struct sim_req *req, struct sim_out
 static int belady_check(void *state, char *err, size_t errlen)
 {
     struct belady *p = state;
+    if (sim_objcache_used(p->oc) > sim_objcache_capacity(p->oc)) {
+        snprintf(err, errlen, "belady: over capacity");
+        return SIM_EINVAL;
+    }
     if (p->heap.n != sim_objcache_count(p->oc) || !sim_heap_check(&p->heap)) {
         snprintf(err, errlen, "belady: heap has %llu objects, cache %llu, order %s",
                  (unsigned long long)p->heap.n,

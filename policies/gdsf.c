@@ -44,7 +44,6 @@ struct gdsf {
     struct sim_heap heap;   /* pri = H; tie = request count when keyed */
     double inflation;       /* L */
     uint64_t now;           /* requests seen, the tie-breaker clock */
-    uint32_t evicted;       /* evictions made by admit for this request */
     double admit_pri;       /* the admitted object's priority, from admit */
     int oom;
 };
@@ -86,8 +85,7 @@ static int gdsf_admit(void *pol, const struct sim_req *req)
             p->inflation = pri;
             return 0;
         }
-        sim_objcache_evict_id(p->oc, gdsf_pop(p));
-        p->evicted++;
+        sim_objcache_evict_id(p->oc, gdsf_pop(p)); /* counted by the framework */
     }
     return 1;
 }
@@ -150,19 +148,21 @@ static void gdsf_access(void *state, const struct sim_req *req, struct sim_outco
 {
     struct gdsf *p = state;
     p->now++;
-    p->evicted = 0;
     if (p->oom && sim_objcache_find(p->oc, req->key) == SIM_KEYMAP_NONE) {
         /* The heap lost an object to an allocation failure: store nothing. */
         out->uncounted = req->op == SIM_OP_DELETE;
         return;
     }
     sim_objcache_access(p->oc, req, out);
-    out->evictions += p->evicted;
 }
 
 static int gdsf_check(void *state, char *err, size_t errlen)
 {
     struct gdsf *p = state;
+    if (sim_objcache_used(p->oc) > sim_objcache_capacity(p->oc)) {
+        snprintf(err, errlen, "gdsf: over capacity");
+        return SIM_EINVAL;
+    }
     if (p->heap.n != sim_objcache_count(p->oc) || !sim_heap_check(&p->heap)) {
         snprintf(err, errlen, "gdsf: heap has %llu objects, cache %llu, order %s",
                  (unsigned long long)p->heap.n,

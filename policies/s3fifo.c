@@ -66,6 +66,7 @@ struct s3fifo {
     unsigned threshold;
     int has_evicted;    /* an eviction happened */
     int ghost_hit;      /* the current miss found its key in G */
+    uint32_t refused;   /* stored-then-refused objects in this access */
     /* G: records, a free stack of record ids, a key table and a FIFO. */
     uint8_t *g_base;
     uint32_t g_limit, g_cap;
@@ -224,8 +225,10 @@ static void s3fifo_insert(void *pol, uint32_t id, const struct sim_req *req)
         s3fifo_push(p, S3FIFO_MAIN, id);
     } else if (s3fifo_size(p, id) >= p->small_cap) {
         /* As large as S: libCacheSim has evicted for it, then refuses it.
-         * The store is the framework's last step, so undoing it is safe. */
+         * The store is the framework's last step, so undoing it is safe;
+         * it is not an eviction (s3fifo_access uncounts it). */
         sim_objcache_evict_id(p->oc, id);
+        p->refused++;
     } else if (!p->has_evicted && p->small_bytes >= p->small_cap) {
         s3fifo_push(p, S3FIFO_MAIN, id);
     } else {
@@ -338,7 +341,9 @@ static void *s3fifo_create(const struct sim_cache_config *cfg, const sim_params 
 static void s3fifo_access(void *state, const struct sim_req *req, struct sim_outcome *out)
 {
     struct s3fifo *p = state;
+    p->refused = 0;
     sim_objcache_access(p->oc, req, out);
+    out->evictions -= p->refused;
 }
 
 /* Walks one queue: members tagged `queue`, live, bytes adding up. */

@@ -133,6 +133,10 @@ static void sieve_access(void *state, const struct sim_req *req, struct sim_outc
 static int sieve_check(void *state, char *err, size_t errlen)
 {
     struct sieve *p = state;
+    if (sim_objcache_used(p->oc) > sim_objcache_capacity(p->oc)) {
+        snprintf(err, errlen, "sieve: over capacity");
+        return SIM_EINVAL;
+    }
     uint64_t n = 0;
     int hand_seen = p->hand == SIM_KEYMAP_NONE;
     for (uint32_t id = p->q.head; id != SIM_KEYMAP_NONE; id = sieve_meta(p, id)->link.next) {

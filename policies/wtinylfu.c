@@ -364,6 +364,10 @@ static void wtinylfu_access(void *state, const struct sim_req *req, struct sim_o
 static int wtinylfu_check(void *state, char *err, size_t errlen)
 {
     struct wtinylfu *p = state;
+    if (sim_objcache_used(p->oc) > sim_objcache_capacity(p->oc)) {
+        snprintf(err, errlen, "wtinylfu: over capacity");
+        return SIM_EINVAL;
+    }
     uint64_t n = 0, b = 0;
     for (int q = 0; q < WT_NQ; q++) {
         uint64_t qn = 0, qb = 0;
