@@ -72,6 +72,12 @@ START_TEST(test_run_computes_next_access)
 }
 END_TEST
 
+START_TEST(test_takes_no_parameters)
+{
+    SEQ_REFUSED("belady:lookahead=5", "lookahead");
+}
+END_TEST
+
 static Suite *belady_suite(void)
 {
     Suite *s = suite_create("belady");
@@ -83,6 +89,9 @@ static Suite *belady_suite(void)
     TCase *limits = tcase_create("Limits");
     tcase_add_test(limits, test_capacity_one);
     suite_add_tcase(s, limits);
+    TCase *errors = tcase_create("Errors");
+    tcase_add_test(errors, test_takes_no_parameters);
+    suite_add_tcase(s, errors);
     return s;
 }
 

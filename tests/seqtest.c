@@ -83,3 +83,15 @@ int seq_run(const char *spec, enum sim_unit unit, uint64_t capacity, const char 
     sim_cache_free(c);
     return 0;
 }
+
+int seq_create_error(const char *spec, const char *word, char *out, size_t outlen)
+{
+    struct sim_cache_config cfg = {10, SIM_UNIT_OBJECTS, 1, SIM_F_KEY | SIM_F_SIZE, NULL};
+    sim_cache *c = sim_cache_create(spec, &cfg, out, outlen);
+    if (c) {
+        sim_cache_free(c);
+        snprintf(out, outlen, "created");
+        return 0;
+    }
+    return strstr(out, word) != NULL;
+}

@@ -23,6 +23,21 @@
 int seq_run(const char *spec, enum sim_unit unit, uint64_t capacity, const char *trace,
             char *out, size_t outlen, uint64_t *evictions);
 
+/*
+ * seq_create_error() : tries to create `spec` (10 objects) and expects it
+ * to fail.  @return 1 if creation failed with a message containing `word`;
+ * else 0 (out holds the message or "created").
+ */
+int seq_create_error(const char *spec, const char *word, char *out, size_t outlen);
+
+/* In a Check test: asserts that creating spec fails naming `word`. */
+#define SEQ_REFUSED(spec, word)                                              \
+    do {                                                                     \
+        char msg_[SIM_ERRLEN];                                               \
+        ck_assert_msg(seq_create_error((spec), (word), msg_, sizeof msg_),   \
+                      "%s: %s", (spec), msg_);                               \
+    } while (0)
+
 /* In a Check test: asserts that spec's hit string on trace is `want`. */
 #define SEQ_EXPECT(spec, unit, cap, trace, want)                              \
     do {                                                                     \
