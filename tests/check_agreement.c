@@ -14,7 +14,7 @@
  *     parameters except S3-FIFO's move-to-main-threshold=2 (its default).
  *     The file's Sieve numbers equal its LFU numbers, which looks like a
  *     copy slip but is not: our SIEVE, pol1's LFU and a naive Python SIEVE
- *     each reproduce them on this trace.
+ *     (at 128 MiB) each reproduce them on this trace.
  * Policies whose libCacheSim definition differs from ours (SLRU with 5
  * segments, QDLP, LeCaR, Cacheus, the "Size" admission filter, Random's
  * generator, ...) are not compared.  LIRS is compared with lcs=1, the
