@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ghost.h"
 #include "sim_policy.h"
 
 enum { S3FIFO_SMALL = 1, S3FIFO_MAIN = 2 };
@@ -51,13 +52,6 @@ struct s3fifo_meta {
     uint16_t queue;  /* S3FIFO_SMALL or S3FIFO_MAIN */
 };
 
-/* A ghost entry: a key and the size its object had. */
-struct s3fifo_ghost {
-    uint64_t key;    /* first: sim_keymap reads keys at offset 0 */
-    uint64_t size;
-    struct sim_link link;
-};
-
 struct s3fifo {
     sim_objcache *oc;
     struct sim_list small, main;
@@ -67,21 +61,14 @@ struct s3fifo {
     int has_evicted;    /* an eviction happened */
     int ghost_hit;      /* the current miss found its key in G */
     uint32_t refused;   /* stored-then-refused objects in this access */
-    /* G: records, a free stack of record ids, a key table and a FIFO. */
-    uint8_t *g_base;
-    uint32_t g_limit, g_cap;
-    uint32_t *g_free;
-    uint32_t g_nfree;
-    struct sim_keymap g_map;
+    /* G: ghost records (ghost.h) in a FIFO list. */
+    struct sim_ghosts g;
     struct sim_list g_q;
     uint64_t g_bytes;
 };
 
 #define OFF SIM_LINK_OFF(struct s3fifo_meta, link)
 #define BASE(p) sim_objcache_base((p)->oc), sim_objcache_stride((p)->oc), OFF
-#define GSTRIDE sizeof(struct s3fifo_ghost)
-#define GOFF offsetof(struct s3fifo_ghost, link)
-#define GBASE(p) (p)->g_base, GSTRIDE, GOFF
 
 static const struct sim_param_def s3fifo_params[] = {
     {"small", SIM_P_REAL, "0.1", 0.0, 1.0, NULL, "share of the capacity for the small FIFO"},
@@ -102,72 +89,42 @@ static uint64_t s3fifo_size(const struct s3fifo *p, uint32_t id)
     return sim_objcache_obj(p->oc, id)->size;
 }
 
-static struct s3fifo_ghost *ghost_rec(const struct s3fifo *p, uint32_t g)
+static struct sim_ghost *ghost_rec(const struct s3fifo *p, uint32_t g)
 {
-    return (struct s3fifo_ghost *)(p->g_base + (size_t)g * GSTRIDE);
+    return sim_ghosts_rec(&p->g, g);
 }
 
 /*=====   The ghost FIFO   =====*/
 
 static void ghost_drop(struct s3fifo *p, uint32_t g)
 {
-    struct s3fifo_ghost *r = ghost_rec(p, g);
-    sim_keymap_del(&p->g_map, r->key);
-    sim_list_unlink(&p->g_q, GBASE(p), g);
-    p->g_bytes -= r->size;
-    p->g_free[p->g_nfree++] = g; /* g_free has room for every record */
+    p->g_bytes -= ghost_rec(p, g)->size;
+    sim_list_unlink(&p->g_q, SIM_GHOST_LIST(&p->g), g);
+    sim_ghosts_del(&p->g, g);
 }
 
 /* Removes key from G; returns 1 if it was there. */
 static int ghost_take(struct s3fifo *p, uint64_t key)
 {
-    uint32_t g = sim_keymap_get(&p->g_map, key);
+    uint32_t g = sim_ghosts_find(&p->g, key);
     if (g == SIM_KEYMAP_NONE)
         return 0;
     ghost_drop(p, g);
     return 1;
 }
 
-static uint32_t ghost_alloc(struct s3fifo *p)
-{
-    if (p->g_nfree)
-        return p->g_free[--p->g_nfree];
-    if (p->g_limit == p->g_cap) {
-        uint64_t n = p->g_cap ? (uint64_t)p->g_cap * 2 : 1024;
-        if (n >= SIM_KEYMAP_NONE)
-            return SIM_KEYMAP_NONE;
-        uint8_t *b = realloc(p->g_base, n * GSTRIDE);
-        if (!b)
-            return SIM_KEYMAP_NONE;
-        p->g_base = b;
-        uint32_t *f = realloc(p->g_free, n * sizeof *f);
-        if (!f)
-            return SIM_KEYMAP_NONE;
-        p->g_free = f;
-        p->g_cap = (uint32_t)n;
-    }
-    return p->g_limit++;
-}
-
 /* Adds key to G's head, dropping the oldest keys to make room (as a FIFO
  * cache of capacity ghost_cap would).  Out of memory: the key is not kept. */
-static void ghost_put(struct s3fifo *p, uint64_t key, uint64_t size)
+static void ghost_put(struct s3fifo *p, uint64_t key, uint32_t size)
 {
-    if (size > p->ghost_cap || sim_keymap_get(&p->g_map, key) != SIM_KEYMAP_NONE)
+    if (size > p->ghost_cap || sim_ghosts_find(&p->g, key) != SIM_KEYMAP_NONE)
         return;
     while (p->g_bytes + size > p->ghost_cap)
         ghost_drop(p, p->g_q.tail);
-    uint32_t g = ghost_alloc(p);
+    uint32_t g = sim_ghosts_add(&p->g, key, size);
     if (g == SIM_KEYMAP_NONE)
         return;
-    struct s3fifo_ghost *r = ghost_rec(p, g);
-    r->key = key;
-    r->size = size;
-    if (sim_keymap_put(&p->g_map, key, g)) {
-        p->g_free[p->g_nfree++] = g;
-        return;
-    }
-    sim_list_push_head(&p->g_q, GBASE(p), g);
+    sim_list_push_head(&p->g_q, SIM_GHOST_LIST(&p->g), g);
     p->g_bytes += size;
 }
 
@@ -303,9 +260,7 @@ static void s3fifo_destroy(void *state)
     if (!p)
         return;
     sim_objcache_free(p->oc);
-    sim_keymap_free(&p->g_map);
-    free(p->g_base);
-    free(p->g_free);
+    sim_ghosts_free(&p->g);
     free(p);
 }
 
@@ -325,7 +280,7 @@ static void *s3fifo_create(const struct sim_cache_config *cfg, const sim_params 
     p->main_cap = cfg->capacity - p->small_cap;
     p->ghost_cap = (uint64_t)((double)cfg->capacity * sim_params_real(params, "ghost"));
     p->threshold = (unsigned)sim_params_int(params, "threshold");
-    if (sim_keymap_init(&p->g_map, 1024, &p->g_base, GSTRIDE)) {
+    if (sim_ghosts_init(&p->g, sizeof(struct sim_ghost))) {
         free(p);
         snprintf(err, errlen, "s3fifo: out of memory");
         return NULL;
@@ -384,7 +339,7 @@ static int s3fifo_check(void *state, char *err, size_t errlen)
         }
         gb += ghost_rec(p, g)->size;
     }
-    if (gb != p->g_bytes || gb > p->ghost_cap || p->g_map.count != p->g_q.count) {
+    if (gb != p->g_bytes || gb > p->ghost_cap || p->g.map.count != p->g_q.count) {
         snprintf(err, errlen, "s3fifo: ghost FIFO holds %llu bytes, counted %llu",
                  (unsigned long long)gb, (unsigned long long)p->g_bytes);
         return SIM_EINVAL;
