@@ -67,6 +67,166 @@ START_TEST(test_halving_runs)
 }
 END_TEST
 
+/*=====   A naive reference: arrays and exact counts   =====*/
+
+/*
+ * The same design written plainly for object units: three arrays kept in
+ * recency order (index 0 = most recent) and exact request counts capped
+ * at 15 and halved every `sample` additions.  With a sketch much wider than
+ * the number of keys, the count-min estimates equal these exact counts, so
+ * the policy must agree request by request.
+ */
+#define RK 300          /* distinct keys in the reference trace */
+#define RN 20000        /* requests */
+
+struct ref {
+    uint64_t q[3][RK];  /* window, probation, protected */
+    size_t n[3];
+    unsigned cnt[RK];
+    uint64_t additions, sample;
+    size_t cap, wcap, mcap, pcap;
+};
+
+static int ref_find(const struct ref *r, int l, uint64_t k)
+{
+    for (size_t i = 0; i < r->n[l]; i++)
+        if (r->q[l][i] == k)
+            return (int)i;
+    return -1;
+}
+
+static void ref_del(struct ref *r, int l, size_t i)
+{
+    memmove(&r->q[l][i], &r->q[l][i + 1], (r->n[l] - i - 1) * sizeof r->q[l][0]);
+    r->n[l]--;
+}
+
+static void ref_push(struct ref *r, int l, uint64_t k)
+{
+    memmove(&r->q[l][1], &r->q[l][0], r->n[l] * sizeof r->q[l][0]);
+    r->q[l][0] = k;
+    r->n[l]++;
+}
+
+static uint64_t ref_pop(struct ref *r, int l)
+{
+    return r->q[l][--r->n[l]];
+}
+
+static void ref_add(struct ref *r, uint64_t k)
+{
+    if (r->cnt[k] < 15)
+        r->cnt[k]++;
+    if (++r->additions >= r->sample) {
+        for (int i = 0; i < RK; i++)
+            r->cnt[i] >>= 1;
+        r->additions /= 2;
+    }
+}
+
+/* The main cache's victim list: probation, else protected. */
+static int ref_mainlist(const struct ref *r)
+{
+    return r->n[1] ? 1 : 2;
+}
+
+static void ref_evict(struct ref *r)
+{
+    for (;;) {
+        size_t nmain = r->n[1] + r->n[2];
+        if (!(r->n[0] && r->n[0] + 1 > r->wcap) || !nmain) {
+            ref_pop(r, nmain ? ref_mainlist(r) : 0);
+            return;
+        }
+        uint64_t c = r->q[0][r->n[0] - 1];
+        if (nmain + 1 <= r->mcap) {
+            ref_push(r, 1, ref_pop(r, 0));
+            continue;
+        }
+        int l = ref_mainlist(r);
+        uint64_t v = r->q[l][r->n[l] - 1];
+        if (r->cnt[c] > r->cnt[v]) {
+            ref_pop(r, l);
+            ref_push(r, 1, ref_pop(r, 0));
+        } else {
+            ref_pop(r, 0);
+        }
+        return;
+    }
+}
+
+static int ref_access(struct ref *r, uint64_t k)
+{
+    ref_add(r, k);
+    int i;
+    if ((i = ref_find(r, 0, k)) >= 0) {
+        ref_del(r, 0, (size_t)i);
+        ref_push(r, 0, k);
+        return 1;
+    }
+    int l = (i = ref_find(r, 1, k)) >= 0 ? 1 : (i = ref_find(r, 2, k)) >= 0 ? 2 : 0;
+    if (l) {
+        ref_del(r, l, (size_t)i);
+        ref_push(r, 2, k);
+        while (r->n[2] > r->pcap)
+            ref_push(r, 1, ref_pop(r, 2));
+        return 1;
+    }
+    while (r->n[0] + r->n[1] + r->n[2] + 1 > r->cap)
+        ref_evict(r);
+    ref_push(r, 0, k);
+    while (r->n[0] > r->wcap && r->n[1] + r->n[2] + 1 <= r->mcap)
+        ref_push(r, 1, ref_pop(r, 0));
+    return 0;
+}
+
+/* Zipf-like keys (RK * u^2) at three sizes, window 10%, halving every 4096
+ * additions (several times in the trace): request by request agreement. */
+START_TEST(test_matches_naive_reference)
+{
+    static uint64_t keys[RN];
+    struct sim_rng g;
+    sim_rng_seed(&g, 3);
+    for (int i = 0; i < RN; i++) {
+        double u = sim_rng_unit(&g);
+        keys[i] = (uint64_t)(RK * u * u);
+    }
+    const size_t caps[] = {10, 50, 200};
+    for (size_t c = 0; c < 3; c++) {
+        static struct ref r;
+        memset(&r, 0, sizeof r);
+        r.cap = caps[c];
+        r.mcap = (size_t)((double)r.cap * 0.9);
+        r.wcap = r.cap - r.mcap;
+        r.pcap = (size_t)((double)r.mcap * 0.8);
+        r.sample = 4096;
+        char err[SIM_ERRLEN];
+        struct sim_cache_config cfg = {caps[c], SIM_UNIT_OBJECTS, 1, SIM_F_KEY | SIM_F_SIZE,
+                                       NULL};
+        sim_cache *sc = sim_cache_create("wtinylfu:window=0.1,objects=4096,sample=1", &cfg,
+                                         err, sizeof err);
+        ck_assert_msg(sc != NULL, "%s", err);
+        uint64_t hits = 0;
+        for (int i = 0; i < RN; i++) {
+            struct sim_req q = {0};
+            q.index = (uint64_t)i;
+            q.key = keys[i];
+            q.size = 1;
+            q.present = SIM_F_KEY | SIM_F_SIZE;
+            struct sim_outcome o;
+            sim_cache_access(sc, &q, &o);
+            int want = ref_access(&r, keys[i]);
+            ck_assert_msg(o.hit == want, "capacity %zu, request %d (key %llu): %s, reference %s",
+                          caps[c], i, (unsigned long long)keys[i], o.hit ? "hit" : "miss",
+                          want ? "hit" : "miss");
+            hits += o.hit;
+        }
+        ck_assert_uint_gt(hits, 0);
+        sim_cache_free(sc);
+    }
+}
+END_TEST
+
 /* Capacity 1: the window gets the one unit; the main cache none. */
 START_TEST(test_capacity_one)
 {
@@ -88,6 +248,7 @@ static Suite *wtinylfu_suite(void)
     tcase_add_test(core, test_frequency_admission);
     tcase_add_test(core, test_doorkeeper_same_estimates);
     tcase_add_test(core, test_halving_runs);
+    tcase_add_test(core, test_matches_naive_reference);
     suite_add_tcase(s, core);
     TCase *limits = tcase_create("Limits");
     tcase_add_test(limits, test_capacity_one);
