@@ -42,7 +42,7 @@
  * Sketch size: `objects` counters per row (rounded up to a power of two);
  * 0 means the capacity for object caches and capacity / 4 KiB for byte
  * caches (the paper sizes the sketch by the number of cached objects,
- * which a byte cache does not know in advance).
+ * which a byte cache does not know in advance), at most 2^24 (32 MiB).
  *
  * Invariants: 1. window, probation and protected hold exactly the cached
  *                objects, each in the queue its tag names, with the bytes
@@ -89,7 +89,7 @@ static const struct sim_param_def wtinylfu_params[] = {
      "share of the main cache for the protected segment"},
     {"sample", SIM_P_REAL, "10", 1.0, 1000.0, NULL,
      "additions between sketch halvings, as a multiple of the expected objects"},
-    {"objects", SIM_P_INT, "0", 0, 1 << 28, NULL,
+    {"objects", SIM_P_INT, "0", 0, 1 << 24, NULL,
      "sketch counters per row (0: the capacity in objects, or capacity/4KiB in bytes)"},
     {"doorkeeper", SIM_P_BOOL, "false", 0, 1, NULL, "filter first occurrences with a Bloom filter"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -337,8 +337,8 @@ static void *wtinylfu_create(const struct sim_cache_config *cfg, const sim_param
     uint64_t objects = (uint64_t)sim_params_int(params, "objects");
     if (!objects)
         objects = cfg->unit == SIM_UNIT_BYTES ? cfg->capacity / 4096 : cfg->capacity;
-    if (objects > (1u << 28))
-        objects = 1u << 28;
+    if (objects > (1u << 24))
+        objects = 1u << 24;   /* 32 MiB of counters at most */
     if (objects < 16)
         objects = 16;
     if (sketch_init(&p->sk, objects, sim_params_real(params, "sample"),
