@@ -345,6 +345,14 @@ static int arc_check(void *state, char *err, size_t errlen)
     return 0;
 }
 
+/* xPrefetch: the key's slots in the cache's table and in the ghost table. */
+static void arc_prefetch(void *state, uint64_t key)
+{
+    struct arc *p = state;
+    sim_objcache_prefetch_state(state, key);
+    sim_ghosts_prefetch(&p->g, key);
+}
+
 const struct sim_policy_ops sim_policy_arc = {
     .abi_version = SIM_POLICY_ABI,
     .name = "arc",
@@ -356,5 +364,6 @@ const struct sim_policy_ops sim_policy_arc = {
     .destroy = arc_destroy,
     .access = arc_access,
     .check = arc_check,
+    .prefetch = arc_prefetch,
     .used = sim_objcache_used_state,
 };

@@ -60,4 +60,10 @@ static inline void *sim_ghosts_rec(const struct sim_ghosts *g, uint32_t id)
     return g->base + (size_t)id * g->stride;
 }
 
+/*! sim_ghosts_prefetch() : starts loading key's home slot (for xPrefetch). */
+static inline void sim_ghosts_prefetch(const struct sim_ghosts *g, uint64_t key)
+{
+    __builtin_prefetch(&g->map.slots[sim_key_hash(key) & g->map.mask]);
+}
+
 #endif

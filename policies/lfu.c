@@ -129,6 +129,11 @@ static void lfu_hit(void *pol, uint32_t id, const struct sim_req *req)
     uint32_t k = lfu_meta(p, id)->node;
     uint64_t f = p->nodes[k].freq + 1;
     uint32_t next = p->nodes[k].next;
+    int alone = p->nodes[k].objs.count == 1;
+    if (alone && (next == NONE || p->nodes[next].freq != f)) {
+        p->nodes[k].freq = f; /* still between its neighbours: no move */
+        return;
+    }
     if (next == NONE || p->nodes[next].freq != f) {
         next = lfu_node_new(p, f, k);
         if (next == NONE)
@@ -267,5 +272,6 @@ const struct sim_policy_ops sim_policy_lfu = {
     .destroy = lfu_destroy,
     .access = lfu_access,
     .check = lfu_check,
+    .prefetch = sim_objcache_prefetch_state,
     .used = sim_objcache_used_state,
 };

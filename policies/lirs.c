@@ -504,6 +504,14 @@ static int lirs_check(void *state, char *err, size_t errlen)
     return 0;
 }
 
+/* xPrefetch: the key's slots in the cache's table and in the ghost table. */
+static void lirs_prefetch(void *state, uint64_t key)
+{
+    struct lirs *p = state;
+    sim_objcache_prefetch_state(state, key);
+    sim_ghosts_prefetch(&p->g, key);
+}
+
 const struct sim_policy_ops sim_policy_lirs = {
     .abi_version = SIM_POLICY_ABI,
     .name = "lirs",
@@ -516,5 +524,6 @@ const struct sim_policy_ops sim_policy_lirs = {
     .destroy = lirs_destroy,
     .access = lirs_access,
     .check = lirs_check,
+    .prefetch = lirs_prefetch,
     .used = sim_objcache_used_state,
 };

@@ -163,5 +163,6 @@ const struct sim_policy_ops sim_policy_random = {
     .destroy = random_destroy,
     .access = random_access,
     .check = random_check,
+    .prefetch = sim_objcache_prefetch_state,
     .used = sim_objcache_used_state,
 };

@@ -36,7 +36,8 @@
 #include "rl_internal.h"
 
 static const struct sim_param_def rltable_params[] = {
-    {"model", SIM_P_STR, "", 0, 0, NULL, "model file: qtable v1 or rlmlp v1 (rltable(5))"},
+    {"model", SIM_P_STR, "", 0, 0, NULL,
+     "model file: qtable v1 or rlmlp v1 (rltable(5)); none: every decision is LRU's"},
     {"k", SIM_P_INT, "0", 0, SIM_RL_KMAX, NULL,
      "candidates per decision; 0 = the model's K, else 16"},
     {"candidates", SIM_P_ENUM, "model", 0, 0, "model|lru|random",
@@ -86,18 +87,20 @@ static void *rltable_create(const struct sim_cache_config *cfg, const sim_params
                             char *err, size_t errlen)
 {
     const char *path = sim_params_str(p, "model");
-    if (!*path) {
-        snprintf(err, errlen, "rltable: needs model=FILE (a qtable or rlmlp file)");
-        return NULL;
-    }
     char merr[SIM_ERRLEN];
-    sim_rl_model *m = sim_rl_model_load(path, merr, sizeof merr);
-    if (!m) {
+    sim_rl_model *m = NULL;
+    if (*path && !(m = sim_rl_model_load(path, merr, sizeof merr))) {
         snprintf(err, errlen, "rltable: %s", merr);
         return NULL;
     }
     struct sim_rlc_opts o = {0};
-    if (rltable_opts(p, m, &o, err, errlen)) {
+    if (!m) {
+        /* No model: every decision is an LRU decision (counted as fallback). */
+        int64_t k = sim_params_int(p, "k");
+        o.k = k ? (unsigned)k : 16;
+        o.candidates = strcmp(sim_params_str(p, "candidates"), "random") == 0
+                       ? SIM_RL_CAND_RANDOM : SIM_RL_CAND_LRU;
+    } else if (rltable_opts(p, m, &o, err, errlen)) {
         sim_rl_model_free(m);
         return NULL;
     }

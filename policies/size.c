@@ -214,5 +214,6 @@ const struct sim_policy_ops sim_policy_size = {
     .destroy = size_destroy,
     .access = size_access,
     .check = size_check,
+    .prefetch = sim_objcache_prefetch_state,
     .used = sim_objcache_used_state,
 };

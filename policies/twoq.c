@@ -297,6 +297,14 @@ static int twoq_check(void *state, char *err, size_t errlen)
     return 0;
 }
 
+/* xPrefetch: the key's slots in the cache's table and in the ghost table. */
+static void twoq_prefetch(void *state, uint64_t key)
+{
+    struct twoq *p = state;
+    sim_objcache_prefetch_state(state, key);
+    sim_ghosts_prefetch(&p->g, key);
+}
+
 const struct sim_policy_ops sim_policy_twoq = {
     .abi_version = SIM_POLICY_ABI,
     .name = "twoq",
@@ -309,5 +317,6 @@ const struct sim_policy_ops sim_policy_twoq = {
     .destroy = twoq_destroy,
     .access = twoq_access,
     .check = twoq_check,
+    .prefetch = twoq_prefetch,
     .used = sim_objcache_used_state,
 };

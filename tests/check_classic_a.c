@@ -142,7 +142,7 @@ END_TEST
 
 /* A direct transcription of Megiddo and Modha's pseudo-code (Fig. 4),
  * lists as arrays with the MRU first. */
-struct ref_list { uint64_t k[512]; int n; };
+struct ref_list { uint64_t k[1024]; int n; };
 struct ref_arc { struct ref_list t1, t2, b1, b2; double p; int c; };
 
 static int ref_find(const struct ref_list *l, uint64_t k)
@@ -370,6 +370,39 @@ START_TEST(twoq_trace)
 }
 END_TEST
 
+/* Am is capped at c - Kin even when the cache has room.  10 objects,
+ * kin = 0.9: Kin = 9, Kout = 5, Am holds 1.  a..j fill A1in; k pushes a
+ * to A1out; a (ghost hit) pushes b to A1out and enters Am.  After c is
+ * deleted the cache holds 9: b (ghost hit) needs no room, but entering Am
+ * evicts a, which counts as this request's eviction; then a misses. */
+START_TEST(twoq_am_capped)
+{
+    sim_cache *c = mk("twoq:kin=0.9", 10, SIM_UNIT_OBJECTS, 1);
+    const char *seq = "abcdefghijka";
+    uint64_t i = 0;
+    for (; seq[i]; i++)
+        ck_assert(!get(c, (uint64_t)seq[i], 1, i));
+    struct sim_req r;
+    memset(&r, 0, sizeof r);
+    r.index = i++;
+    r.key = 'c';
+    r.size = 1;
+    r.op = SIM_OP_DELETE;
+    r.present = ALL_FIELDS;
+    req(c, &r);
+    struct sim_outcome o;
+    r.index = i++;
+    r.key = 'b';
+    r.op = SIM_OP_GET;
+    sim_cache_access(c, &r, &o);
+    ck_assert(!o.hit);
+    ck_assert_uint_eq(o.evictions, 1);
+    ck_assert(!get(c, 'a', 1, i++));
+    ck_assert(get(c, 'k', 1, i++));
+    sim_cache_free(c);
+}
+END_TEST
+
 /* Objects larger than Kin are never cached (as libCacheSim): 100 bytes,
  * Kin = 25: a30 misses twice, b25 is cached. */
 START_TEST(twoq_large_bypass)
@@ -398,6 +431,122 @@ END_TEST
 START_TEST(lirs_paper_trace)
 {
     run("lirs", 3, "abcdcadbacedbea", "MMMMMHMHMHMHMMH");
+}
+END_TEST
+
+/* A naive LIRS in object units, from the paper's description (section
+ * 3.3) with our conventions: h = max(1, floor(0.01 c)) resident HIR
+ * blocks, pruning stops at the top entry, and S is bounded to 2c entries
+ * by dropping the blocks that became non-resident first.  Keys < 512;
+ * S and Q are arrays, top/end first. */
+struct ref_lirs {
+    struct ref_list s, q; /* S top first; Q end (most recent) first */
+    int c, h, nlir;
+    uint8_t lir[512], res[512];
+    uint64_t nres_at[512], clock;
+};
+
+/* Moves k to the front of l (adding it if absent). */
+static void ref_front(struct ref_list *l, uint64_t k)
+{
+    int i = ref_find(l, k);
+    if (i >= 0)
+        ref_del(l, i);
+    ref_push(l, k);
+}
+static void ref_prune(struct ref_lirs *r)
+{
+    while (r->s.n > 1 && !r->lir[r->s.k[r->s.n - 1]])
+        r->s.n--;
+}
+/* Q's front leaves the cache (non-resident if still in S). */
+static void ref_evict_front(struct ref_lirs *r)
+{
+    uint64_t v = ref_pop(&r->q);
+    r->res[v] = 0;
+    r->nres_at[v] = r->clock++;
+}
+/* The bottom LIR block of S becomes a resident HIR at the end of Q. */
+static void ref_demote(struct ref_lirs *r)
+{
+    uint64_t b = ref_pop(&r->s);
+    r->lir[b] = 0;
+    r->nlir--;
+    if (r->q.n >= r->h)
+        ref_evict_front(r);
+    ref_push(&r->q, b);
+    ref_prune(r);
+}
+static void ref_make_lir(struct ref_lirs *r, uint64_t x)
+{
+    while (r->nlir + 1 > r->c - r->h && r->nlir > 0)
+        ref_demote(r);
+    r->lir[x] = r->res[x] = 1;
+    r->nlir++;
+    ref_front(&r->s, x);
+    ref_prune(r);
+}
+static int ref_lirs_access(struct ref_lirs *r, uint64_t x)
+{
+    int hit = r->res[x], in_s = ref_find(&r->s, x) >= 0;
+    if (hit && r->lir[x]) {
+        ref_front(&r->s, x);
+        ref_prune(r);
+    } else if (hit && in_s) {
+        ref_del(&r->q, ref_find(&r->q, x));
+        ref_front(&r->s, x);
+        ref_make_lir(r, x);
+    } else if (hit) {
+        ref_front(&r->q, x);
+        ref_front(&r->s, x);
+    } else if (in_s) {
+        ref_del(&r->s, ref_find(&r->s, x));
+        ref_make_lir(r, x);
+    } else if (r->nlir + 1 <= r->c - r->h) {
+        r->lir[x] = r->res[x] = 1;
+        r->nlir++;
+        ref_push(&r->s, x);
+    } else {
+        if (r->q.n >= r->h)
+            ref_evict_front(r);
+        r->res[x] = 1;
+        ref_push(&r->s, x);
+        ref_push(&r->q, x);
+    }
+    while (r->s.n > 2 * r->c) { /* drop the oldest non-resident in S */
+        int v = -1;
+        for (int i = 0; i < r->s.n; i++) {
+            uint64_t k = r->s.k[i];
+            if (!r->res[k] && (v < 0 || r->nres_at[k] < r->nres_at[r->s.k[v]]))
+                v = i;
+        }
+        if (v < 0)
+            break;
+        ref_del(&r->s, v);
+    }
+    return hit;
+}
+
+START_TEST(lirs_equals_naive)
+{
+    static const int caps[] = {2, 3, 5, 8, 40, 200, 400};
+    for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+        struct ref_lirs *ref = calloc(1, sizeof *ref);
+        ck_assert(ref != NULL);
+        ref->c = caps[ci];
+        ref->h = caps[ci] / 100 > 1 ? caps[ci] / 100 : 1;
+        sim_cache *c = mk("lirs", (uint64_t)caps[ci], SIM_UNIT_OBJECTS, 1);
+        struct sim_rng g;
+        sim_rng_seed(&g, 11 + ci);
+        for (uint64_t i = 0; i < 4000; i++) {
+            uint64_t k = skewed(&g, caps[ci] < 100 ? 4 * (uint64_t)caps[ci] + 3 : 500);
+            int want = ref_lirs_access(ref, k);
+            ck_assert_msg(get(c, k, 1, i) == want, "c=%d request %llu key %llu", caps[ci],
+                          (unsigned long long)i, (unsigned long long)k);
+        }
+        sim_cache_free(c);
+        free(ref);
+    }
 }
 END_TEST
 
@@ -526,8 +675,10 @@ static Suite *suite(void)
     tcase_add_test(core, size_largest_first);
     tcase_add_test(core, size_ties_oldest);
     tcase_add_test(core, twoq_trace);
+    tcase_add_test(core, twoq_am_capped);
     tcase_add_test(core, twoq_large_bypass);
     tcase_add_test(core, lirs_paper_trace);
+    tcase_add_test(core, lirs_equals_naive);
     tcase_add_test(core, lirs_large_bypass);
     tcase_add_test(core, random_small);
     tcase_add_test(core, random_seeded);
