@@ -35,9 +35,10 @@
  * Scores: a candidate's score is how much the model prefers evicting it
  * (qtable: q_evict - q_keep in float32; rlmlp: the network's output).  A
  * candidate is worth evicting when its score is > 0; the worth-evicting
- * candidates are evicted highest score first (ties: least recently used
- * first) until the new object fits, and any further room comes from the
- * LRU tail.
+ * candidates are evicted highest score first (ties: candidate order, i.e.
+ * least recently used first for LRU candidates, sampling order for random
+ * ones) until the new object fits, and any further room comes from the
+ * LRU tail (policy options: rltable(5)).
  *
  * Errors follow sim.h: negative SIM_E* codes, a message in `err`, naming
  * the file and "line N" (text) or "offset N" (binary).
