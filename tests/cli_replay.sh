@@ -57,6 +57,11 @@ $R -p lru,fifo -s 2 --ignore-size --warmup 5 "$T/abc.oracle" > "$T/u.csv" || no 
 got=$(awk -F, 'NR > 1 { printf "%s:%s:%s;", $4, $7, $8 }' "$T/u.csv")
 [ "$got" = "lru:5:1;fifo:5:1;" ] || no "warm-up rows: $got"
 
+# Warm-up by time: 5 s, the requests at 5..9 s are the same five.
+$R -p lru -s 2 --ignore-size --warmup 5s "$T/abc.oracle" > "$T/v.csv" || no "warmup 5s ran"
+got=$(awk -F, 'NR > 1 { printf "%s:%s:%s;", $3, $7, $8 }' "$T/v.csv")
+[ "$got" = "5:5:1;" ] || no "warm-up by time: $got"
+
 # Export -> train -> rltable.
 t=0
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
