@@ -64,7 +64,8 @@ struct bench_result {
     struct sim_metrics m;
     struct sim_trace_stats st;
     double wall;              /* seconds in sim_run */
-    long rss_kb;              /* filled by the parent from wait4 */
+    double cpu;               /* the child's user + system seconds (wait4) */
+    long rss_kb;              /* the child's peak RSS (wait4) */
 };
 
 struct bench_job {
@@ -234,6 +235,8 @@ static int bench_in_child(void (*fn)(const struct bench_job *, struct bench_resu
         return -1;
     }
     res->rss_kb = ru.ru_maxrss;
+    res->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6
+               + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
     return 0;
 }
 
@@ -302,6 +305,7 @@ static int bench_row(const char *policy, const struct bench_job *j,
     }
     int missed = 0, exact = 1;
     double mreq = res.wall > 0 ? (double)res.m.requests / res.wall / 1e6 : 0;
+    double mcpu = res.cpu > 0 ? (double)res.m.requests / res.cpu / 1e6 : 0;
     double pol = res.m.seconds > 0 ? (double)res.m.requests / res.m.seconds / 1e6 : 0;
     uint64_t objs = res.m.misses - res.m.evictions;
     if (j->ignore_size && objs > j->capacity) {
@@ -312,13 +316,13 @@ static int bench_row(const char *policy, const struct bench_job *j,
     double target = bench_target(policy);
     char tgt[32] = "-";
     if (target > 0) {
-        snprintf(tgt, sizeof tgt, ">=%.0f %s", target, mreq >= target ? "ok" : "MISS");
-        missed += mreq < target;
+        snprintf(tgt, sizeof tgt, ">=%.0f %s", target, mcpu >= target ? "ok" : "MISS");
+        missed += mcpu < target;
     }
     int bpo_ok = bpo <= BENCH_MAX_BPO;
     missed += !bpo_ok;
-    printf("%-10s %-7s %8.2f %-9s %8.2f %8.1f %10llu%s %7.1f %-4s %.6f\n", policy,
-           j->ignore_size ? "objects" : "bytes", mreq, tgt, pol, (double)res.rss_kb / 1024,
+    printf("%-10s %-7s %8.2f %8.2f %-9s %8.2f %8.1f %10llu%s %7.1f %-4s %.6f\n", policy,
+           j->ignore_size ? "objects" : "bytes", mcpu, mreq, tgt, pol, (double)res.rss_kb / 1024,
            (unsigned long long)objs, exact ? " " : "<", bpo, bpo_ok ? "ok" : "MISS",
            res.m.requests ? (double)res.m.misses / (double)res.m.requests : 0);
     fflush(stdout);
@@ -416,8 +420,8 @@ int main(int argc, char **argv)
            (double)base.rss_kb / 1024);
     printf("cache: %g of the working set; targets: >= %.0fx libCacheSim's speed on this "
            "machine, <= %.0f bytes/object\n\n", o.fraction, BENCH_SPEEDUP, BENCH_MAX_BPO);
-    printf("%-10s %-7s %8s %-9s %8s %8s %11s %7s %-4s %s\n", "policy", "unit", "Mreq/s",
-           "target", "policy", "RSS MB", "objects", "B/obj", "", "miss_ratio");
+    printf("%-10s %-7s %8s %8s %-9s %8s %8s %11s %7s %-4s %s\n", "policy", "unit", "Mreq/cpu",
+           "Mreq/s", "target", "policy", "RSS MB", "objects", "B/obj", "", "miss_ratio");
 
     int missed = 0;
     for (int pass = 0; pass < (o.bytes ? 2 : 1); pass++)
@@ -431,9 +435,11 @@ int main(int argc, char **argv)
             j.capacity = (uint64_t)(ws * o.fraction + 0.5);
             missed += bench_row(name, &j, &base);
         }
-    printf("\nMreq/s: requests / wall time of sim_run (parsing included); policy: "
-           "requests / time inside the policy.\nB/obj: (peak RSS - parse-only peak RSS) / "
-           "objects cached; '<' marks an upper bound on objects.\n");
+    printf("\nMreq/cpu: requests / CPU seconds of the child (parsing included; steadier than\n"
+           "wall time on a shared machine, and what the target is checked against); Mreq/s:\n"
+           "requests / wall time of sim_run; policy: requests / time inside the policy.\n"
+           "B/obj: (peak RSS - parse-only peak RSS) / objects cached; '<' marks an upper\n"
+           "bound on objects.\n");
     if (o.cloud)
         missed += bench_cloud(o.cloud);
     printf("\n%d target(s) missed\n", missed);
