@@ -29,15 +29,15 @@ unit = system(sprintf("awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == \"
     "{ print $u; exit }' '%s'", csv))
 
 if (fmt eq "svg") {
-    set terminal svg size 800,500 dynamic enhanced font "sans,12" background rgb "white"
+    set terminal svg size 800,500 dynamic noenhanced font "sans,12" background rgb "white"
 } else {
-    set terminal pngcairo size 1000,625 enhanced font "sans,11" background rgb "white"
+    set terminal pngcairo size 1000,625 noenhanced font "sans,11" background rgb "white"
 }
 set output out
 
 set datafile separator ","
 set datafile columnheaders
-set key top right box opaque
+set key outside right top
 set logscale x 2
 set format x "%.0b%B"
 set grid xtics ytics mxtics
@@ -49,5 +49,10 @@ set title title noenhanced
 # The row's label, as built above.
 label(x) = strcol("policy") . (strcol("params") ne "" ? ":" . strcol("params") : "")
 
-plot for [l in labels] csv using (column("cache_size")):(label(0) eq l ? column(ycol) : NaN) \
-    smooth unique with linespoints lw 2 pt 7 ps 0.8 title l noenhanced
+# Colours repeat after 8 lines: the point type and dash pattern tell the
+# lines apart beyond that.
+dash(i) = 1 + (i - 1) / 8
+plot for [i = 1:words(labels)] csv \
+    using (column("cache_size")):(label(0) eq word(labels, i) ? column(ycol) : NaN) \
+    smooth unique with linespoints lc i lw 2 pt (4 + i % 10) ps 1 dt dash(i) \
+    title word(labels, i)
