@@ -101,6 +101,8 @@ pp=$(awk '/^[a-z0-9_-]+ / { pol = $1 } /^ +[a-z_0-9]+=.*\((int|real|bool|enum)/ 
         split($1, kv, "="); print pol ":" kv[1]; exit }' "$T/list")
 if [ -n "$pp" ]; then
     expect 2 "${pp#*:}" "bad value of $pp" -- "$CS" -p "$pp=notanumber" -s 2 "$T/tiny.txt"
+    expect 2 "${pp#*:}" "out-of-bounds $pp" -- "$CS" -p "$pp=1e300" -s 2 "$T/tiny.txt"
+    expect 2 "${pp#*:}" "repeated $pp" -- "$CS" -p "$pp=1,${pp#*:}=1" -s 2 "$T/tiny.txt"
 else
     echo "cli_cachesim: note: no policy declares a numeric parameter; bad-value test skipped"
 fi
