@@ -47,5 +47,6 @@ void sim_out_abort(sim_out *o);
 /*=====   cache.c   =====*/
 
 void sim__cache_add_seconds(sim_cache *c, double s);
+void *sim__cache_state(sim_cache *c);
 
 #endif

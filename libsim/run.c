@@ -131,11 +131,19 @@ static int fill(struct run *run, struct batch *b, char *err, size_t errlen)
     return (int)b->n;
 }
 
+/* How far ahead the policy is asked to prefetch: enough requests to cover
+ * a memory access, few enough that the lines are still cached when used. */
+#define PREFETCH_AHEAD 8
+
 static void run_cache(struct run *run, sim_cache *c, const struct batch *b)
 {
     uint64_t warmup = run->opts ? run->opts->warmup : 0;
+    void (*prefetch)(void *, uint64_t) = sim_cache_policy(c)->prefetch;
+    void *state = sim__cache_state(c);
     double t0 = now();
     for (size_t i = 0; i < b->n; i++) {
+        if (prefetch && i + PREFETCH_AHEAD < b->n)
+            prefetch(state, b->req[i + PREFETCH_AHEAD].key);
         if (warmup && b->req[i].index == warmup)
             sim_cache_reset_metrics(c);
         sim_cache_access(c, &b->req[i], NULL);
