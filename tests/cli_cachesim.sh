@@ -26,6 +26,15 @@ expect() {
     fi
 }
 
+# expect_at FILE DESCRIPTION -- CMD...: a data error (exit 1) whose message
+# is "FILE:N: ..." with a line or record number N.
+expect_at() {
+    f=$1 what=$2
+    shift 3
+    expect 1 "$f:" "$what" -- "$@"
+    grep -q "^cachesim: $f:[0-9][0-9]*: " "$T/err" || fail "$what: no '$f:LINE:' in: $(cat "$T/err")"
+}
+
 # Column NAME of CSV line N (2 = first row) of FILE, found by header name.
 col() {
     awk -F, -v name="$1" -v n="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i }
@@ -125,12 +134,18 @@ if command -v zstd >/dev/null 2>&1; then
     head -c $((n - 10)) "$T/keys.zst" >"$T/cut.zst"
     # flip byte 20 (inside the first block) to break the content
     { head -c 20 "$T/keys.zst"; printf 'Z'; tail -c +22 "$T/keys.zst"; } >"$T/flip.zst"
-    expect 1 "$T/flip.zst" "corrupt zstd frame" -- "$CS" -p lru -s 2 -f plain "$T/flip.zst"
+    expect_at "$T/flip.zst" "corrupt zstd frame" -- "$CS" -p lru -s 2 -f plain "$T/flip.zst"
     expect 0 "" "intact zstd frame" -- "$CS" -p lru -s 2 -f plain "$T/keys.zst"
 else
     { printf '\050\265\057\375\040\144'; printf '\001\002\000'; printf 'abc'; } >"$T/cut.zst"
 fi
-expect 1 "$T/cut.zst" "truncated zstd frame" -- "$CS" -p lru -s 2 -f plain "$T/cut.zst"
+expect_at "$T/cut.zst" "truncated zstd frame" -- "$CS" -p lru -s 2 -f plain "$T/cut.zst"
+if command -v gzip >/dev/null 2>&1; then
+    gzip -c "$T/keys.txt" >"$T/keys.gz"
+    head -c $(($(wc -c <"$T/keys.gz") - 12)) "$T/keys.gz" >"$T/cut.gz"
+    expect 0 "" "intact gzip" -- "$CS" -p lru -s 2 -f plain "$T/keys.gz"
+    expect_at "$T/cut.gz" "truncated gzip stream" -- "$CS" -p lru -s 2 -f plain "$T/cut.gz"
+fi
 : >"$T/empty.txt"
 expect 1 "$T/empty.txt" "empty trace" -- "$CS" -p lru -s 2 "$T/empty.txt"
 expect 1 "$T/empty.txt" "empty trace, fraction size" -- "$CS" -p lru -s 0.5 "$T/empty.txt"
