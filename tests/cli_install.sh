@@ -119,7 +119,7 @@ fi
 if command -v groff >/dev/null 2>&1; then
     for m in "$D"/usr/share/man/man*/*; do
         [ -e "$m" ] || continue
-        w=$(groff -man -Tutf8 -ww -z "$m" 2>&1)
+        w=$(groff -mandoc -Tutf8 -ww -z "$m" 2>&1)
         [ -z "$w" ] || fail "groff warnings in ${m##*/}: $w"
     done
 fi
