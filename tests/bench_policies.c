@@ -3,7 +3,8 @@
  *
  * 1. Generate (once; kept in build/) a Zipf(1.0) trace of 10 million
  *    requests over 1 million objects with sim_rng and a fixed seed, as an
- *    oracleGeneral file with next_access filled in (so Belady runs too).
+ *    oracleGeneral file (sim_writer) with next_access filled in, so Belady
+ *    runs too.
  *    Sampling is exact: inverse CDF over a precomputed table, binary search.
  * 2. For each policy, in a child process of its own (fork), do what
  *    `cachesim` does: sim_reader_open + sim_cache_create + sim_run.  The
@@ -84,12 +85,6 @@ static double bench_now(void)
 
 /*=====   The trace   =====*/
 
-static void bench_le(unsigned char *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++, v >>= 8)
-        p[i] = (unsigned char)(v & 0xff);
-}
-
 /* Zipf ranks 0..m-1 with P(k) proportional to 1/(k+1)^alpha. */
 static uint32_t *bench_zipf_ranks(const struct bench_opts *o)
 {
@@ -132,40 +127,34 @@ static uint32_t bench_size(uint32_t rank)
     return 64 + (uint32_t)(sim_key_hash(~(uint64_t)rank) % 8129);
 }
 
-/* Writes the records, next_access included, through a sim_outfile so that
- * an interrupted run leaves no half trace behind. */
+/* Writes the trace with libsim's writer, which computes next_access and
+ * renames the file into place only when it is complete. */
 static int bench_write_trace(const struct bench_opts *o, char *err, size_t errlen)
 {
     uint32_t *rank = bench_zipf_ranks(o);
-    uint32_t *last = calloc(o->objects, sizeof *last); /* 1-based next position */
-    int64_t *next = malloc(o->requests * sizeof *next);
-    if (!rank || !last || !next) {
+    if (!rank) {
         snprintf(err, errlen, "out of memory generating the trace");
-        free(rank), free(last), free(next);
         return SIM_ENOMEM;
     }
-    for (uint64_t i = o->requests; i-- > 0;) {
-        next[i] = last[rank[i]] ? (int64_t)last[rank[i]] : -1;
-        last[rank[i]] = (uint32_t)(i + 1);
-    }
-    sim_outfile *f = sim_outfile_open(o->trace, err, errlen);
-    int rc = f ? 0 : SIM_EIO;
-    unsigned char rec[24];
+    sim_writer *w = sim_writer_open(o->trace, SIM_FMT_ORACLE,
+                                    SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE, err, errlen);
+    int rc = w ? 0 : SIM_EIO;
+    struct sim_req q;
+    memset(&q, 0, sizeof q);
+    q.present = SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE;
     for (uint64_t i = 0; !rc && i < o->requests; i++) {
-        bench_le(rec, i / 1000, 4); /* 1000 requests a second */
-        bench_le(rec + 4, bench_id(rank[i]), 8);
-        bench_le(rec + 12, bench_size(rank[i]), 4);
-        bench_le(rec + 16, (uint64_t)next[i], 8);
-        if (fwrite(rec, sizeof rec, 1, sim_outfile_stream(f)) != 1)
-            rc = SIM_EIO;
+        q.index = i;
+        q.time = i / 1000 * 1000000; /* 1000 requests a second */
+        q.key = bench_id(rank[i]);
+        q.size = bench_size(rank[i]);
+        rc = sim_writer_put(w, &q, err, errlen);
     }
-    if (!rc)
-        rc = sim_outfile_commit(f, err, errlen);
-    else {
-        snprintf(err, errlen, "%s: write failed", o->trace);
-        sim_outfile_abort(f);
+    if (!rc) {
+        rc = sim_writer_close(w, err, errlen);
+        w = NULL;
     }
-    free(rank), free(last), free(next);
+    sim_writer_abort(w);
+    free(rank);
     return rc;
 }
 
