@@ -33,6 +33,12 @@ for f in bin/cachesim lib/libsim.a lib/pkgconfig/libsim.pc include/sim.h \
     [ -f "$D/usr/$f" ] || fail "not installed: /usr/$f"
 done
 [ -x "$D/usr/bin/cachesim" ] || fail "cachesim is not executable"
+for t in tools/*.c; do
+    n=${t##*/}
+    n=${n%.c}
+    [ "$n" = cli ] && continue
+    [ -x "$D/usr/bin/$n" ] || fail "tool $n not installed in /usr/bin"
+done
 for m in man/*.[1-9]; do
     [ -e "$m" ] || continue
     [ -f "$D/usr/share/man/man${m##*.}/${m##*/}" ] || fail "man page $m not installed"
