@@ -121,7 +121,8 @@ fi
 { rec 1 1 100; rec 2 2 100; rec 3 1 100; rec 4 3 100; le 7 4; } >"$T/trunc.oracleGeneral.bin"
 expect 1 "$T/trunc.oracleGeneral.bin:5:" "truncated oracle record" -- \
     "$CS" -p lru -s 1K -f oracle "$T/trunc.oracleGeneral.bin"
-expect 1 "$T/trunc.oracleGeneral.bin:5:" "truncated oracle record (auto)" -- \
+# Detection may refuse it before reading (its size is not a multiple of 24).
+expect 1 "$T/trunc.oracleGeneral.bin:" "truncated oracle record (auto)" -- \
     "$CS" -p lru -s 1K "$T/trunc.oracleGeneral.bin"
 # A zstd frame cut short, and one with a flipped payload byte.  Without the
 # zstd program, the cut frame is hand-made: magic, a frame header announcing
