@@ -48,6 +48,7 @@ static const struct { const char *name; double mreq_s; } bench_libcachesim[] = {
 #define BENCH_SPEEDUP 2.0     /* our target: this many times libCacheSim */
 #define BENCH_MAX_BPO 64.0    /* bytes of memory per cached object */
 #define BENCH_CLOUD_MB 20.0   /* LRU at 1 GiB on CloudPhysics, whole process */
+#define BENCH_FIELDS (SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE | SIM_F_NEXT) /* oracleGeneral's */
 
 struct bench_opts {
     uint64_t requests, objects, seed;
@@ -418,6 +419,13 @@ int main(int argc, char **argv)
             const char *name = sim_policy_at(i)->name;
             if (!bench_selected(&o, name))
                 continue;
+            /* Semantic and LLM policies need fields a Zipf trace has not. */
+            if (sim_policy_at(i)->needs & ~BENCH_FIELDS) {
+                if (pass == 0)
+                    printf("%-10s skipped: needs request fields an oracleGeneral trace lacks\n",
+                           name);
+                continue;
+            }
             j.policy = name;
             j.ignore_size = pass == 0;
             double ws = pass == 0 ? (double)st.st.objects : (double)st.st.bytes;
