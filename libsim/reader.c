@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <strings.h>
 
 #include "reader.h"
+#include "sim_vec.h"
 
 static const char *const format_names[] = {
     "auto", "csv", "oracle", "plain", "twitter", "accesslog", "arc", "lrb", "mooncake",
@@ -68,6 +70,19 @@ int reader_error(sim_reader *r, int code, char *err, size_t errlen, const char *
         va_end(ap);
     }
     return code;
+}
+
+int reader_line(sim_reader *r, char **line, size_t *len, char *err, size_t errlen)
+{
+    for (;;) {
+        int rc = sim_in_getline(r->in, line, len, err, errlen);
+        if (rc <= 0)
+            return rc;
+        r->lineno++;
+        for (size_t i = 0; i < *len; i++)
+            if ((*line)[i] != ' ' && (*line)[i] != '\t')
+                return 1;
+    }
 }
 
 int reader_category(sim_reader *r, const char *name, size_t len)
@@ -132,6 +147,130 @@ int reader_double(const char *s, size_t len, double *v)
     return (*end || errno == ERANGE || *v != *v) ? -1 : 0;
 }
 
+int reader_decimal(const char *s, size_t len, unsigned scale, uint64_t *v)
+{
+    const char *dot = memchr(s, '.', len);
+    size_t ilen = dot ? (size_t)(dot - s) : len;
+    uint64_t x = 0, f = 0;
+    if (ilen == 0 ? !dot : reader_u64(s, ilen, &x))
+        return -1;
+    if (dot && ilen + 1 == len && ilen == 0)
+        return -1; /* "." alone */
+    for (unsigned i = 0; i < scale; i++) {
+        size_t at = ilen + 1 + i;
+        unsigned d = 0;
+        if (dot && at < len) {
+            d = (unsigned)(s[at] - '0');
+            if (d > 9)
+                return -1;
+        }
+        if (x > UINT64_MAX / 10)
+            return -1;
+        x *= 10;
+        f = f * 10 + d;
+    }
+    for (size_t at = ilen + 1 + scale; dot && at < len; at++)
+        if ((unsigned)(s[at] - '0') > 9)
+            return -1;
+    if (x > UINT64_MAX - f)
+        return -1;
+    *v = x + f;
+    return 0;
+}
+
+uint8_t reader_op(const char *s, size_t len)
+{
+#define OP(w, op) {w, sizeof w - 1, op}
+    static const struct { const char *w; size_t len; uint8_t op; } ops[] = {
+        OP("get", SIM_OP_GET),        OP("gets", SIM_OP_GET),     OP("read", SIM_OP_GET),
+        OP("set", SIM_OP_SET),        OP("add", SIM_OP_SET),      OP("replace", SIM_OP_SET),
+        OP("cas", SIM_OP_SET),        OP("append", SIM_OP_SET),   OP("prepend", SIM_OP_SET),
+        OP("incr", SIM_OP_SET),       OP("decr", SIM_OP_SET),     OP("write", SIM_OP_SET),
+        OP("delete", SIM_OP_DELETE),  OP("del", SIM_OP_DELETE),
+    };
+#undef OP
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (ops[i].len == len && strncasecmp(s, ops[i].w, len) == 0)
+            return ops[i].op;
+    return SIM_OP_OTHER;
+}
+
+static int blank(char c) { return c == ' ' || c == '\t'; }
+
+unsigned reader_split(const char *s, size_t len, char sep, struct reader_span *f,
+                      unsigned max)
+{
+    const char *p = s, *end = s + len;
+    unsigned n = 0;
+    if (sep == ' ') {
+        for (;;) {
+            while (p < end && blank(*p))
+                p++;
+            if (p == end)
+                return n;
+            const char *b = p;
+            while (p < end && !blank(*p))
+                p++;
+            if (n < max)
+                f[n] = (struct reader_span){b, (size_t)(p - b)};
+            n++;
+        }
+    }
+    for (;;) {
+        const char *e = memchr(p, sep, (size_t)(end - p));
+        if (!e)
+            e = end;
+        if (n < max)
+            f[n] = (struct reader_span){p, (size_t)(e - p)};
+        n++;
+        if (e == end)
+            return n;
+        p = e + 1;
+    }
+}
+
+int reader_bad(sim_reader *r, char *err, size_t errlen, const char *what,
+               const struct reader_span *f)
+{
+    return reader_error(r, SIM_EFORMAT, err, errlen, "%s: bad value '%.*s'", what,
+                        (int)(f->len > 40 ? 40 : f->len), f->s);
+}
+
+int reader_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return SIM_ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* Chunks of 512 values; each chunk's hash is prefixed to the next, so the
+ * result depends on every value and on their order. */
+uint64_t reader_hash_u64s(const uint64_t *v, size_t n)
+{
+    unsigned char buf[8 + 512 * 8];
+    uint64_t h = 0;
+    size_t i = 0;
+    do {
+        size_t k = n - i < 512 ? n - i : 512, len = 0;
+        for (int b = 0; b < 8 && i > 0; b++)
+            buf[len++] = (unsigned char)(h >> (8 * b));
+        for (size_t j = 0; j < k; j++)
+            for (int b = 0; b < 8; b++)
+                buf[len++] = (unsigned char)(v[i + j] >> (8 * b));
+        h = sim_hash_bytes(buf, len);
+        i += k;
+    } while (i < n);
+    return h;
+}
+
 uint64_t reader_key(const char *s, size_t len)
 {
     uint64_t v;
@@ -172,7 +311,7 @@ static int all_numeric_fields(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!isdigit((unsigned char)s[i]) && s[i] != ' ' && s[i] != '\t' && s[i] != '.'
-            && s[i] != '-')
+            && s[i] != '-' && s[i] != ',')
             return 0;
     return 1;
 }
@@ -192,6 +331,17 @@ static int twitter_like(const char *s, size_t n)
     const char *e = memchr(f, ',', n - (size_t)(f - s));
     for (int i = 0; twitter_ops[i]; i++)
         if (strlen(twitter_ops[i]) == (size_t)(e - f) && !memcmp(f, twitter_ops[i], (size_t)(e - f)))
+            return 1;
+    return 0;
+}
+
+/* A header naming only a column that can key a CSV trace. */
+static int csv_key_column(const char *s, size_t len)
+{
+    static const char *const names[] = {"key", "obj_id", "id", "lbn", "object", "obj",
+                                        "text", "emb", NULL};
+    for (int i = 0; names[i]; i++)
+        if (strlen(names[i]) == len && !strncasecmp(s, names[i], len))
             return 1;
     return 0;
 }
@@ -252,6 +402,8 @@ static enum sim_format from_content(const unsigned char *p, size_t n)
         return SIM_FMT_AUTO;
     }
     unsigned k = count_fields(s, len, ' ');
+    if (k == 1 && csv_key_column(s, len))
+        return SIM_FMT_CSV; /* a one-column CSV header */
     if (k == 1)
         return SIM_FMT_PLAIN;
     if (all_numeric_fields(s, len)) {
@@ -261,6 +413,21 @@ static enum sim_format from_content(const unsigned char *p, size_t n)
             return SIM_FMT_ARC; /* LRB with one extra feature looks the same: see man */
     }
     return SIM_FMT_AUTO;
+}
+
+/*
+ * Errors of the stream (decompression, reads) say "path: what"; give them
+ * the line (record) being read, so every reader error is "path:line: what".
+ */
+static void locate(sim_reader *r, char *err, size_t errlen)
+{
+    const char *path = sim_in_path(r->in);
+    size_t n = strlen(path);
+    if (!err || errlen == 0 || strncmp(err, path, n) || strncmp(err + n, ": ", 2))
+        return;
+    char tail[SIM_ERRLEN];
+    snprintf(tail, sizeof tail, "%s", err + n + 2);
+    snprintf(err, errlen, "%s:%llu: %s", path, (unsigned long long)r->lineno + 1, tail);
 }
 
 sim_reader *sim_reader_open(const char *path, const struct sim_reader_opts *opts,
@@ -283,15 +450,26 @@ sim_reader *sim_reader_open(const char *path, const struct sim_reader_opts *opts
         size_t avail;
         const unsigned char *p = sim_in_peek(r->in, 64 * 1024, &avail, err, errlen);
         if (!p) {
+            locate(r, err, errlen);
             sim_reader_close(r);
             return NULL;
         }
         if (avail == 0) {
-            snprintf(err, errlen, "%s: empty trace", path);
+            snprintf(err, errlen, "%s:1: empty trace", path);
             sim_reader_close(r);
             return NULL;
         }
         f = from_content(p, avail);
+        /* oracleGeneral is the only binary format: a binary file whose size
+         * is not a whole number of its records is something else (e.g. a
+         * vscsi trace), and reading it would yield garbage first. */
+        long long size = sim_in_raw_size(r->in);
+        if (f == SIM_FMT_ORACLE && size > 0 && size % 24) {
+            snprintf(err, errlen, "%s: binary, but not an oracleGeneral trace (%lld bytes is "
+                     "not a multiple of 24-byte records)", path, size);
+            sim_reader_close(r);
+            return NULL;
+        }
         enum sim_format byname = from_name(path);
         /* A comma line of numbers only is the only case content cannot settle. */
         if (f == SIM_FMT_AUTO || (byname == SIM_FMT_LRB && f == SIM_FMT_ARC))
@@ -311,13 +489,68 @@ sim_reader *sim_reader_open(const char *path, const struct sim_reader_opts *opts
     }
     r->fields = r->fmt->fields | SIM_F_KEY;
     if (r->fmt->open && r->fmt->open(r, err, errlen)) {
+        locate(r, err, errlen);
         r->fmt = NULL;
         sim_reader_close(r);
         return NULL;
     }
     if (r->opts.ignore_size)
         r->fields |= SIM_F_SIZE;
+    if (r->opts.emb_path) {
+        r->npy = sim_npy_open(r->opts.emb_path, err, errlen);
+        if (!r->npy) {
+            sim_reader_close(r);
+            return NULL;
+        }
+        r->fields |= SIM_F_EMB;
+    }
     return r;
+}
+
+/* Every embedding of a trace must have the first one's dimension and only
+ * finite components: a policy cannot report bad input, the reader can. */
+static int reader_check_emb(sim_reader *r, const struct sim_req *req, char *err,
+                            size_t errlen)
+{
+    if (r->emb_dim == 0)
+        r->emb_dim = req->dim;
+    if (req->dim != r->emb_dim)
+        return reader_error(r, SIM_EFORMAT, err, errlen,
+                            "embedding dimension mismatch: %u, the first request's is %u",
+                            req->dim, r->emb_dim);
+    for (uint32_t i = 0; i < req->dim; i++)
+        if (!isfinite(req->emb[i]))
+            return reader_error(r, SIM_EFORMAT, err, errlen,
+                                "embedding component %u is %s", i + 1,
+                                isnan(req->emb[i]) ? "NaN" : "infinite");
+    return 0;
+}
+
+/* Companion .npy: its rows are consumed in step with the requests and
+ * replace any inline embedding; the counts must agree. */
+static int reader_emb(sim_reader *r, struct sim_req *req, int rc, char *err,
+                      size_t errlen)
+{
+    const float *row;
+    int k = sim_npy_next(r->npy, &row, err, errlen);
+    if (k < 0)
+        return k;
+    if (rc == 0 && k == 1)
+        return reader_error(r, SIM_EFORMAT, err, errlen,
+                            "trace ended after %llu requests but %s has %llu rows",
+                            (unsigned long long)r->index, sim_npy_path(r->npy),
+                            (unsigned long long)sim_npy_rows(r->npy));
+    if (rc == 1 && k == 0)
+        return reader_error(r, SIM_EFORMAT, err, errlen,
+                            "request %llu has no embedding: %s has only %llu rows",
+                            (unsigned long long)req->index + 1, sim_npy_path(r->npy),
+                            (unsigned long long)sim_npy_rows(r->npy));
+    if (rc == 1) {
+        req->emb = row;
+        req->dim = sim_npy_dim(r->npy);
+        req->present |= SIM_F_EMB;
+    }
+    return rc;
 }
 
 int sim_reader_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen)
@@ -327,10 +560,20 @@ int sim_reader_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
     static const struct sim_req empty = {.next_access = -1};
     *req = empty;
     int rc = r->fmt->next(r, req, err, errlen);
+    if (rc == 0 && r->npy)
+        return reader_emb(r, req, rc, err, errlen);
+    if (rc < 0)
+        locate(r, err, errlen);
     if (rc != 1)
         return rc;
     req->index = r->index++;
+    if (r->npy && (rc = reader_emb(r, req, rc, err, errlen)) < 0)
+        return rc;
+    if ((req->present & SIM_F_EMB) && (rc = reader_check_emb(r, req, err, errlen)) < 0)
+        return rc;
     req->present |= SIM_F_KEY;
+    if (req->present & SIM_F_CATEGORY)
+        req->category_name = sim_reader_category_name(r, req->category);
     if (r->opts.ignore_size) {
         req->size = 1;
         req->present |= SIM_F_SIZE;
@@ -345,9 +588,10 @@ int sim_reader_rewind(sim_reader *r, char *err, size_t errlen)
         return rc;
     r->lineno = 0;
     r->index = 0;
+    r->emb_dim = 0;
     if (r->fmt->rewind)
         r->fmt->rewind(r);
-    return 0;
+    return r->npy ? sim_npy_rewind(r->npy, err, errlen) : 0;
 }
 
 enum sim_format sim_reader_format(const sim_reader *r) { return r->fmt->id; }
@@ -369,6 +613,7 @@ void sim_reader_close(sim_reader *r)
     for (unsigned i = 0; i < r->ncats; i++)
         free(r->cats[i]);
     free(r->cats);
+    sim_npy_close(r->npy);
     sim_in_close(r->in);
     free(r);
 }

@@ -323,6 +323,11 @@ int sim_run(sim_reader *r, sim_cache *const *caches, size_t n,
         rc = compute_next(run, err, errlen);
     if (!rc)
         rc = run->threads > 1 ? run_threaded(run, err, errlen) : run_serial(run, err, errlen);
+    /* A policy that met a request it could not serve for a reason of
+     * configuration (e.g. a category its config lacks) records the error
+     * and reports it through its check hook; the run fails with it. */
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = sim_cache_check(caches[i], err, errlen);
     /* A trace no longer than the warm-up leaves nothing measured. */
     if (!rc && opts && opts->warmup && run->total <= opts->warmup)
         for (size_t i = 0; i < n; i++)

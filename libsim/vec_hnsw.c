@@ -27,9 +27,9 @@
  * takes the slot (LIFO): the old node is unlinked first (its number is
  * removed from the lists of all its out-neighbours, on every layer), then
  * the new vector is inserted as a fresh node at the slot's level.  So slots
- * are never leaked: the slot count stays at most one above the largest
- * size the index had (the dead entry point is not reused while it is the
- * entry point, so that the graph always has one).  Deviation from hnswlib:
+ * are never leaked: the slot count never exceeds the largest size the
+ * index had.  The entry point is always live: deleting it moves it to a
+ * live node of the highest level.  Deviation from hnswlib:
  * on reuse hnswlib also re-selects the lists of the old node's neighbours
  * and of their neighbours (updatePoint), about (2M)^2 similarity
  * computations; we only remove the stale links, and the fresh insert adds
@@ -41,7 +41,8 @@
  * Invariants: 1. a list on layer l holds at most M_l distinct slots, none
  *                of them the owner, each of level >= l and below nslots;
  *             2. a live node is never on the free list; dead ones are;
- *             3. if any node exists, the entry point has the top level.
+ *             3. if any vector is stored, the entry point is live and has
+ *                the top level, the highest level of any live node.
  */
 #include <math.h>
 #include <stdio.h>
@@ -325,6 +326,30 @@ static void hnsw_search_layer(sim_vec *v, const float *q, uint32_t ep, float eps
     }
 }
 
+/*
+ * The safety net for small graphs: if a layer-0 search kept fewer than ef
+ * live nodes while more are stored, part of the graph was unreachable from
+ * the entry point (reusing slots can strand a node whose only in-links came
+ * from the reused node).  Then every live node is scored instead, so an
+ * index of at most ef vectors is always searched exactly, and an insert
+ * into it links to the true neighbours (which reconnects stranded nodes).
+ */
+static void hnsw_search_base(sim_vec *v, const float *q, uint32_t ep, float eps, size_t ef)
+{
+    struct vec_hnsw *g = v->g;
+    hnsw_search_layer(v, q, ep, eps, ef, 0);
+    if (g->res.n >= ef || g->res.n >= v->size)
+        return;
+    g->res.n = 0;
+    for (uint32_t s = 0; s < v->nslots; s++) {
+        if (g->dead[s])
+            continue;
+        heap_push(&g->res, hnsw_sim(v, q, s), s);
+        if (g->res.n > ef)
+            heap_pop(&g->res);
+    }
+}
+
 /* Moves g->res into g->sel, best first; returns the count. */
 static size_t hnsw_take_results(struct vec_hnsw *g)
 {
@@ -345,7 +370,7 @@ int vec_hnsw_search(sim_vec *v, const float *q, size_t k, uint32_t *slots, float
     for (int l = g->top; l > 0; l--)
         hnsw_greedy(v, q, l, HNSW_NONE, &cur, &cs);
     size_t ef = g->efs > k ? g->efs : k;
-    hnsw_search_layer(v, q, cur, cs, ef, 0);
+    hnsw_search_base(v, q, cur, cs, ef);
     /* g->res holds at most ef pairs; sel has room for efc+1, so sort in res. */
     size_t n = g->res.n;
     qsort(g->res.a, n, sizeof *g->res.a, pair_cmp_best_first);
@@ -444,7 +469,10 @@ static void hnsw_connect(sim_vec *v, uint32_t slot)
     for (int l = g->top; l > L; l--)
         hnsw_greedy(v, q, l, slot, &cur, &cs);
     for (int l = L < g->top ? L : g->top; l >= 0; l--) {
-        hnsw_search_layer(v, q, cur, cs, g->efc, l);
+        if (l == 0)
+            hnsw_search_base(v, q, cur, cs, g->efc);
+        else
+            hnsw_search_layer(v, q, cur, cs, g->efc, l);
         size_t n = hnsw_take_results(g);
         if (n == 0)
             continue; /* no live node reachable on this layer */
@@ -491,17 +519,26 @@ int vec_hnsw_link(sim_vec *v, uint32_t slot, int reused)
 uint32_t vec_hnsw_take_free(sim_vec *v)
 {
     struct vec_hnsw *g = v->g;
-    if (g->nfree == 0)
-        return SIM_KEYMAP_NONE;
-    uint32_t s = g->freelist[g->nfree - 1];
-    if (s == g->entry) {
-        if (g->nfree == 1)
-            return SIM_KEYMAP_NONE; /* keep the dead entry point routing */
-        s = g->freelist[g->nfree - 2];
-        g->freelist[g->nfree - 2] = g->entry;
-    }
-    g->nfree--;
-    return s;
+    return g->nfree ? g->freelist[--g->nfree] : SIM_KEYMAP_NONE;
+}
+
+/*
+ * The entry point was deleted: a dead entry would lose its links as its
+ * neighbours' slots are reused (nothing links to a dead node again) and
+ * strand every search, so the entry moves to a live node of the highest
+ * level (the first such slot: deterministic).  O(slots), but the entry is
+ * one node among `size`, so this is O(1) per delete on average.
+ */
+static void hnsw_move_entry(sim_vec *v)
+{
+    struct vec_hnsw *g = v->g;
+    int best = -1;
+    for (uint32_t s = 0; s < v->nslots; s++)
+        if (!g->dead[s] && (int)g->level[s] > best) {
+            best = g->level[s];
+            g->entry = s;
+        }
+    g->top = best;
 }
 
 /* The last live vector went: forget the graph, every slot is free. */
@@ -526,6 +563,8 @@ void vec_hnsw_unlink(sim_vec *v, uint32_t slot)
     g->freelist[g->nfree++] = slot;
     if (v->size == 0)
         hnsw_clear(v);
+    else if (slot == g->entry)
+        hnsw_move_entry(v);
 }
 
 /*=====   Checks   =====*/
@@ -575,8 +614,8 @@ int vec_hnsw_check(const sim_vec *v, char *err, size_t errlen)
             snprintf(err, errlen, "hnsw: live slot %u on the free list", g->freelist[i]);
             return SIM_EINVAL;
         }
-    if (v->size && (g->top < 0 || g->level[g->entry] != g->top)) {
-        snprintf(err, errlen, "hnsw: entry point not on the top level");
+    if (v->size && (g->top < 0 || g->dead[g->entry] || g->level[g->entry] != g->top)) {
+        snprintf(err, errlen, "hnsw: entry point dead or not on the top level");
         return SIM_EINVAL;
     }
     return 0;

@@ -1,0 +1,426 @@
+/*
+ * writer.c - trace writers: the native CSV and libCacheSim's oracleGeneral.
+ *
+ * Output goes through sim_out (stream.c): compressed by the name's suffix
+ * (.zst, .gz), written to a temporary and renamed into place on close.
+ *
+ * CSV: the header lists, in a fixed order, the vocabulary columns of the
+ * `fields` mask (fmt_csv.c reads them back): time (seconds, with up to six
+ * decimals), key, size, ttl, op, next_access, category (the names given to
+ * sim_writer_set_category_names, else the id), user, context and turn,
+ * class, tokens_in and tokens_out, load, emb, text, blocks.  Reals are
+ * printed with "%.9g", which reads back to the same float.  Text is always
+ * quoted; a text with a line break cannot be written (the reader does not
+ * accept one) and is an error.
+ *
+ * oracleGeneral: 24-byte little-endian records {u32 time_s, u64 key,
+ * u32 size, i64 next}.  `next` is the 1-based position of the key's next
+ * request, -1 if none (libCacheSim's next_access_vtime), so every record is
+ * held (24 bytes each) until close, where one backward pass computes it.
+ * Times are truncated to whole seconds; without SIM_F_SIZE every size is 1
+ * (size 0 records are skipped by readers).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "u64map.h"
+
+#define FLUSH_AT (64 * 1024)
+#define REC 24
+
+struct sim_writer_s {
+    sim_out *o;
+    char *path;
+    enum sim_format fmt;
+    uint32_t fields;
+    char **cats;           /* category names by id (CSV) */
+    unsigned ncats;
+    char *buf;             /* CSV: pending text */
+    size_t len, cap;
+    long dim;              /* CSV: emb length of the first row, -1 before */
+    uint64_t rows;
+    unsigned char *recs;   /* oracle: every record, next filled at close */
+    size_t nrec, caprec;
+};
+
+/* The CSV columns in header order, with the field bit each needs. */
+static const struct {
+    const char *name;
+    uint32_t field;
+} columns[] = {
+    {"time", SIM_F_TIME},       {"key", SIM_F_KEY},         {"size", SIM_F_SIZE},
+    {"ttl", SIM_F_TTL},         {"op", SIM_F_OP},           {"next_access", SIM_F_NEXT},
+    {"category", SIM_F_CATEGORY}, {"user", SIM_F_USER},     {"context", SIM_F_CONTEXT},
+    {"turn", SIM_F_CONTEXT},    {"class", SIM_F_CLASS},     {"tokens_in", SIM_F_TOKENS},
+    {"tokens_out", SIM_F_TOKENS}, {"load", SIM_F_LOAD},     {"emb", SIM_F_EMB},
+    {"text", SIM_F_TEXT},       {"blocks", SIM_F_BLOCKS},
+};
+#define NCOLUMNS (sizeof columns / sizeof columns[0])
+
+/*=====   Buffer   =====*/
+
+static int reserve(sim_writer *w, size_t n, char *err, size_t errlen)
+{
+    if (w->len + n <= w->cap)
+        return 0;
+    size_t cap = w->cap ? w->cap : FLUSH_AT * 2;
+    while (cap < w->len + n)
+        cap *= 2;
+    char *b = realloc(w->buf, cap);
+    if (!b) {
+        snprintf(err, errlen, "%s: out of memory", w->path);
+        return SIM_ENOMEM;
+    }
+    w->buf = b;
+    w->cap = cap;
+    return 0;
+}
+
+static int put(sim_writer *w, const char *s, size_t n, char *err, size_t errlen)
+{
+    int rc = reserve(w, n, err, errlen);
+    if (rc)
+        return rc;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    return 0;
+}
+
+static int putf(sim_writer *w, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int putf(sim_writer *w, char *err, size_t errlen, const char *fmt, ...)
+{
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    return put(w, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1, err, errlen);
+}
+
+static int flush(sim_writer *w, char *err, size_t errlen)
+{
+    int rc = sim_out_write(w->o, w->buf, w->len, err, errlen);
+    w->len = 0;
+    return rc;
+}
+
+/*=====   Open, abort   =====*/
+
+static int put_row(sim_writer *w, const struct sim_req *q, char *err, size_t errlen);
+
+sim_writer *sim_writer_open(const char *path, enum sim_format fmt, uint32_t fields,
+                            char *err, size_t errlen)
+{
+    if (fmt != SIM_FMT_CSV && fmt != SIM_FMT_ORACLE) {
+        snprintf(err, errlen, "%s: cannot write format '%s' (csv or oracle only)", path,
+                 sim_format_name(fmt));
+        return NULL;
+    }
+    sim_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    w->fmt = fmt;
+    w->fields = fields | SIM_F_KEY;
+    w->dim = -1;
+    w->o = sim_out_open(path, -1, err, errlen);
+    if (!w->o || (fmt == SIM_FMT_CSV && put_row(w, NULL, err, errlen))) {
+        sim_writer_abort(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void free_cats(sim_writer *w)
+{
+    for (unsigned i = 0; i < w->ncats; i++)
+        free(w->cats[i]);
+    free(w->cats);
+    w->cats = NULL;
+    w->ncats = 0;
+}
+
+static void writer_free(sim_writer *w)
+{
+    free_cats(w);
+    free(w->buf);
+    free(w->recs);
+    free(w->path);
+    free(w);
+}
+
+void sim_writer_abort(sim_writer *w)
+{
+    if (!w)
+        return;
+    sim_out_abort(w->o);
+    writer_free(w);
+}
+
+int sim_writer_set_category_names(sim_writer *w, const char *const *names, unsigned n,
+                                  char *err, size_t errlen)
+{
+    char **c = calloc(n ? n : 1, sizeof *c);
+    if (!c)
+        goto nomem;
+    for (unsigned i = 0; i < n; i++) {
+        if (strpbrk(names[i], "\n\r")) {
+            snprintf(err, errlen, "%s: category name %u has a line break", w->path, i);
+            for (unsigned j = 0; j < i; j++)
+                free(c[j]);
+            free(c);
+            return SIM_EINVAL;
+        }
+        if (!(c[i] = strdup(names[i]))) {
+            for (unsigned j = 0; j < i; j++)
+                free(c[j]);
+            free(c);
+            goto nomem;
+        }
+    }
+    free_cats(w);
+    w->cats = c;
+    w->ncats = n;
+    return 0;
+nomem:
+    snprintf(err, errlen, "%s: out of memory", w->path);
+    return SIM_ENOMEM;
+}
+
+/*=====   CSV rows   =====*/
+
+/* s as one CSV field: quoted when it holds a comma, quote or edge space, or
+ * always with `force`. */
+static int put_quoted(sim_writer *w, const char *s, size_t n, int force, char *err,
+                      size_t errlen)
+{
+    if (!force && n && !memchr(s, ',', n) && !memchr(s, '"', n) && s[0] != ' '
+        && s[n - 1] != ' ' && s[0] != '\t' && s[n - 1] != '\t')
+        return put(w, s, n, err, errlen);
+    int rc = reserve(w, 2 * n + 2, err, errlen);
+    if (rc)
+        return rc;
+    char *d = w->buf + w->len;
+    *d++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            *d++ = '"';
+        *d++ = s[i];
+    }
+    *d++ = '"';
+    w->len = (size_t)(d - w->buf);
+    return 0;
+}
+
+static int put_time(sim_writer *w, uint64_t us, char *err, size_t errlen)
+{
+    unsigned long long s = us / 1000000, f = us % 1000000;
+    if (!f)
+        return putf(w, err, errlen, "%llu", s);
+    int digits = 6;
+    while (f % 10 == 0) {
+        f /= 10;
+        digits--;
+    }
+    return putf(w, err, errlen, "%llu.%0*llu", s, digits, f);
+}
+
+/* Names set with sim_writer_set_category_names() win; else the name the
+ * reader gave the request (so a conversion keeps names); else the id. */
+static int put_category(sim_writer *w, const struct sim_req *q, char *err, size_t errlen)
+{
+    unsigned id = q->category;
+    if (id < w->ncats)
+        return put_quoted(w, w->cats[id], strlen(w->cats[id]), 0, err, errlen);
+    if (q->category_name)
+        return put_quoted(w, q->category_name, strlen(q->category_name), 0, err, errlen);
+    return putf(w, err, errlen, "%u", id);
+}
+
+static int put_emb(sim_writer *w, const struct sim_req *q, char *err, size_t errlen)
+{
+    if (w->dim < 0)
+        w->dim = q->dim;
+    if ((long)q->dim != w->dim) {
+        snprintf(err, errlen, "%s: request %llu has an embedding of %u numbers, earlier ones "
+                 "%ld (a CSV trace needs one length)", w->path,
+                 (unsigned long long)q->index, q->dim, w->dim);
+        return SIM_EINVAL;
+    }
+    int rc = 0;
+    for (uint32_t i = 0; i < q->dim && !rc; i++)
+        rc = putf(w, err, errlen, i ? " %.9g" : "%.9g", (double)q->emb[i]);
+    return rc;
+}
+
+static int put_blocks(sim_writer *w, const struct sim_req *q, char *err, size_t errlen)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < q->nblocks && !rc; i++)
+        rc = putf(w, err, errlen, i ? " %llu" : "%llu", (unsigned long long)q->blocks[i]);
+    return rc;
+}
+
+static int put_text(sim_writer *w, const struct sim_req *q, char *err, size_t errlen)
+{
+    const char *t = q->text_len ? q->text : "";
+    if (memchr(t, '\n', q->text_len) || memchr(t, '\r', q->text_len)) {
+        snprintf(err, errlen, "%s: request %llu: text with a line break cannot be written "
+                 "to a CSV trace", w->path, (unsigned long long)q->index);
+        return SIM_EINVAL;
+    }
+    return put_quoted(w, t, q->text_len, 1, err, errlen);
+}
+
+static const char *const op_names[] = {"get", "set", "delete", "other"};
+
+/* Column i of request q. */
+static int put_column(sim_writer *w, size_t i, const struct sim_req *q, char *err,
+                      size_t errlen)
+{
+    const char *name = columns[i].name;
+    switch (columns[i].field) {
+    case SIM_F_TIME: return put_time(w, q->time, err, errlen);
+    case SIM_F_KEY: return putf(w, err, errlen, "%llu", (unsigned long long)q->key);
+    case SIM_F_SIZE: return putf(w, err, errlen, "%llu", (unsigned long long)q->size);
+    case SIM_F_TTL: return putf(w, err, errlen, "%u", q->ttl);
+    case SIM_F_OP: {
+        const char *s = op_names[q->op < 4 ? q->op : 3];
+        return put(w, s, strlen(s), err, errlen);
+    }
+    case SIM_F_NEXT: return putf(w, err, errlen, "%lld", (long long)q->next_access);
+    case SIM_F_CATEGORY: return put_category(w, q, err, errlen);
+    case SIM_F_USER: return putf(w, err, errlen, "%llu", (unsigned long long)q->user);
+    case SIM_F_CONTEXT:
+        if (name[0] == 't')
+            return putf(w, err, errlen, "%u", q->turn);
+        return putf(w, err, errlen, "%llu", (unsigned long long)q->context);
+    case SIM_F_CLASS: return putf(w, err, errlen, "%llu", (unsigned long long)q->cls);
+    case SIM_F_TOKENS:
+        return putf(w, err, errlen, "%u", name[7] == 'i' ? q->tokens_in : q->tokens_out);
+    case SIM_F_LOAD: return putf(w, err, errlen, "%.9g", (double)q->load);
+    case SIM_F_EMB: return put_emb(w, q, err, errlen);
+    case SIM_F_TEXT: return put_text(w, q, err, errlen);
+    case SIM_F_BLOCKS: return put_blocks(w, q, err, errlen);
+    }
+    return 0;
+}
+
+/* One line: the header when q is NULL, else q's row. */
+static int put_row(sim_writer *w, const struct sim_req *q, char *err, size_t errlen)
+{
+    size_t mark = w->len;
+    int first = 1, rc = 0;
+    for (size_t i = 0; i < NCOLUMNS && !rc; i++) {
+        if (!(w->fields & columns[i].field))
+            continue;
+        if (!first)
+            rc = put(w, ",", 1, err, errlen);
+        if (!rc)
+            rc = q ? put_column(w, i, q, err, errlen)
+                   : put(w, columns[i].name, strlen(columns[i].name), err, errlen);
+        first = 0;
+    }
+    if (!rc)
+        rc = put(w, "\n", 1, err, errlen);
+    if (rc) {
+        w->len = mark; /* nothing of a failed row is written */
+        return rc;
+    }
+    return w->len >= FLUSH_AT ? flush(w, err, errlen) : 0;
+}
+
+/*=====   oracleGeneral   =====*/
+
+static void le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int put_oracle(sim_writer *w, const struct sim_req *q, char *err, size_t errlen)
+{
+    uint64_t t = q->time / 1000000, size = (w->fields & SIM_F_SIZE) ? q->size : 1;
+    if (t > UINT32_MAX || size > UINT32_MAX) {
+        snprintf(err, errlen, "%s: request %llu: %s does not fit oracleGeneral's 32 bits",
+                 w->path, (unsigned long long)q->index, t > UINT32_MAX ? "time" : "size");
+        return SIM_EINVAL;
+    }
+    if (w->nrec == w->caprec) {
+        size_t cap = w->caprec ? w->caprec * 2 : 4096;
+        unsigned char *r = realloc(w->recs, cap * REC);
+        if (!r) {
+            snprintf(err, errlen, "%s: out of memory holding %zu records", w->path, w->nrec);
+            return SIM_ENOMEM;
+        }
+        w->recs = r;
+        w->caprec = cap;
+    }
+    unsigned char *p = w->recs + w->nrec++ * REC;
+    le(p, t, 4);
+    le(p + 4, q->key, 8);
+    le(p + 12, size, 4);
+    return 0;
+}
+
+/* Backward pass: each record gets the 1-based position of its key's next
+ * request, or -1. */
+static int oracle_finish(sim_writer *w, char *err, size_t errlen)
+{
+    struct u64map m;
+    if (u64map_init(&m, w->nrec / 4 + 16))
+        goto nomem;
+    for (size_t i = w->nrec; i-- > 0;) {
+        unsigned char *p = w->recs + i * REC;
+        int fresh;
+        uint64_t *v = u64map_upsert(&m, get_le(p + 4, 8), 0, &fresh);
+        if (!v) {
+            u64map_free(&m);
+            goto nomem;
+        }
+        le(p + 16, fresh ? (uint64_t)-1 : *v, 8);
+        *v = i + 1;
+    }
+    u64map_free(&m);
+    return sim_out_write(w->o, w->recs, w->nrec * REC, err, errlen);
+nomem:
+    snprintf(err, errlen, "%s: out of memory computing next accesses", w->path);
+    return SIM_ENOMEM;
+}
+
+/*=====   Public   =====*/
+
+int sim_writer_put(sim_writer *w, const struct sim_req *req, char *err, size_t errlen)
+{
+    w->rows++;
+    return w->fmt == SIM_FMT_CSV ? put_row(w, req, err, errlen)
+                                 : put_oracle(w, req, err, errlen);
+}
+
+int sim_writer_close(sim_writer *w, char *err, size_t errlen)
+{
+    if (!w)
+        return 0;
+    int rc = w->fmt == SIM_FMT_CSV ? flush(w, err, errlen) : oracle_finish(w, err, errlen);
+    if (rc) {
+        sim_writer_abort(w);
+        return rc;
+    }
+    rc = sim_out_commit(w->o, err, errlen);
+    writer_free(w);
+    return rc;
+}
