@@ -6,6 +6,8 @@
  *   replay -p POLICIES -s SIZES [--window SPAN] TRACE   time series CSV
  *   replay --export-features FILE -s SIZE TRACE         training rows
  *   replay --train ROWS -o TABLE                        fit a qtable
+ *   replay --serve MODELS --router LIST [--window T] TRACE   LLM serving
+ *                                       with IC-Cache routing (sim_serve.h)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +20,7 @@
 #include "sim_policy.h"
 #include "sim_replay.h"
 #include "sim_rl.h"
+#include "sim_serve.h"
 
 struct size_arg {
     uint64_t bytes;
@@ -43,6 +46,10 @@ struct opts {
     enum sim_rl_objective objective;
     float *edges[SIM_RL_NFEAT];
     unsigned nedges[SIM_RL_NFEAT];
+    const char *serve_path, *emb_path;
+    char **routers;
+    size_t nrouters;
+    double rate;
 };
 
 static void usage(FILE *f)
@@ -51,6 +58,7 @@ static void usage(FILE *f)
 "Usage: replay [OPTION]... -p POLICY[,POLICY]... -s SIZE[,SIZE]... TRACE\n"
 "       replay --export-features FILE -s SIZE [OPTION]... TRACE\n"
 "       replay --train ROWS -o TABLE [OPTION]...\n"
+"       replay --serve MODELS --router LIST [OPTION]... TRACE\n"
 "Replay TRACE (- for standard input) on its own clock through each policy at\n"
 "each cache size and print a CSV time series, one row per window and cache.\n"
 "\n"
@@ -82,6 +90,17 @@ static void usage(FILE *f)
 "      --unseen WHAT       unseen states: lru (default), keep or evict\n"
 "      --objective OBJ     hits (default: reuse per byte of room) or bytes\n"
 "      --min-visits N      drop states seen fewer times (default 1)\n"
+"\n"
+"LLM serving with in-context example caching (see iccache(7)):\n"
+"      --serve MODELS      simulate serving TRACE's requests by the model pool\n"
+"                          in MODELS; one CSV row per --window (trace time)\n"
+"                          and router, and a row \"all\"\n"
+"      --router LIST       routers, comma-separated, with parameters as\n"
+"                          name:key=value (large, small, threshold, semcache,\n"
+"                          iccache; default iccache)\n"
+"      --rate R            Poisson arrivals at R requests/s instead of the\n"
+"                          trace's times\n"
+"      --emb FILE.npy      embeddings from a companion .npy file\n"
 "  -h, --help              show this help\n"
 "  -V, --version           show the version\n"
 "\n"
@@ -197,7 +216,8 @@ static unsigned parse_small(const char *opt, const char *s, uint64_t lo, uint64_
 
 enum { OPT_IGNORE_SIZE = 256, OPT_SEED, OPT_WINDOW, OPT_WARMUP, OPT_EXPORT, OPT_TRAIN,
        OPT_K, OPT_CANDIDATES, OPT_HORIZON, OPT_MODEL, OPT_BINS, OPT_EDGES, OPT_FEATURES,
-       OPT_UNSEEN, OPT_MIN_VISITS, OPT_OBJECTIVE };
+       OPT_UNSEEN, OPT_MIN_VISITS, OPT_OBJECTIVE, OPT_SERVE, OPT_ROUTER, OPT_RATE,
+       OPT_EMB };
 
 static const struct option longopts[] = {
     {"policy", required_argument, NULL, 'p'},
@@ -220,6 +240,10 @@ static const struct option longopts[] = {
     {"unseen", required_argument, NULL, OPT_UNSEEN},
     {"min-visits", required_argument, NULL, OPT_MIN_VISITS},
     {"objective", required_argument, NULL, OPT_OBJECTIVE},
+    {"serve", required_argument, NULL, OPT_SERVE},
+    {"router", required_argument, NULL, OPT_ROUTER},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"emb", required_argument, NULL, OPT_EMB},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -283,6 +307,13 @@ static void parse_option(struct opts *o, int c)
         if (cli_parse_u64(optarg, &o->min_visits))
             cli_usage_error("invalid --min-visits '%s'", optarg);
         break;
+    case OPT_SERVE: o->serve_path = optarg; break;
+    case OPT_ROUTER: o->routers = split_policies(optarg, &o->nrouters, o->routers); break;
+    case OPT_RATE:
+        if (cli_parse_double(optarg, &o->rate) || o->rate <= 0)
+            cli_usage_error("invalid --rate '%s' (requests per second > 0)", optarg);
+        break;
+    case OPT_EMB: o->emb_path = optarg; break;
     case 'h': usage(stdout); exit(EXIT_OK);
     case 'V': printf("replay %s\n", sim_version()); exit(EXIT_OK);
     default:
@@ -302,6 +333,22 @@ static void check_mode(struct opts *o, int ntraces)
     }
     if (ntraces != 1)
         cli_usage_error(ntraces ? "exactly one trace, please" : "no trace given");
+    if (o->serve_path) {
+        if (o->export_path || o->npolicies)
+            cli_usage_error("--serve takes routers (--router), not policies");
+        if (o->ro.window.n && o->ro.window.unit != SIM_SPAN_MICROS)
+            cli_usage_error("--serve: --window must be trace time (e.g. 60s)");
+        for (size_t i = 0; i < o->nrouters; i++) {
+            char err[SIM_ERRLEN];
+            struct sim_serve_config c;
+            sim_serve_config_init(&c, NULL);
+            if (sim_serve_config_parse(&c, o->routers[i], err, sizeof err))
+                cli_usage_error("%s", err);
+        }
+        return;
+    }
+    if (o->routers || o->rate > 0)
+        cli_usage_error("--router and --rate go with --serve");
     if (o->export_path) {
         if (o->nsizes != 1)
             cli_usage_error("--export-features needs exactly one cache size (-s)");
@@ -477,19 +524,104 @@ static int run_trace(const struct opts *o, const char *path)
     return status;
 }
 
+struct serve_out {
+    FILE *f;
+    const char *router;
+    const sim_modelpool *pool;
+    unsigned window;
+};
+
+static void serve_window(void *arg, const struct sim_serve_stats *w)
+{
+    struct serve_out *so = arg;
+    char label[32];
+    snprintf(label, sizeof label, "%u", so->window++);
+    sim_serve_csv_row(so->f, so->router, label, w, so->pool);
+}
+
+/* One router over the whole trace; the trace is opened per router. */
+static int serve_one(const struct opts *o, const char *path, const char *spec,
+                     const sim_modelpool *pool, FILE *out)
+{
+    char err[SIM_ERRLEN];
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, pool);
+    sim_serve_config_parse(&c, spec, err, sizeof err); /* checked in check_mode */
+    c.seed = o->seed;
+    c.arrival_rate = o->rate;
+    c.window_s = (double)o->ro.window.n / 1e6;
+    struct sim_reader_opts rop = {o->format, 0, o->emb_path};
+    sim_reader *r = sim_reader_open(path, &rop, err, sizeof err);
+    sim_serve *s = r ? sim_serve_create(&c, err, sizeof err) : NULL;
+    int status = EXIT_DATA;
+    if (s) {
+        struct serve_out so = {out, sim_router_name(c.router), pool, 0};
+        sim_serve_on_window(s, serve_window, &so);
+        struct sim_serve_stats all;
+        if (sim_serve_run(s, r, &all, err, sizeof err) == 0) {
+            sim_serve_csv_row(out, so.router, "all", &all, pool);
+            status = EXIT_OK;
+        }
+    }
+    if (status != EXIT_OK)
+        cli_warn("%s", err);
+    sim_serve_free(s);
+    sim_reader_close(r);
+    return status;
+}
+
+static int run_serve(const struct opts *o, const char *path)
+{
+    char err[SIM_ERRLEN];
+    if (o->nrouters > 1 && strcmp(path, "-") == 0)
+        cli_usage_error("--serve with several routers reads the trace once per router: "
+                        "give a file, not standard input");
+    sim_modelpool *pool = sim_modelpool_load(o->serve_path, err, sizeof err);
+    if (!pool) {
+        cli_warn("%s", err);
+        return EXIT_DATA;
+    }
+    sim_outfile *of = sim_outfile_open(o->output ? o->output : "-", err, sizeof err);
+    if (!of) {
+        cli_warn("%s", err);
+        sim_modelpool_free(pool);
+        return EXIT_DATA;
+    }
+    FILE *out = sim_outfile_stream(of);
+    sim_serve_csv_header(out, pool);
+    static char *const deflt[] = {"iccache"};
+    char *const *routers = o->nrouters ? o->routers : deflt;
+    size_t n = o->nrouters ? o->nrouters : 1;
+    int status = EXIT_OK;
+    for (size_t i = 0; i < n && status == EXIT_OK; i++)
+        status = serve_one(o, path, routers[i], pool, out);
+    if (status == EXIT_OK && sim_outfile_commit(of, err, sizeof err)) {
+        cli_warn("%s", err);
+        status = EXIT_DATA;
+    } else if (status != EXIT_OK)
+        sim_outfile_abort(of);
+    sim_modelpool_free(pool);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
     memset(&o, 0, sizeof o);
     cli_prog = "replay";
     parse_args(argc, argv, &o);
-    int status = o.train_path ? run_train(&o) : run_trace(&o, argv[optind]);
+    int status = o.train_path   ? run_train(&o)
+                 : o.serve_path ? run_serve(&o, argv[optind])
+                                : run_trace(&o, argv[optind]);
     for (size_t i = 0; i < o.npolicies; i++)
         free(o.policies[i]);
     free(o.policies);
     free(o.sizes);
     for (unsigned f = 0; f < SIM_RL_NFEAT; f++)
         free(o.edges[f]);
+    for (size_t i = 0; i < o.nrouters; i++)
+        free(o.routers[i]);
+    free(o.routers);
     cli_close_stdout();
     return status;
 }
