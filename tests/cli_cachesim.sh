@@ -94,7 +94,7 @@ head -n 1 "$T/tiny.csv" | grep -q '^trace,policy,params,cache_size,unit,requests
     fail "core CSV header changed: $(head -n 1 "$T/tiny.csv")"
 
 # ---- usage errors: exit 2, the culprit named ---------------------------
-expect 2 "--frobnicate" "unknown option" -- "$CS" --frobnicate -p lru -s 2 "$T/tiny.txt"
+expect 2 "cachesim: unrecognized option '--frobnicate'" "unknown option" -- "$CS" --frobnicate -p lru -s 2 "$T/tiny.txt"
 expect 2 "nosuchpolicy" "unknown policy" -- "$CS" -p nosuchpolicy -s 2 "$T/tiny.txt"
 expect 2 "foo" "unknown parameter" -- "$CS" -p lru:foo=1 -s 2 "$T/tiny.txt"
 expect 2 "'0'" "size 0" -- "$CS" -p lru -s 0 "$T/tiny.txt"

@@ -385,6 +385,7 @@ int main(int argc, char **argv)
     struct opts o;
     memset(&o, 0, sizeof o);
     cli_prog = "cachesim";
+    argv[0] = (char *)cli_prog; /* getopt's own messages then start "cachesim:" */
     parse_args(argc, argv, &o);
     if (o.convert) {
         if (argc - optind != 1)

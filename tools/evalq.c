@@ -408,6 +408,7 @@ int main(int argc, char **argv)
     char err[SIM_ERRLEN];
     memset(&o, 0, sizeof o);
     cli_prog = "evalq";
+    argv[0] = (char *)cli_prog; /* getopt's own messages then start "evalq:" */
     parse_args(argc, argv, &o);
     struct scored s = {NULL, NULL, NULL, 0};
     int n = sim_eval_thresholds(o.from, o.to, o.step, &s.thr, err, sizeof err);

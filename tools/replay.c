@@ -609,6 +609,7 @@ int main(int argc, char **argv)
     struct opts o;
     memset(&o, 0, sizeof o);
     cli_prog = "replay";
+    argv[0] = (char *)cli_prog; /* getopt's own messages then start "replay:" */
     parse_args(argc, argv, &o);
     int status = o.train_path   ? run_train(&o)
                  : o.serve_path ? run_serve(&o, argv[optind])
