@@ -35,6 +35,9 @@
 #include "sim_policy.h"
 
 #define MAX_K 16
+/* Similarity below which an example carries no information, in the quality
+ * model (the ground truth); the router's own cut-off is cfg.min_sim. */
+#define TRUE_S0 0.5
 #define CANDIDATES 16
 #define HIST_PER_DECADE 200
 #define HIST_MIN_EXP (-6)
@@ -134,7 +137,7 @@ static const struct sim_param_def serve_params[] = {
     {"threshold", SIM_P_REAL, "0.8", -1, 1, NULL, "semcache: cosine for serving as-is"},
     {"cache", SIM_P_STR, "64M", 0, 0, NULL, "example cache budget in bytes (K/M/G)"},
     {"k", SIM_P_INT, "4", 1, MAX_K, NULL, "examples per request, at most"},
-    {"min_sim", SIM_P_REAL, "0.5", -1, 0.999, NULL, "cosine below which examples are useless"},
+    {"min_sim", SIM_P_REAL, "0.8", -1, 0.999, NULL, "cosine below which an entry is no example"},
     {"cross", SIM_P_REAL, "0.25", 0, 1, NULL, "value of a same-category example of another class"},
     {"min_gain", SIM_P_REAL, "0.05", 0, 1, NULL, "quality an example must add per 1000 tokens"},
     {"lr", SIM_P_REAL, "0.2", 0, 1, NULL, "learning rate of example utilities"},
@@ -662,12 +665,13 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         int n = excache_search(&s->x, q->emb, want, ids, sims, err, sizeof err);
         for (int i = 0; i < n; i++) {
             const struct exentry *e = &s->x.e[ids[i]];
-            double r = rel(sims[i], s->cfg.min_sim);
+            /* The truth is the model's (relevance from TRUE_S0); the router
+             * predicts with its own threshold, a knob it may tune. */
             double match = e->cls == j->cls ? 1 : e->cat == j->cat ? s->cfg.cross : 0;
             c[nc].id = (uint32_t)ids[i];
             c[nc].sim = sims[i];
-            c[nc].pred = e->utility * r;
-            c[nc].truth = e->acceptable * match * r;
+            c[nc].pred = e->utility * rel(sims[i], s->cfg.min_sim);
+            c[nc].truth = e->acceptable * match * rel(sims[i], TRUE_S0);
             c[nc].tokens = e->tokens;
             if (s->cfg.router == SIM_ROUTE_SEMCACHE || sims[i] >= s->cfg.min_sim)
                 nc++;

@@ -27,8 +27,9 @@
  * (a hash of r's class, so paraphrases share it), examples E with
  * per-example true value g_i = acceptable_i * match_i * rel(sim_i):
  * match is 1 for the same class, `cross` for the same category, else 0;
- * rel(s) = clamp((s - s0) / (1 - s0), 0, 1).  The router does not know
- * acceptable_i and match_i: it predicts with the learned utility u_i.
+ * rel(s) = clamp((s - 0.5) / 0.5, 0, 1).  The router does not know
+ * acceptable_i and match_i: it predicts u_i * rel'(s) with the learned
+ * utility u_i and its own cut-off min_sim in rel'.
  * An answer is acceptable when U_r < p, with U_r uniform, drawn from the
  * seed and the request's index: the same for every router (common random
  * numbers), so differences between routers are not sampling noise.
