@@ -142,7 +142,8 @@ static const struct sim_param_def serve_params[] = {
     {"min_gain", SIM_P_REAL, "0.05", 0, 1, NULL, "quality an example must add per 1000 tokens"},
     {"lr", SIM_P_REAL, "0.2", 0, 1, NULL, "learning rate of example utilities"},
     {"replay_budget", SIM_P_REAL, "0", 0, 1e12, NULL, "cost per window for offline replay"},
-    {"index", SIM_P_ENUM, "flat", 0, 0, "flat|hnsw", "example index"},
+    {"index", SIM_P_ENUM, "ivf", 0, 0, "ivf|flat|hnsw", "example index"},
+    {"nprobe", SIM_P_INT, "4", 1, 1024, NULL, "ivf: clusters scanned per search"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -210,7 +211,10 @@ int sim_serve_config_parse(struct sim_serve_config *c, const char *spec, char *e
     c->min_gain_per_ktok = sim_params_real(p, "min_gain");
     c->utility_lr = sim_params_real(p, "lr");
     c->replay_budget = sim_params_real(p, "replay_budget");
-    c->index = strcmp(sim_params_str(p, "index"), "hnsw") ? SIM_VEC_FLAT : SIM_VEC_HNSW;
+    const char *ix = sim_params_str(p, "index");
+    c->index = !strcmp(ix, "hnsw") ? SIM_SERVE_HNSW : !strcmp(ix, "flat") ? SIM_SERVE_FLAT
+                                                                         : SIM_SERVE_IVF;
+    c->nprobe = (unsigned)sim_params_int(p, "nprobe");
     sim_params_free(p);
     return 0;
 }
@@ -972,8 +976,9 @@ static int ensure_cache(sim_serve *s, const struct sim_req *q, char *err, size_t
                  "--emb FILE)", (unsigned long long)q->index, sim_router_name(s->cfg.router));
         return SIM_EMISSING;
     }
-    int rc = excache_init(&s->x, q->dim, s->cfg.cache_bytes, s->cfg.index, s->cfg.seed, err,
-                          errlen);
+    int rc = excache_init(&s->x, q->dim, s->cfg.cache_bytes, (int)s->cfg.index, s->cfg.seed,
+                          err, errlen);
+    s->x.nprobe = s->cfg.nprobe;
     if (rc)
         return rc;
     s->have_cache = 1;

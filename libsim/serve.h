@@ -20,8 +20,24 @@ struct exentry {
     uint32_t uses;
 };
 
+/* IVF: entries in clusters around centroids; a search scans the clusters
+ * of the nprobe nearest centroids (IC-Cache's clustered retrieval). */
+struct ivf_list {
+    uint32_t *ids, n, cap;
+};
+
 struct excache {
-    sim_vec *idx;
+    int kind;            /* enum sim_serve_index */
+    sim_vec *idx;        /* flat or hnsw */
+    /* ivf */
+    uint32_t nlist, nprobe, ncent;
+    float *cent;         /* nlist * dim, unit vectors */
+    float *vec;          /* cap * dim: each entry's unit vector */
+    uint32_t *cluster, *slot; /* per entry: its cluster and place in it */
+    struct ivf_list *lists;
+    float *scratch;      /* dim + nlist floats */
+    uint64_t *probe;     /* nlist: clusters to scan */
+    float *probe_sim;
     struct exentry *e;
     uint32_t n, cap;     /* ids handed out, allocated */
     uint32_t *free_ids, nfree;
@@ -32,7 +48,7 @@ struct excache {
     uint64_t inserted, evicted;
 };
 
-int excache_init(struct excache *x, uint32_t dim, uint64_t budget, enum sim_vec_kind kind,
+int excache_init(struct excache *x, uint32_t dim, uint64_t budget, int kind,
                  uint64_t seed, char *err, size_t errlen);
 void excache_free(struct excache *x);
 /* Stores a copy of *proto with embedding emb, evicting to fit the budget. */

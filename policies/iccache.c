@@ -42,7 +42,7 @@ struct iccache {
     uint64_t capacity, seed;
     unsigned k;
     double min_sim, prior, lr;
-    enum sim_vec_kind index;
+    int index;                /* enum sim_serve_index */
     uint64_t requests, examples, useful_hits;
 };
 
@@ -51,7 +51,7 @@ static const struct sim_param_def iccache_params[] = {
     {"min_sim", SIM_P_REAL, "0.5", -1, 0.999, NULL, "cosine below which an entry is no example"},
     {"prior", SIM_P_REAL, "0.5", 0, 1, NULL, "utility of a new entry"},
     {"lr", SIM_P_REAL, "0.2", 0, 1, NULL, "learning rate of utilities"},
-    {"index", SIM_P_ENUM, "flat", 0, 0, "flat|hnsw", "vector index"},
+    {"index", SIM_P_ENUM, "ivf", 0, 0, "ivf|flat|hnsw", "vector index"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -71,7 +71,9 @@ static void *iccache_create(const struct sim_cache_config *cfg, const sim_params
     c->min_sim = sim_params_real(p, "min_sim");
     c->prior = sim_params_real(p, "prior");
     c->lr = sim_params_real(p, "lr");
-    c->index = strcmp(sim_params_str(p, "index"), "hnsw") ? SIM_VEC_FLAT : SIM_VEC_HNSW;
+    const char *ix = sim_params_str(p, "index");
+    c->index = !strcmp(ix, "hnsw") ? SIM_SERVE_HNSW : !strcmp(ix, "flat") ? SIM_SERVE_FLAT
+                                                                         : SIM_SERVE_IVF;
     return c;
 }
 
@@ -174,7 +176,7 @@ static int iccache_check(void *state, char *err, size_t errlen)
                  (unsigned long long)c->x.bytes, (unsigned long long)c->x.budget);
         return SIM_EINVAL;
     }
-    return c->ready ? sim_vec_check(c->x.idx, err, errlen) : 0;
+    return c->ready && c->x.idx ? sim_vec_check(c->x.idx, err, errlen) : 0;
 }
 
 const struct sim_policy_ops sim_policy_iccache = {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sim.h"
+#include "serve.h"
 #include "sim_serve.h"
 
 static char cfg_path[64];
@@ -423,6 +424,53 @@ START_TEST(router_specs_are_checked)
 }
 END_TEST
 
+START_TEST(ivf_probing_everything_is_exact)
+{
+    /* 3000 random unit vectors in 16 dimensions; with nprobe >= clusters
+     * the IVF search must return exactly the flat index's top 8, also after
+     * a third of the entries are removed (slots then reused). */
+    char err[SIM_ERRLEN];
+    struct excache flat, ivf;
+    ck_assert_int_eq(excache_init(&flat, 16, 1ull << 40, SIM_SERVE_FLAT, 1, err, sizeof err), 0);
+    ck_assert_int_eq(excache_init(&ivf, 16, 1ull << 40, SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    ivf.nprobe = ivf.nlist;
+    struct sim_rng g;
+    sim_rng_seed(&g, 4);
+    float v[16];
+    struct exentry proto = {.bytes = 1, .utility = 0.5f};
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 3000; i++) {
+            for (int d = 0; d < 16; d++)
+                v[d] = (float)(sim_rng_unit(&g) - 0.5);
+            ck_assert_int_eq(excache_insert(&flat, &proto, v, err, sizeof err), 0);
+            ck_assert_int_eq(excache_insert(&ivf, &proto, v, err, sizeof err), 0);
+        }
+        for (uint32_t id = 0; id < flat.n; id += 3)
+            if (flat.e[id].live) {
+                excache_remove(&flat, id);
+                excache_remove(&ivf, id);
+            }
+        ck_assert_uint_eq(flat.nlive, ivf.nlive);
+        for (int q = 0; q < 100; q++) {
+            for (int d = 0; d < 16; d++)
+                v[d] = (float)(sim_rng_unit(&g) - 0.5);
+            uint64_t a[8], b[8];
+            float sa[8], sb[8];
+            int na = excache_search(&flat, v, 8, a, sa, err, sizeof err);
+            int nb = excache_search(&ivf, v, 8, b, sb, err, sizeof err);
+            ck_assert_int_eq(na, 8);
+            ck_assert_int_eq(nb, 8);
+            for (int i = 0; i < 8; i++)
+                ck_assert_msg(a[i] == b[i], "query %d rank %d: flat %llu (%.9g) ivf %llu (%.9g)", q, i, (unsigned long long)a[i], sa[i],
+                              (unsigned long long)b[i], sb[i]);
+        }
+    }
+    ck_assert_uint_le(ivf.n, 6000); /* removed slots were reused */
+    excache_free(&flat);
+    excache_free(&ivf);
+}
+END_TEST
+
 static Suite *serve_suite(void)
 {
     Suite *s = suite_create("serve");
@@ -437,6 +485,7 @@ static Suite *serve_suite(void)
     tcase_add_test(tc, semcache_serves_as_is);
     tcase_add_test(tc, threshold_router_extremes);
     tcase_add_test(tc, iccache_policy_hand_sequence);
+    tcase_add_test(tc, ivf_probing_everything_is_exact);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     TCase *e = tcase_create("Errors");

@@ -148,7 +148,12 @@ struct sim_serve_config {
     double utility_lr;        /* learning rate of utilities from feedback */
     double replay_budget;     /* cost per window for offline replay; 0 = off */
     unsigned bytes_per_token; /* example size: tokens * this + the embedding */
-    enum sim_vec_kind index;  /* example index: SIM_VEC_FLAT or SIM_VEC_HNSW */
+    enum sim_serve_index {
+        SIM_SERVE_FLAT = 0,   /* exact scan (sim_vec flat) */
+        SIM_SERVE_HNSW = 1,   /* HNSW graph (sim_vec hnsw) */
+        SIM_SERVE_IVF = 2     /* clusters around ~sqrt(N) centroids, as IC-Cache */
+    } index;                  /* example index */
+    unsigned nprobe;          /* ivf: clusters scanned per search */
 };
 
 /*! sim_serve_config_init() : defaults (documented in iccache(7)). */
@@ -159,7 +164,7 @@ void sim_serve_config_init(struct sim_serve_config *c, const sim_modelpool *pool
  * "ROUTER:key=value,...", e.g. "iccache:target=0.8,cache=64M,k=4".  Keys:
  * target, slack, load_threshold, load_width, load_ema, tau, threshold
  * (semcache), cache (bytes, K/M/G suffixes), k, min_sim, cross, min_gain,
- * lr, replay_budget, index (flat|hnsw).  Unknown routers and keys, bad
+ * lr, replay_budget, index (ivf|flat|hnsw), nprobe.  Unknown routers and keys, bad
  * numbers and values out of range are errors that name them.
  * @return 0, or SIM_EINVAL/SIM_ENOTFOUND with err set (c unchanged). */
 int sim_serve_config_parse(struct sim_serve_config *c, const char *spec, char *err,
