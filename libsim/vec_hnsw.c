@@ -36,8 +36,12 @@
  * computations; we only remove the stale links, and the fresh insert adds
  * new ones.  One-way links that other nodes held to the old node are kept:
  * after reuse they lead to the new vector, an extra long-range edge that a
- * search tolerates.  When the last live vector is deleted, the whole graph
- * is cleared (all slots free, no entry point).
+ * search tolerates.  A node whose only in-links came from the reused node
+ * becomes unreachable: in an index of at most ef vectors the exact fallback
+ * of hnsw_search_base() still finds it; in a large one it costs a little
+ * recall (check_vec and `make bench` measure recall after churn).  When the
+ * last live vector is deleted, the whole graph is cleared (all slots free,
+ * no entry point).
  *
  * Invariants: 1. a list on layer l holds at most M_l distinct slots, none
  *                of them the owner, each of level >= l and below nslots;
