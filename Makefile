@@ -94,6 +94,18 @@ $(BUILD)/tests/check_%: $(BUILD)/tests/check_%.o $(TEST_HOBJ) $(STATIC)
 $(BUILD)/tests/bench%: $(BUILD)/tests/bench%.o $(TEST_HOBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HOBJ) $(STATIC) $(LIBS)
 
+# bench_vec compares with hnswlib (header-only C++) through a shim, when
+# the header is installed (Debian: libhnswlib-dev); otherwise it runs alone.
+ifneq ($(wildcard /usr/include/hnswlib/hnswlib.h),)
+CXX       ?= c++
+$(BUILD)/tests/bench_vec.o: CPPFLAGS += -DHAVE_HNSWLIB
+$(BUILD)/tests/hnswlib_shim.o: tests/hnswlib_shim.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++11 $(OPT) -Itests -pthread $(SANFLAGS) -c $< -o $@
+$(BUILD)/tests/bench_vec: $(BUILD)/tests/bench_vec.o $(BUILD)/tests/hnswlib_shim.o $(TEST_HOBJ) $(STATIC)
+	$(CXX) $(LDFLAGS) -o $@ $< $(BUILD)/tests/hnswlib_shim.o $(TEST_HOBJ) $(STATIC) $(LIBS)
+endif
+
 check: all $(TESTS)
 	@BUILD=$(BUILD) sh tests/run.sh $(TESTS)
 

@@ -16,9 +16,10 @@
  * nodes found (ef = ef_search, or ef_construction while inserting).  An
  * insert searches the same way and links the node to the candidates chosen
  * by the paper's heuristic (algorithm 4: keep a candidate only if it is
- * more similar to the new node than to every candidate kept so far), then
- * adds the reverse links, re-pruning a neighbour's list with the same
- * heuristic when it is full.
+ * more similar to the new node than to every candidate kept so far), at
+ * most M of them on every layer (algorithm 1), then adds the reverse links,
+ * re-pruning a neighbour's list with the same heuristic when it is full
+ * (so layer-0 lists grow to 2M through reverse links only).
  *
  * DELETION (mark-delete and reuse, as hnswlib's markDelete with
  * allow_replace_deleted).  A delete marks the node dead and puts its slot on
@@ -35,8 +36,12 @@
  * computations; we only remove the stale links, and the fresh insert adds
  * new ones.  One-way links that other nodes held to the old node are kept:
  * after reuse they lead to the new vector, an extra long-range edge that a
- * search tolerates.  When the last live vector is deleted, the whole graph
- * is cleared (all slots free, no entry point).
+ * search tolerates.  A node whose only in-links came from the reused node
+ * becomes unreachable: in an index of at most ef vectors the exact fallback
+ * of hnsw_search_base() still finds it; in a large one it costs a little
+ * recall (check_vec and `make bench` measure recall after churn).  When the
+ * last live vector is deleted, the whole graph is cleared (all slots free,
+ * no entry point).
  *
  * Invariants: 1. a list on layer l holds at most M_l distinct slots, none
  *                of them the owner, each of level >= l and below nslots;
@@ -477,7 +482,7 @@ static void hnsw_connect(sim_vec *v, uint32_t slot)
         if (n == 0)
             continue; /* no live node reachable on this layer */
         uint32_t *mine = hnsw_list(g, slot, l);
-        mine[0] = hnsw_select(v, g->sel, n, hnsw_max_links(g, l), mine + 1);
+        mine[0] = hnsw_select(v, g->sel, n, g->M, mine + 1);
         for (uint32_t i = 1; i <= mine[0]; i++)
             hnsw_backlink(v, mine[i], slot, l);
         cur = g->sel[0].id;

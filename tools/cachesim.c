@@ -32,6 +32,7 @@ struct opts {
     uint64_t seed;
     int progress;
     const char *convert;
+    const char *emb;      /* --emb: companion .npy of embeddings */
 };
 
 static void usage(FILE *f)
@@ -51,6 +52,8 @@ static void usage(FILE *f)
 "      --ignore-size       every object has size 1; sizes count objects\n"
 "  -f, --format FMT        trace format: auto (default), csv, oracle, plain,\n"
 "                          twitter, accesslog, arc, lrb, mooncake\n"
+"      --emb FILE          embeddings from FILE.npy (float32, one row per\n"
+"                          request) for semantic policies\n"
 "  -w, --warmup N          the first N requests are not counted\n"
 "  -j, --threads N         run (policy, size) pairs in N threads (default 1)\n"
 "  -o, --output FILE       write the CSV to FILE (replaced only on success)\n"
@@ -145,13 +148,14 @@ static void add_sizes(struct opts *o, const char *list)
 }
 
 enum { OPT_IGNORE_SIZE = 256, OPT_SEED, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_LIST,
-       OPT_POLICY_HELP, OPT_CONVERT };
+       OPT_POLICY_HELP, OPT_CONVERT, OPT_EMB };
 
 static const struct option longopts[] = {
     {"policy", required_argument, NULL, 'p'},
     {"size", required_argument, NULL, 's'},
     {"ignore-size", no_argument, NULL, OPT_IGNORE_SIZE},
     {"format", required_argument, NULL, 'f'},
+    {"emb", required_argument, NULL, OPT_EMB},
     {"warmup", required_argument, NULL, 'w'},
     {"threads", required_argument, NULL, 'j'},
     {"output", required_argument, NULL, 'o'},
@@ -202,6 +206,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
         case OPT_PROGRESS: o->progress = 1; break;
         case OPT_NO_PROGRESS: o->progress = 0; break;
         case OPT_CONVERT: o->convert = optarg; break;
+        case OPT_EMB: o->emb = optarg; break;
         case OPT_LIST: list_policies(); exit(EXIT_OK);
         case OPT_POLICY_HELP: {
             const struct sim_policy_ops *p = sim_policy_find(optarg);
@@ -258,7 +263,7 @@ static int convert(const struct opts *o, const char *path)
     int fmt = sim_format_parse(o->convert);
     if (fmt != SIM_FMT_CSV && fmt != SIM_FMT_ORACLE)
         cli_usage_error("--convert: cannot write format '%s' (csv or oracle)", o->convert);
-    struct sim_reader_opts ro = {o->format, o->ignore_size, NULL};
+    struct sim_reader_opts ro = {o->format, o->ignore_size, o->emb};
     sim_reader *r = sim_reader_open(path, &ro, err, sizeof err);
     if (!r) {
         cli_warn("%s", err);
@@ -287,7 +292,7 @@ static int convert(const struct opts *o, const char *path)
 static int simulate(const struct opts *o, const char *path, FILE *out, int *header_done)
 {
     char err[SIM_ERRLEN];
-    struct sim_reader_opts ro = {o->format, o->ignore_size, NULL};
+    struct sim_reader_opts ro = {o->format, o->ignore_size, o->emb};
     sim_reader *r = sim_reader_open(path, &ro, err, sizeof err);
     if (!r) {
         cli_warn("%s", err);

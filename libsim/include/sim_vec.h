@@ -128,8 +128,11 @@ int sim_vec_insert(sim_vec *v, uint64_t id, const float *x, uint32_t dim,
                    char *err, size_t errlen);
 
 /*! sim_vec_delete() :
- * Removes `id`.  Its slot is freed for reuse by a later insert; an HNSW
- * index unlinks the node and repairs its neighbours' links (see vec_hnsw.c).
+ * Removes `id`: it is never returned again, and its slot is freed for reuse
+ * by a later insert.  "flat" moves its last row into the hole.  "hnsw"
+ * marks the node deleted (it keeps routing searches, as in hnswlib) and
+ * unlinks it from its neighbours when an insert reuses the slot; see
+ * vec_hnsw.c.
  * @return 0, or SIM_ENOTFOUND if id is not stored (index unchanged). */
 int sim_vec_delete(sim_vec *v, uint64_t id);
 
@@ -141,7 +144,8 @@ int sim_vec_delete(sim_vec *v, uint64_t id);
  * max(ef_search, k) candidates).
  * @return the number of results written (min(k, size), 0 on an empty
  *         index), or SIM_EINVAL with a message in err for a dimension
- *         mismatch, a NaN/infinite component or a zero query. */
+ *         mismatch, a NaN/infinite component or a zero query (or
+ *         SIM_ENOMEM when k > 16 and scratch space cannot be allocated). */
 int sim_vec_search(sim_vec *v, const float *q, uint32_t dim, size_t k, uint64_t *ids,
                    float *sims, char *err, size_t errlen);
 
@@ -157,8 +161,8 @@ int sim_vec_set_ef_search(sim_vec *v, uint32_t ef);
 
 /*! Accessors (cannot fail):
  *   sim_vec_size()   vectors stored;
- *   sim_vec_slots()  slots allocated (stored + free for reuse): after any
- *                    sequence of inserts and deletes it is at most the
+ *   sim_vec_slots()  slots in use (stored + freed, awaiting reuse): after
+ *                    any sequence of inserts and deletes it is at most the
  *                    largest size the index ever had, i.e. deletions do
  *                    not leak slots;
  *   sim_vec_dim(), sim_vec_kind();
