@@ -149,6 +149,7 @@ void sim_cache_reset_metrics(sim_cache *c)
 
 /* The run loop adds the time it spent in this cache. */
 void sim__cache_add_seconds(sim_cache *c, double s) { c->m.seconds += s; }
+void *sim__cache_state(sim_cache *c) { return c->state; }
 
 void sim_cache_metrics(const sim_cache *c, struct sim_metrics *m) { *m = c->m; }
 

@@ -52,5 +52,6 @@ void sim__csv_real(char *buf, size_t n, double x);
 /*=====   cache.c   =====*/
 
 void sim__cache_add_seconds(sim_cache *c, double s);
+void *sim__cache_state(sim_cache *c);
 
 #endif

@@ -144,6 +144,12 @@ static void free_id(sim_objcache *oc, uint32_t id)
     oc->free_ids[oc->nfree++] = id;
 }
 
+void sim_objcache_prefetch_state(void *state, uint64_t key)
+{
+    const sim_objcache *oc = *(sim_objcache *const *)state;
+    __builtin_prefetch(&oc->map.slots[sim_key_hash(key) & oc->map.mask]);
+}
+
 void sim_objcache_evict_id(sim_objcache *oc, uint32_t id)
 {
     assert(sim_objcache_is_live(oc, id));
