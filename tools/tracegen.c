@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "sim.h"
 #include "sim_gen.h"
+#include "sim_genllm.h"
 
 enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE };
 
@@ -28,6 +29,12 @@ struct opts {
     int ignore_size;
     const char *output;
     uint64_t buckets;       /* describe: time buckets */
+    struct llm_opts {       /* LLM workloads (-w): sim_genllm.h */
+        const char *workload, *npy;
+        const char **cats;
+        size_t ncats;
+        uint64_t dim;
+    } llm;
 };
 
 static void usage(FILE *f)
@@ -53,6 +60,11 @@ static void usage(FILE *f)
 "      --ttl SPEC          object TTLs: none, fixed, uniform, exp\n"
 "      --arrivals SPEC     arrival times: poisson, onoff\n"
 "      --locality SPEC     p=P,window=W: repeat a recent request with prob. P\n"
+"  -w, --workload SPEC     an LLM workload instead: query, serve, rag or moe\n"
+"                          (-F mooncake for serve and rag; see tracegen-llm(7))\n"
+"  -c, --category SPEC     query: NAME:share=S,density=D,...; repeat\n"
+"      --dim N             query: embedding dimension (default 64)\n"
+"      --npy FILE          query: embeddings to FILE (.npy) instead of inline\n"
 "      --convert FORMAT    copy TRACE to -o FILE in FORMAT (csv or oracle)\n"
 "      --describe          print statistics of TRACE as CSV\n"
 "      --buckets N         --describe: time buckets of the rate (default 100)\n"
@@ -91,7 +103,7 @@ static void list_specs(void)
 }
 
 enum { OPT_SEED = 256, OPT_SIZES, OPT_TTL, OPT_ARRIVALS, OPT_LOCALITY, OPT_CONVERT,
-       OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST };
+       OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST, OPT_DIM, OPT_NPY };
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -109,6 +121,10 @@ static const struct option longopts[] = {
     {"format", required_argument, NULL, 'f'},
     {"ignore-size", no_argument, NULL, OPT_IGNORE_SIZE},
     {"list", no_argument, NULL, OPT_LIST},
+    {"workload", required_argument, NULL, 'w'},
+    {"category", required_argument, NULL, 'c'},
+    {"dim", required_argument, NULL, OPT_DIM},
+    {"npy", required_argument, NULL, OPT_NPY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -117,8 +133,8 @@ static const struct option longopts[] = {
 static int parse_out_format(const char *s)
 {
     int f = sim_format_parse(s);
-    if (f != SIM_FMT_CSV && f != SIM_FMT_ORACLE)
-        cli_usage_error("cannot write format '%s' (csv or oracle)", s);
+    if (f != SIM_FMT_CSV && f != SIM_FMT_ORACLE && f != SIM_FMT_MOONCAKE)
+        cli_usage_error("cannot write format '%s' (csv, oracle, or mooncake with -w)", s);
     return f;
 }
 
@@ -129,6 +145,8 @@ static void set_mode(struct opts *o, enum mode m)
     o->mode = m;
 }
 
+static int parse_llm_option(int c, struct opts *o);
+
 static void parse_args(int argc, char **argv, struct opts *o)
 {
     int c;
@@ -136,7 +154,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
     o->requests = 1000000;
     o->buckets = 100;
     o->output = "-";
-    while ((c = getopt_long(argc, argv, "o:F:n:p:f:hV", longopts, NULL)) != -1) {
+    o->llm.dim = 64;
+    while ((c = getopt_long(argc, argv, "o:F:n:p:f:w:c:hV", longopts, NULL)) != -1) {
+        if (parse_llm_option(c, o))
+            continue;
         switch (c) {
         case 'o': o->output = optarg; break;
         case 'F': o->out_format = parse_out_format(optarg); break;
@@ -191,6 +212,58 @@ static void parse_args(int argc, char **argv, struct opts *o)
                         o->mode == MODE_CONVERT ? "--convert" : "--describe");
 }
 
+/*=====   LLM workloads (-w): a hook into sim_genllm.h   =====*/
+
+/* Takes the LLM options; returns 0 for any other option. */
+static int parse_llm_option(int c, struct opts *o)
+{
+    switch (c) {
+    case 'w': o->llm.workload = optarg; return 1;
+    case 'c':
+        o->llm.cats = realloc(o->llm.cats, (o->llm.ncats + 1) * sizeof *o->llm.cats);
+        if (!o->llm.cats)
+            cli_usage_error("out of memory");
+        o->llm.cats[o->llm.ncats++] = optarg;
+        return 1;
+    case OPT_DIM:
+        if (cli_parse_u64(optarg, &o->llm.dim) || o->llm.dim == 0 || o->llm.dim > 65536)
+            cli_usage_error("invalid --dim '%s' (the dimension must be in 1..65536)", optarg);
+        return 1;
+    case OPT_NPY: o->llm.npy = optarg; return 1;
+    default: return 0;
+    }
+}
+
+/* -w: checks the LLM options against the mode, builds the workload
+ * (a bad parameter is a usage error) and writes it. */
+static int generate_llm(const struct opts *o)
+{
+    char err[SIM_ERRLEN];
+    if (o->mode != MODE_GEN)
+        cli_usage_error("-w generates; it does not go with --convert or --describe");
+    if (o->npatterns || o->sizes || o->ttl || o->locality)
+        cli_usage_error("-p, --sizes, --ttl and --locality are for object workloads, not -w");
+    if (o->out_format == SIM_FMT_ORACLE)
+        cli_usage_error("-w workloads are written as csv or mooncake, not oracle");
+    struct sim_genllm_config cfg = {o->seed, o->requests, o->llm.workload, o->llm.cats,
+                                    o->llm.ncats, (uint32_t)o->llm.dim, o->arrivals};
+    sim_genllm *g = sim_genllm_create(&cfg, err, sizeof err);
+    if (!g)
+        cli_usage_error("%s", err);
+    enum sim_genllm_out f = o->out_format == SIM_FMT_MOONCAKE ? SIM_GENLLM_OUT_MOONCAKE
+                            : o->out_format == SIM_FMT_CSV    ? SIM_GENLLM_OUT_CSV
+                                                              : SIM_GENLLM_OUT_AUTO;
+    int rc = sim_genllm_write(g, o->output, f, o->llm.npy, err, sizeof err);
+    sim_genllm_free(g);
+    if (rc == SIM_EINVAL)
+        cli_usage_error("%s", err);
+    if (rc)
+        cli_warn("%s", err);
+    return rc ? EXIT_DATA : EXIT_OK;
+}
+
+/*=====   Object workloads, conversion   =====*/
+
 /* The output format: -F, else oracle when the name says so, else CSV. */
 static enum sim_format out_format(const struct opts *o)
 {
@@ -241,6 +314,10 @@ static int reader_next(void *src, struct sim_req *q, char *err, size_t errlen)
 static int generate(const struct opts *o)
 {
     char err[SIM_ERRLEN];
+    if (o->llm.ncats || o->llm.npy)
+        cli_usage_error("-c and --npy go with -w query");
+    if (o->out_format == SIM_FMT_MOONCAKE)
+        cli_usage_error("-F mooncake goes with -w serve or -w rag");
     struct sim_gen_config cfg = {o->seed, o->requests, o->patterns, o->npatterns,
                                  o->sizes, o->ttl, o->arrivals, o->locality};
     sim_gen *g = sim_gen_create(&cfg, err, sizeof err);
@@ -278,12 +355,15 @@ int main(int argc, char **argv)
     cli_prog = "tracegen";
     parse_args(argc, argv, &o);
     int status;
-    switch (o.mode) {
+    if (o.llm.workload)
+        status = generate_llm(&o);
+    else switch (o.mode) {
     case MODE_CONVERT: status = convert(&o, argv[optind]); break;
     case MODE_DESCRIBE: status = EXIT_DATA; break;
     default: status = generate(&o); break;
     }
     free(o.patterns);
+    free(o.llm.cats);
     cli_close_stdout();
     return status;
 }
