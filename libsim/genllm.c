@@ -20,16 +20,6 @@
 
 /*=====   Helpers shared by the kinds   =====*/
 
-uint64_t genllm_round(double x, uint64_t lo, uint64_t hi)
-{
-    if (!(x >= (double)lo))
-        return lo;
-    if (x >= (double)hi)
-        return hi;
-    uint64_t v = (uint64_t)(x + 0.5);
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
 double genllm_mu(double mean, double sigma)
 {
     return sim_gen_log(mean) - sigma * sigma / 2; /* E = exp(mu + sigma^2/2) */
@@ -37,8 +27,8 @@ double genllm_mu(double mean, double sigma)
 
 uint32_t genllm_lognormal(struct sim_rng *r, double mu, double sigma)
 {
-    return (uint32_t)genllm_round(sim_gen_exp(mu + sigma * sim_gen_normal(r)), 1,
-                                  UINT64_C(1) << 30);
+    double x = sim_gen_exp(mu + sigma * sim_gen_normal(r));
+    return x < 1.5 ? 1 : x > 0x1p30 ? 1u << 30 : (uint32_t)(x + 0.5);
 }
 
 sim_params *genllm_spec(const char *what, const char *const *names,

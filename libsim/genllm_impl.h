@@ -98,8 +98,6 @@ static inline uint64_t genllm_mix(uint64_t a, uint64_t b)
     return sim_key_hash(a ^ sim_key_hash(b + 0x9e3779b97f4a7c15u));
 }
 
-/* Round a positive real to an integer in [lo, hi]. */
-uint64_t genllm_round(double x, uint64_t lo, uint64_t hi);
 /* A lognormal variate with log-mean mu and log-sd sigma, rounded to [1, 2^30]. */
 uint32_t genllm_lognormal(struct sim_rng *r, double mu, double sigma);
 /* mu of a lognormal with this mean and log-sd. */

@@ -90,7 +90,8 @@ static void unit_vec(uint64_t seed, double *v, uint32_t d)
         v[i] /= n;
 }
 
-/* v = normalise(sqrt(w) a + sqrt(1 - w) v). */
+/* v = normalise(sqrt(w) a + sqrt(1 - w) v); a (a unit vector) itself when
+ * the sum cancels (possible in very few dimensions: d = 1, w = 0.5). */
 static void blend(double *v, const double *a, double w, uint32_t d)
 {
     double sa = sqrt(w), sv = sqrt(1 - w), n = 0;
@@ -100,7 +101,7 @@ static void blend(double *v, const double *a, double w, uint32_t d)
     }
     n = sqrt(n);
     for (uint32_t i = 0; i < d; i++)
-        v[i] /= n;
+        v[i] = n > 1e-9 ? v[i] / n : a[i];
 }
 
 /* The embedding of wording `word` of intent `eid` of category ci, in q->emb. */
