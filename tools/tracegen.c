@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "sim.h"
 #include "sim_gen.h"
+#include "sim_stats.h"
 
 enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE };
 
@@ -271,6 +272,40 @@ static int convert(const struct opts *o, const char *path)
     return status;
 }
 
+static int describe(const struct opts *o, const char *path)
+{
+    char err[SIM_ERRLEN];
+    sim_reader *r = open_trace(o, path);
+    sim_stats *st = r ? sim_stats_create() : NULL;
+    int rc = r && st ? 0 : SIM_ENOMEM;
+    if (r && !st)
+        cli_warn("out of memory");
+    struct sim_req q;
+    while (!rc && (rc = sim_reader_next(r, &q, err, sizeof err)) == 1)
+        if ((rc = sim_stats_add(st, &q)) != 0)
+            snprintf(err, sizeof err, "%s: out of memory", path);
+    if (rc && r && st)
+        cli_warn("%s", err);
+    sim_outfile *of = rc ? NULL : sim_outfile_open(o->output, err, sizeof err);
+    if (!rc && !of) {
+        cli_warn("%s", err);
+        rc = SIM_EIO;
+    }
+    if (of && sim_stats_csv(st, sim_outfile_stream(of), (unsigned)o->buckets) == 0) {
+        if (sim_outfile_commit(of, err, sizeof err)) {
+            cli_warn("%s", err);
+            rc = SIM_EIO;
+        }
+    } else if (of) {
+        cli_warn("%s: write error", o->output);
+        sim_outfile_abort(of);
+        rc = SIM_EIO;
+    }
+    sim_stats_free(st);
+    sim_reader_close(r);
+    return rc ? EXIT_DATA : EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -280,7 +315,7 @@ int main(int argc, char **argv)
     int status;
     switch (o.mode) {
     case MODE_CONVERT: status = convert(&o, argv[optind]); break;
-    case MODE_DESCRIBE: status = EXIT_DATA; break;
+    case MODE_DESCRIBE: status = describe(&o, argv[optind]); break;
     default: status = generate(&o); break;
     }
     free(o.patterns);
