@@ -210,9 +210,12 @@ static void rate_rows(const sim_stats *s, FILE *f, unsigned buckets)
         return;
     for (unsigned b = 0; b < buckets; b++) {
         double lo = span * b / buckets, hi = span * (b + 1) / buckets, n = 0;
-        for (uint64_t c = (uint64_t)(lo / cell); c < s->ncells && c * cell < hi; c++) {
+        int last = b + 1 == buckets; /* also takes the cell at the very end */
+        for (uint64_t c = (uint64_t)(lo / cell); c < s->ncells && (last || c * cell < hi); c++) {
             double a = c * cell > lo ? c * cell : lo, z = (c + 1) * cell < hi ? (c + 1) * cell : hi;
-            n += (double)s->cells[c] * (z - a) / cell; /* uniform within a cell */
+            n += z > a ? (double)s->cells[c] * (z - a) / cell : 0; /* uniform within a cell */
+            if (last && (c + 1) * cell > hi)
+                n += (double)s->cells[c] * ((c + 1) * cell - (a > hi ? a : hi)) / cell;
         }
         char l[40], h[40];
         sim__csv_real(l, sizeof l, lo);

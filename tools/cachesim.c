@@ -411,6 +411,8 @@ static int mrc_rows(struct opts *o, const char *path, FILE *out, int *header_don
     int status = r && caps ? resolve_sizes(o, r, path, caps) : EXIT_DATA;
     if (!r)
         cli_warn("%s", err);
+    else if (sim_reader_fields(r) & SIM_F_TTL)
+        cli_warn("%s: TTLs are ignored by --mrc (expiry is not modelled)", path);
     struct sim_mrc_opts mo = {o->ignore_size ? SIM_UNIT_OBJECTS : SIM_UNIT_BYTES, o->mrc, caps,
                               o->nsizes};
     sim_mrc *m = status ? NULL : sim_mrc_create(&mo, err, sizeof err);
