@@ -70,6 +70,21 @@ expect 2 "csv or oracle" "unwritable format" -- "$TG" -F arc
 [ -e "$T/bad.csv" ] && fail "a failed run left its output file"
 ls "$T" | grep -q '\.tmp\.' && fail "a temporary file was left behind"
 
+# --- LLM queries: deterministic, every column, bad dimension named
+"$TG" --llm -n 2000 --dim 16 --seed 2 -o "$T/l1.csv" && "$TG" --llm -n 2000 --dim 16 --seed 2 -o "$T/l2.csv" ||
+    fail "--llm generation failed"
+cmp -s "$T/l1.csv" "$T/l2.csv" || fail "--llm: same seed gave different bytes"
+[ "$(head -1 "$T/l1.csv")" = "time,key,size,ttl,op,category,user,context,turn,class,tokens_in,tokens_out,emb" ] ||
+    fail "--llm header: $(head -1 "$T/l1.csv")"
+awk -F, 'NR > 1 && split($13, v, " ") != 16 { bad = 1 } END { exit bad }' "$T/l1.csv" ||
+    fail "--llm: an embedding without 16 numbers"
+cut -d, -f6 "$T/l1.csv" | sort -u | tr '\n' ' ' | grep -q "category chat code search" ||
+    fail "--llm: default categories missing"
+expect 2 "'dim'" "dim 0" -- "$TG" --llm --dim 0
+expect 2 "'share'" "negative share" -- "$TG" --llm --category a:share=-1
+expect 2 "go with --llm" "--category without --llm" -- "$TG" --category a
+expect 0 "" "describe an LLM trace" -- "$TG" --describe "$T/l1.csv"
+
 # --- conversion: oracle -> csv -> oracle is the identity (times are whole
 # seconds in oracleGeneral, so nothing is lost on the way)
 gen --seed 5 -o "$T/o.bin" || fail "oracle output failed"

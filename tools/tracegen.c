@@ -16,7 +16,7 @@
 #include "sim_gen.h"
 #include "sim_stats.h"
 
-enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE };
+enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE, MODE_LLM };
 
 struct opts {
     enum mode mode;
@@ -29,6 +29,10 @@ struct opts {
     int ignore_size;
     const char *output;
     uint64_t buckets;       /* describe: time buckets */
+    const char **categories; /* --llm */
+    size_t ncategories;
+    uint64_t dim;
+    const char *users;
 };
 
 static void usage(FILE *f)
@@ -37,6 +41,7 @@ static void usage(FILE *f)
 "Usage: tracegen [OPTION]... [-o FILE]\n"
 "       tracegen --convert FORMAT [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
 "       tracegen --describe [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
+"       tracegen --llm [--category SPEC]... [--dim N] [--users SPEC] [OPTION]...\n"
 "       tracegen --list\n"
 "Write a synthetic workload (default: 10^6 requests, Zipf 0.9 over 10^5\n"
 "objects of 4096 bytes, Poisson arrivals at 1000/s), convert a trace, or\n"
@@ -54,6 +59,12 @@ static void usage(FILE *f)
 "      --ttl SPEC          object TTLs: none, fixed, uniform, exp\n"
 "      --arrivals SPEC     arrival times: poisson, onoff\n"
 "      --locality SPEC     p=P,window=W: repeat a recent request with prob. P\n"
+"      --llm               LLM queries in categories, with classes, users,\n"
+"                          conversations, tokens and embeddings (CSV emb column)\n"
+"      --category SPEC     --llm: NAME:share=,classes=,alpha=,spread=,noise=,\n"
+"                          paraphrase=,ttl=,tokens_in=,tokens_out= (repeat)\n"
+"      --dim N             --llm: embedding dimension (default 64)\n"
+"      --users SPEC        --llm: users=1000,followup=0.3\n"
 "      --convert FORMAT    copy TRACE to -o FILE in FORMAT (csv or oracle)\n"
 "      --describe          print statistics of TRACE as CSV\n"
 "      --buckets N         --describe: time buckets of the rate (default 100)\n"
@@ -88,11 +99,17 @@ static void list_specs(void)
          "  poisson:rate=1000,diurnal=0,period=86400\n"
          "  onoff:rate=1000,on=10,off=50,diurnal=0,period=86400\n"
          "locality (--locality):\n"
-         "  p=0,window=100");
+         "  p=0,window=100\n"
+         "LLM categories (--llm --category), defaults code, chat and search:\n"
+         "  NAME:share=1,classes=1000,alpha=0.8,spread=1,noise=0.3,paraphrase=0.3,ttl=0,\n"
+         "       tokens_in=200,tokens_out=300\n"
+         "LLM users (--users):\n"
+         "  users=1000,followup=0.3");
 }
 
 enum { OPT_SEED = 256, OPT_SIZES, OPT_TTL, OPT_ARRIVALS, OPT_LOCALITY, OPT_CONVERT,
-       OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST };
+       OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST, OPT_LLM, OPT_CATEGORY, OPT_DIM,
+       OPT_USERS };
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -110,6 +127,10 @@ static const struct option longopts[] = {
     {"format", required_argument, NULL, 'f'},
     {"ignore-size", no_argument, NULL, OPT_IGNORE_SIZE},
     {"list", no_argument, NULL, OPT_LIST},
+    {"llm", no_argument, NULL, OPT_LLM},
+    {"category", required_argument, NULL, OPT_CATEGORY},
+    {"dim", required_argument, NULL, OPT_DIM},
+    {"users", required_argument, NULL, OPT_USERS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -126,7 +147,7 @@ static int parse_out_format(const char *s)
 static void set_mode(struct opts *o, enum mode m)
 {
     if (o->mode != MODE_GEN && o->mode != m)
-        cli_usage_error("--convert and --describe exclude each other");
+        cli_usage_error("--convert, --describe and --llm exclude each other");
     o->mode = m;
 }
 
@@ -137,6 +158,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
     o->requests = 1000000;
     o->buckets = 100;
     o->output = "-";
+    o->dim = 64;
     while ((c = getopt_long(argc, argv, "o:F:n:p:f:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->output = optarg; break;
@@ -177,6 +199,19 @@ static void parse_args(int argc, char **argv, struct opts *o)
         }
         case OPT_IGNORE_SIZE: o->ignore_size = 1; break;
         case OPT_LIST: list_specs(); exit(EXIT_OK);
+        case OPT_LLM: set_mode(o, MODE_LLM); break;
+        case OPT_CATEGORY:
+            o->categories = realloc(o->categories, (o->ncategories + 1) * sizeof *o->categories);
+            if (!o->categories)
+                cli_usage_error("out of memory");
+            o->categories[o->ncategories++] = optarg;
+            break;
+        case OPT_DIM:
+            if (cli_parse_u64(optarg, &o->dim) || o->dim == 0 || o->dim > 65536)
+                cli_usage_error("invalid --dim '%s': parameter 'dim' must be in 1..65536",
+                                optarg);
+            break;
+        case OPT_USERS: o->users = optarg; break;
         case 'h': usage(stdout); exit(EXIT_OK);
         case 'V': printf("tracegen %s\n", sim_version()); exit(EXIT_OK);
         default:
@@ -184,10 +219,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
             exit(EXIT_USAGE);
         }
     }
-    if (o->mode == MODE_GEN && optind < argc)
+    if ((o->categories || o->users) && o->mode != MODE_LLM)
+        cli_usage_error("--category and --users go with --llm");
+    if ((o->mode == MODE_GEN || o->mode == MODE_LLM) && optind < argc)
         cli_usage_error("unexpected argument '%s' (traces go with --convert or --describe)",
                         argv[optind]);
-    if (o->mode != MODE_GEN && argc - optind != 1)
+    if ((o->mode == MODE_CONVERT || o->mode == MODE_DESCRIBE) && argc - optind != 1)
         cli_usage_error("%s takes exactly one trace",
                         o->mode == MODE_CONVERT ? "--convert" : "--describe");
 }
@@ -204,10 +241,15 @@ static enum sim_format out_format(const struct opts *o)
 
 /* Moves every request from `next` to a new writer; returns an exit status. */
 static int pump(const struct opts *o, uint32_t fields,
-                int (*next)(void *src, struct sim_req *q, char *err, size_t errlen), void *src)
+                int (*next)(void *src, struct sim_req *q, char *err, size_t errlen), void *src,
+                const char *const *cats, unsigned ncats)
 {
     char err[SIM_ERRLEN];
     sim_writer *w = sim_writer_open(o->output, out_format(o), fields, err, sizeof err);
+    if (w && ncats && sim_writer_set_category_names(w, cats, ncats, err, sizeof err)) {
+        sim_writer_abort(w);
+        w = NULL;
+    }
     if (!w) {
         cli_warn("%s", err);
         return EXIT_DATA;
@@ -247,8 +289,31 @@ static int generate(const struct opts *o)
     sim_gen *g = sim_gen_create(&cfg, err, sizeof err);
     if (!g)
         cli_usage_error("%s", err);
-    int status = pump(o, sim_gen_fields(g), gen_next, g);
+    int status = pump(o, sim_gen_fields(g), gen_next, g, NULL, 0);
     sim_gen_free(g);
+    return status;
+}
+
+static int llm_next(void *src, struct sim_req *q, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    return sim_llm_next(src, q);
+}
+
+static int generate_llm(const struct opts *o)
+{
+    char err[SIM_ERRLEN];
+    struct sim_llm_config cfg = {o->seed, o->requests, o->categories, o->ncategories,
+                                 (uint32_t)o->dim, o->users, o->arrivals};
+    sim_llm *g = sim_llm_create(&cfg, err, sizeof err);
+    if (!g)
+        cli_usage_error("%s", err);
+    const char *names[256];
+    unsigned n = sim_llm_category_count(g);
+    for (unsigned i = 0; i < n && i < 256; i++)
+        names[i] = sim_llm_category_name(g, i);
+    int status = pump(o, sim_llm_fields(g), llm_next, g, names, n);
+    sim_llm_free(g);
     return status;
 }
 
@@ -267,7 +332,7 @@ static int convert(const struct opts *o, const char *path)
     sim_reader *r = open_trace(o, path);
     if (!r)
         return EXIT_DATA;
-    int status = pump(o, sim_reader_fields(r), reader_next, r);
+    int status = pump(o, sim_reader_fields(r), reader_next, r, NULL, 0);
     sim_reader_close(r);
     return status;
 }
@@ -316,9 +381,11 @@ int main(int argc, char **argv)
     switch (o.mode) {
     case MODE_CONVERT: status = convert(&o, argv[optind]); break;
     case MODE_DESCRIBE: status = describe(&o, argv[optind]); break;
+    case MODE_LLM: status = generate_llm(&o); break;
     default: status = generate(&o); break;
     }
     free(o.patterns);
+    free(o.categories);
     cli_close_stdout();
     return status;
 }
