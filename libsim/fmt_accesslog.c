@@ -201,12 +201,9 @@ static int log_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
 {
     char *line;
     size_t len;
-    do {
-        int rc = sim_in_getline(r->in, &line, &len, err, errlen);
-        if (rc <= 0)
-            return rc;
-        r->lineno++;
-    } while (len == 0);
+    int rc = reader_line(r, &line, &len, err, errlen);
+    if (rc <= 0)
+        return rc;
     struct logline l;
     const char *why = parse_line(line, line + len, &l);
     if (why)
@@ -219,7 +216,7 @@ static int log_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
     req->op = method_op(rq, (size_t)(sp1 - rq));
     req->time = l.time;
     req->size = l.bytes;
-    req->ttl = l.has_ttl ? (uint32_t)l.ttl : 0;
+    req->ttl = l.has_ttl && (r->fields & SIM_F_TTL) ? (uint32_t)l.ttl : 0;
     req->present = SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE | SIM_F_OP | (r->fields & SIM_F_TTL);
     return 1;
 }

@@ -27,14 +27,11 @@ static int arc_line(sim_reader *r, struct arc *a, char *err, size_t errlen)
 {
     char *line;
     size_t len;
-    int rc = sim_in_getline(r->in, &line, &len, err, errlen);
+    int rc = reader_line(r, &line, &len, err, errlen);
     if (rc <= 0)
         return rc;
-    r->lineno++;
     struct reader_span f[4];
     unsigned n = reader_split(line, len, ' ', f, 4);
-    if (n == 0)
-        return 1; /* blank line */
     if (n != 4)
         return reader_error(r, SIM_EFORMAT, err, errlen,
                             "%u fields; an ARC trace line has 4 (start, count, ignored, "

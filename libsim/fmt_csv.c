@@ -19,7 +19,8 @@
  *
  * Fields follow RFC 4180: a field in double quotes may hold commas and ""
  * for a quote.  Line breaks inside quotes are not supported: the line is
- * reported as an unterminated quote.  Blank lines are skipped.  Every row
+ * reported as an unterminated quote.  Blank lines, and a UTF-8 byte order
+ * mark before the header, are skipped.  Every row
  * must have as many fields as the header, and every value must parse: an
  * empty value is an error except for text and blocks.
  *
@@ -216,6 +217,10 @@ static int read_header(sim_reader *r, struct csv *c, char *err, size_t errlen)
     if (rc < 0)
         return rc;
     r->lineno++;
+    if (rc == 1 && len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3)) { /* a UTF-8 byte order mark */
+        line += 3;
+        len -= 3;
+    }
     if (rc == 0 || len == 0)
         return reader_error(r, SIM_EFORMAT, err, errlen, "expected a CSV header line");
     if (c->cols) /* rewind: the header was mapped at open */
@@ -414,12 +419,9 @@ static int csv_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
     }
     char *line;
     size_t len;
-    do {
-        int rc = sim_in_getline(r->in, &line, &len, err, errlen);
-        if (rc <= 0)
-            return rc;
-        r->lineno++;
-    } while (len == 0);
+    int rc = reader_line(r, &line, &len, err, errlen);
+    if (rc <= 0)
+        return rc;
     const char *why;
     long n = split(line, len, c->fv, c->fl, c->ncols, &why);
     if (n < 0)
@@ -427,11 +429,9 @@ static int csv_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
     if ((unsigned)n != c->ncols)
         return reader_error(r, SIM_EFORMAT, err, errlen,
                             "%ld fields, but the header has %u columns", n, c->ncols);
-    for (unsigned i = 0; i < c->ncols; i++) {
-        int rc = parse_field(r, c, i, req, err, errlen);
-        if (rc)
+    for (unsigned i = 0; i < c->ncols; i++)
+        if ((rc = parse_field(r, c, i, req, err, errlen)))
             return rc;
-    }
     if (!c->has_key) {
         if (r->fields & SIM_F_TEXT)
             req->key = sim_hash_bytes(req->text, req->text_len);

@@ -11,15 +11,11 @@ static int lrb_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
 {
     char *line;
     size_t len;
+    int rc = reader_line(r, &line, &len, err, errlen);
+    if (rc <= 0)
+        return rc;
     struct reader_span f[3];
-    unsigned n;
-    do {
-        int rc = sim_in_getline(r->in, &line, &len, err, errlen);
-        if (rc <= 0)
-            return rc;
-        r->lineno++;
-        n = reader_split(line, len, ' ', f, 3);
-    } while (n == 0);
+    unsigned n = reader_split(line, len, ' ', f, 3);
     if (n < 3)
         return reader_error(r, SIM_EFORMAT, err, errlen,
                             "%u fields; expected \"time id size [extra...]\"", n);

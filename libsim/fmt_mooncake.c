@@ -182,22 +182,16 @@ static int mc_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen)
     struct mooncake *m = r->state;
     char *line;
     size_t len;
-    struct cursor c;
-    do {
-        int rc = sim_in_getline(r->in, &line, &len, err, errlen);
-        if (rc <= 0)
-            return rc;
-        r->lineno++;
-        c = (struct cursor){line, line + len};
-        ws(&c);
-    } while (c.p == c.end);
+    int rc = reader_line(r, &line, &len, err, errlen);
+    if (rc <= 0)
+        return rc;
+    struct cursor c = {line, line + len};
     if (!eat(&c, '{'))
         return mc_error(r, &c, line, err, errlen, "expected a JSON object");
     unsigned seen = 0;
     if (!eat(&c, '}'))
         do {
-            int rc = member(r, m, &c, req, &seen, line, err, errlen);
-            if (rc)
+            if ((rc = member(r, m, &c, req, &seen, line, err, errlen)))
                 return rc;
         } while (eat(&c, ','));
     if (seen && !eat(&c, '}'))

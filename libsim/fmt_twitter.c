@@ -29,12 +29,9 @@ static int twitter_next(sim_reader *r, struct sim_req *req, char *err, size_t er
 {
     char *line;
     size_t len;
-    do {
-        int rc = sim_in_getline(r->in, &line, &len, err, errlen);
-        if (rc <= 0)
-            return rc;
-        r->lineno++;
-    } while (len == 0);
+    int rc = reader_line(r, &line, &len, err, errlen);
+    if (rc <= 0)
+        return rc;
     struct reader_span f[7];
     unsigned n = reader_split(line, len, ',', f, 7);
     if (n != 7)

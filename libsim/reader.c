@@ -70,6 +70,19 @@ int reader_error(sim_reader *r, int code, char *err, size_t errlen, const char *
     return code;
 }
 
+int reader_line(sim_reader *r, char **line, size_t *len, char *err, size_t errlen)
+{
+    for (;;) {
+        int rc = sim_in_getline(r->in, line, len, err, errlen);
+        if (rc <= 0)
+            return rc;
+        r->lineno++;
+        for (size_t i = 0; i < *len; i++)
+            if ((*line)[i] != ' ' && (*line)[i] != '\t')
+                return 1;
+    }
+}
+
 int reader_category(sim_reader *r, const char *name, size_t len)
 {
     for (unsigned i = 0; i < r->ncats; i++)
@@ -163,24 +176,20 @@ int reader_decimal(const char *s, size_t len, unsigned scale, uint64_t *v)
     return 0;
 }
 
-static int word_is(const char *s, size_t len, const char *w)
-{
-    return strlen(w) == len && strncasecmp(s, w, len) == 0;
-}
-
 uint8_t reader_op(const char *s, size_t len)
 {
-    static const char *const gets[] = {"get", "gets", "read", NULL};
-    static const char *const sets[] = {"set", "add", "replace", "cas", "append", "prepend",
-                                       "incr", "decr", "write", NULL};
-    for (int i = 0; gets[i]; i++)
-        if (word_is(s, len, gets[i]))
-            return SIM_OP_GET;
-    for (int i = 0; sets[i]; i++)
-        if (word_is(s, len, sets[i]))
-            return SIM_OP_SET;
-    if (word_is(s, len, "delete") || word_is(s, len, "del"))
-        return SIM_OP_DELETE;
+#define OP(w, op) {w, sizeof w - 1, op}
+    static const struct { const char *w; size_t len; uint8_t op; } ops[] = {
+        OP("get", SIM_OP_GET),        OP("gets", SIM_OP_GET),     OP("read", SIM_OP_GET),
+        OP("set", SIM_OP_SET),        OP("add", SIM_OP_SET),      OP("replace", SIM_OP_SET),
+        OP("cas", SIM_OP_SET),        OP("append", SIM_OP_SET),   OP("prepend", SIM_OP_SET),
+        OP("incr", SIM_OP_SET),       OP("decr", SIM_OP_SET),     OP("write", SIM_OP_SET),
+        OP("delete", SIM_OP_DELETE),  OP("del", SIM_OP_DELETE),
+    };
+#undef OP
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (ops[i].len == len && strncasecmp(s, ops[i].w, len) == 0)
+            return ops[i].op;
     return SIM_OP_OTHER;
 }
 
@@ -300,7 +309,7 @@ static int all_numeric_fields(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!isdigit((unsigned char)s[i]) && s[i] != ' ' && s[i] != '\t' && s[i] != '.'
-            && s[i] != '-')
+            && s[i] != '-' && s[i] != ',')
             return 0;
     return 1;
 }

@@ -41,6 +41,10 @@ extern const struct sim_fmt sim_fmt_oracle, sim_fmt_plain, sim_fmt_csv, sim_fmt_
 int reader_error(sim_reader *r, int code, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* The next line that is not blank (only spaces and tabs), counted in
+ * r->lineno; 1, 0 at the end, or <0 (sim_in_getline's). */
+int reader_line(sim_reader *r, char **line, size_t *len, char *err, size_t errlen);
+
 /* The id of category `name` (len bytes), adding it if new; <0 on error. */
 int reader_category(sim_reader *r, const char *name, size_t len);
 

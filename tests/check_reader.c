@@ -135,6 +135,15 @@ static void expect_error(const char *path, enum sim_format fmt, int code, unsign
     ck_assert_msg(!needle || strstr(err, needle), "message '%s' lacks '%s'", err, needle);
 }
 
+/* expect_error() on a temporary file holding text. */
+static void expect_text_error(const char *text, enum sim_format fmt, unsigned line,
+                              const char *needle)
+{
+    char *p = tmp_text("", text);
+    expect_error(p, fmt, SIM_EFORMAT, line, needle);
+    tmp_remove(p);
+}
+
 /* Every field of a and b agree, pointed-to contents included. */
 static void same_req(const struct sim_req *a, const struct sim_req *b)
 {
@@ -300,7 +309,7 @@ START_TEST(csv_aliases_and_units)
     ck_assert_uint_eq(q.size, 4);
     sim_reader_close(r);
     tmp_remove(p);
-    p = tmp_text(".csv", "timestamp,id\n12,1\n");
+    p = tmp_text(".csv", "\xef\xbb\xbftimestamp,id\n12,1\n"); /* with a byte order mark */
     r = open_fmt(p, SIM_FMT_AUTO);
     next_ok(r, &q);
     ck_assert_uint_eq(q.time, 12 * US);
@@ -429,6 +438,36 @@ START_TEST(csv_bad_value_or_header)
     char *p = tmp_text(".csv", bad_csv[_i].text);
     expect_error(p, SIM_FMT_CSV, SIM_EFORMAT, bad_csv[_i].line, bad_csv[_i].needle);
     tmp_remove(p);
+}
+END_TEST
+
+START_TEST(csv_number_limits)
+{
+    /* Times: digits past the microsecond are truncated (0.0000019 s -> 1 us);
+     * "5." and ".5" are numbers.  Keys: 2^64-1 is numeric, 2^64 is text. */
+    char *p = tmp_text(".csv", "time,key,size,ttl\n"
+                               "0.0000019,18446744073709551615,18446744073709551615,4294967295\n"
+                               "5.,18446744073709551616,0,0\n"
+                               ".5,007,1,0\n");
+    sim_reader *r = open_fmt(p, SIM_FMT_AUTO);
+    struct sim_req q;
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, 1);
+    ck_assert_uint_eq(q.key, UINT64_MAX);
+    ck_assert_uint_eq(q.size, UINT64_MAX);
+    ck_assert_uint_eq(q.ttl, UINT32_MAX);
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, 5 * US);
+    ck_assert_uint_eq(q.key, sim_hash_bytes("18446744073709551616", 20));
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, US / 2);
+    ck_assert_uint_eq(q.key, 7);
+    at_end(r);
+    sim_reader_close(r);
+    tmp_remove(p);
+    /* 2^64 microseconds do not fit; neither does "." alone */
+    expect_text_error("time,key\n18446744073709.551616,1\n", SIM_FMT_CSV, 2, "column time");
+    expect_text_error("time,key\n.,1\n", SIM_FMT_CSV, 2, "column time");
 }
 END_TEST
 
@@ -576,6 +615,298 @@ START_TEST(corrupt_and_truncated_compression)
     free(bad);
     free(zs);
     free(gz);
+}
+END_TEST
+
+/*=====   the other text formats   =====*/
+
+START_TEST(twitter_fields)
+{
+    /* size = key size + value size; the key text is hashed; client -> user */
+    char *p = tmp_text("", "1,nz:u:abc,10,100,7,get,0\n"
+                           "2,nz:u:abc,10,50,c9,set,3600\n"
+                           "3,123,3,4,7,delete,0\n");
+    sim_reader *r = open_fmt(p, SIM_FMT_AUTO);
+    ck_assert_int_eq(sim_reader_format(r), SIM_FMT_TWITTER);
+    uint32_t f = SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE | SIM_F_USER | SIM_F_OP | SIM_F_TTL;
+    ck_assert_uint_eq(sim_reader_fields(r), f);
+    struct sim_req q;
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.present, f);
+    ck_assert_uint_eq(q.time, 1 * US);
+    ck_assert_uint_eq(q.key, sim_hash_bytes("nz:u:abc", 8));
+    ck_assert_uint_eq(q.size, 110);
+    ck_assert_uint_eq(q.user, 7);
+    ck_assert_uint_eq(q.op, SIM_OP_GET);
+    ck_assert_uint_eq(q.ttl, 0);
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.key, sim_hash_bytes("nz:u:abc", 8));
+    ck_assert_uint_eq(q.size, 60);
+    ck_assert_uint_eq(q.user, sim_hash_bytes("c9", 2));
+    ck_assert_uint_eq(q.op, SIM_OP_SET);
+    ck_assert_uint_eq(q.ttl, 3600);
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, 3 * US);
+    ck_assert_uint_eq(q.key, sim_hash_bytes("123", 3)); /* Twitter keys are always text */
+    ck_assert_uint_eq(q.size, 7);
+    ck_assert_uint_eq(q.op, SIM_OP_DELETE);
+    at_end(r);
+    sim_reader_close(r);
+    tmp_remove(p);
+}
+END_TEST
+
+/*
+ * Times by hand (days_from_civil, checked with `date -u -d`):
+ *   2015-05-17 = day 16572; 16572*86400 + 10:05:03 (36303 s) = 1431857103.
+ *   2016-03-01 = day 16861 (2016-01-01 is 16801, + 31 + 29); midnight at
+ *   -01:30 is 01:30 UTC: 16861*86400 + 5400 = 1456795800.
+ *   2016-02-29 23:59:59 at +01:00 is 22:59:59 UTC: 16860*86400 + 82799 =
+ *   1456786799.
+ */
+START_TEST(accesslog_fields)
+{
+    char *p = tmp_text("", "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a.png HTTP/1.1\" "
+                           "200 203023 \"-\" \"Mozilla/5.0 (X11)\"\n"
+                           "::1 - bob [01/Mar/2016:00:00:00 -0130] \"POST /a.png?x=1 HTTP/1.0\" "
+                           "304 -\n"
+                           "h - - [29/Feb/2016:23:59:59 +0100] \"DELETE /q\\\"x HTTP/1.1\" 204 0 "
+                           "\"-\" \"ua \\\"quoted\\\"\"\n");
+    sim_reader *r = open_fmt(p, SIM_FMT_AUTO);
+    ck_assert_int_eq(sim_reader_format(r), SIM_FMT_ACCESSLOG);
+    ck_assert_uint_eq(sim_reader_fields(r), SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE | SIM_F_OP);
+    struct sim_req q;
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, 1431857103 * US);
+    ck_assert_uint_eq(q.key, sim_hash_bytes("GET /a.png", 10));
+    ck_assert_uint_eq(q.size, 203023);
+    ck_assert_uint_eq(q.op, SIM_OP_GET);
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, 1456795800 * US);
+    ck_assert_uint_eq(q.key, sim_hash_bytes("POST /a.png?x=1", 15));
+    ck_assert_uint_eq(q.size, 0);
+    ck_assert_uint_eq(q.op, SIM_OP_SET);
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, 1456786799 * US);
+    ck_assert_uint_eq(q.key, sim_hash_bytes("DELETE /q\\\"x", 12));
+    ck_assert_uint_eq(q.op, SIM_OP_DELETE);
+    at_end(r);
+    sim_reader_close(r);
+    tmp_remove(p);
+}
+END_TEST
+
+START_TEST(accesslog_cold_rl_ttl)
+{
+    /* cache_combined: status, key, response time (a list here), TTL */
+    char *p = tmp_text(".log", "1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET /a HTTP/1.1\" 200 "
+                               "10 \"-\" \"ua\" \"HIT\" \"k1\" \"0.092, 0.001\" \"3600\"\n"
+                               "1.2.3.4 - - [17/May/2015:10:05:04 +0000] \"GET /b HTTP/1.1\" 200 "
+                               "11 \"-\" \"ua\" \"MISS\" \"k2\" \"-\" \"-\"\n");
+    sim_reader *r = open_fmt(p, SIM_FMT_AUTO);
+    ck_assert_uint_eq(sim_reader_fields(r) & SIM_F_TTL, SIM_F_TTL);
+    struct sim_req q;
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.ttl, 3600);
+    ck_assert_uint_eq(q.present & SIM_F_TTL, SIM_F_TTL);
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.ttl, 0);
+    ck_assert_uint_eq(q.size, 11);
+    at_end(r);
+    sim_reader_close(r);
+    tmp_remove(p);
+}
+END_TEST
+
+static const struct { const char *line; const char *needle; } bad_logs[] = {
+    {"h - - [17/May/2015:10:05:03 +0000] \"GET /x HTTP/1.1\" 200 5 \"-\" \"Mozil", "unterminated"},
+    {"h - - [17/May/2015:10:05:03 +0000] \"GET /x HTT", "unterminated request"},
+    {"h - - [31/Feb/2015:10:05:03 +0000] \"GET /x HTTP/1.1\" 200 5", "bad time"},
+    {"h - - [17/Mai/2015:10:05:03 +0000] \"GET /x HTTP/1.1\" 200 5", "bad time"},
+    {"h - - [17/May/2015:10:05:03] \"GET /x HTTP/1.1\" 200 5", "bad time"},
+    {"h - - [17/May/2015:10:05:03 +0000] \"GET /x HTTP/1.1\" 200", "no byte count"},
+    {"h - - [17/May/2015:10:05:03 +0000] \"GET /x HTTP/1.1\" 200 5x", "bad byte count"},
+    {"h - - [17/May/2015:10:05:03 +0000] \"GET /x HTTP/1.1\" 200 5 junk", "unexpected text"},
+    {"h - - 17/May/2015:10:05:03 +0000 \"GET /x HTTP/1.1\" 200 5", "no [time]"},
+};
+
+START_TEST(accesslog_malformed_line)
+{
+    /* line 2 is bad; the first line is good */
+    char text[512];
+    snprintf(text, sizeof text, "h - - [17/May/2015:10:05:03 +0000] \"GET / HTTP/1.1\" 200 5\n%s\n",
+             bad_logs[_i].line);
+    char *p = tmp_text(".log", text);
+    expect_error(p, SIM_FMT_ACCESSLOG, SIM_EFORMAT, 2, bad_logs[_i].needle);
+    tmp_remove(p);
+}
+END_TEST
+
+START_TEST(arc_expands_ranges)
+{
+    /* "10 3 0 0" is blocks 10, 11, 12; "5 1 0 1" is block 5; n = 0 adds none */
+    char *p = tmp_text("", "10 3 0 0\n7 0 0 1\n5 1 0 2\n");
+    sim_reader *r = open_fmt(p, SIM_FMT_AUTO);
+    ck_assert_int_eq(sim_reader_format(r), SIM_FMT_ARC);
+    static const uint64_t want[] = {10, 11, 12, 5};
+    char err[SIM_ERRLEN];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 4; i++) {
+            struct sim_req q;
+            next_ok(r, &q);
+            ck_assert_uint_eq(q.key, want[i]);
+            ck_assert_uint_eq(q.size, 1);
+            ck_assert_uint_eq(q.index, (uint64_t)i);
+        }
+        at_end(r);
+        ck_assert_int_eq(sim_reader_rewind(r, err, sizeof err), 0);
+    }
+    sim_reader_close(r);
+    tmp_remove(p);
+    expect_text_error("10 3 0 0\n1 2 3\n", SIM_FMT_ARC, 2, "3 fields");
+    expect_text_error("10 3 0 0 9\n", SIM_FMT_ARC, 1, "5 fields");
+    expect_text_error("10 x 0 0\n", SIM_FMT_ARC, 1, "block count");
+}
+END_TEST
+
+START_TEST(lrb_fields)
+{
+    char *p = tmp_text("", "1 100 5\n2 abc 6 7 8\n");
+    sim_reader *r = open_fmt(p, SIM_FMT_AUTO);
+    ck_assert_int_eq(sim_reader_format(r), SIM_FMT_LRB);
+    struct sim_req q;
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, 1 * US);
+    ck_assert_uint_eq(q.key, 100);
+    ck_assert_uint_eq(q.size, 5);
+    next_ok(r, &q); /* extra features ignored */
+    ck_assert_uint_eq(q.key, sim_hash_bytes("abc", 3));
+    ck_assert_uint_eq(q.size, 6);
+    at_end(r);
+    sim_reader_close(r);
+    tmp_remove(p);
+    expect_text_error("1 100 5\n1 100\n", SIM_FMT_LRB, 2, "2 fields");
+    expect_text_error("1 100 -5\n", SIM_FMT_LRB, 1, "size");
+}
+END_TEST
+
+START_TEST(mooncake_fields)
+{
+    /* Members in any order; an unknown one skipped; timestamp 1500 ms. */
+    char *p = tmp_text("", "{\"timestamp\": 1500, \"input_length\": 600, \"output_length\": 20, "
+                           "\"hash_ids\": [7, 8, 9]}\n"
+                           "  {\"hash_ids\":[7,8],\"x\":{\"a\":[1,\"]\"]},\"output_length\":0,"
+                           "\"input_length\":512,\"timestamp\":2000.5}  \n"
+                           "{\"timestamp\": 3, \"input_length\": 1, \"output_length\": 1, "
+                           "\"hash_ids\": []}\n");
+    sim_reader *r = open_fmt(p, SIM_FMT_AUTO);
+    ck_assert_int_eq(sim_reader_format(r), SIM_FMT_MOONCAKE);
+    uint32_t f = SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE | SIM_F_TOKENS | SIM_F_BLOCKS;
+    ck_assert_uint_eq(sim_reader_fields(r), f);
+    struct sim_req q;
+    uint64_t b3[3] = {7, 8, 9}, b2[2] = {7, 8};
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.present, f);
+    ck_assert_uint_eq(q.time, 1500000);
+    ck_assert_uint_eq(q.tokens_in, 600);
+    ck_assert_uint_eq(q.tokens_out, 20);
+    ck_assert_uint_eq(q.size, 600);
+    ck_assert_uint_eq(q.nblocks, 3);
+    ck_assert(memcmp(q.blocks, b3, sizeof b3) == 0);
+    /* the key is the hash of the block list's little-endian bytes */
+    unsigned char le[24];
+    for (int i = 0; i < 24; i++)
+        le[i] = (unsigned char)(b3[i / 8] >> (8 * (i % 8)));
+    ck_assert_uint_eq(q.key, sim_hash_bytes(le, 24));
+    uint64_t k3 = q.key;
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.time, 2000500);
+    ck_assert_uint_eq(q.nblocks, 2);
+    ck_assert(memcmp(q.blocks, b2, sizeof b2) == 0);
+    ck_assert_uint_ne(q.key, k3);
+    ck_assert_uint_eq(q.size, 512);
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.nblocks, 0);
+    at_end(r);
+    sim_reader_close(r);
+    tmp_remove(p);
+}
+END_TEST
+
+static const struct { const char *line; const char *needle; } bad_json[] = {
+    {"{\"timestamp\": 1, \"input_length\": 2, \"hash_ids\": [1]}", "missing member output_length"},
+    {"{\"timestamp\": 1, \"timestamp\": 1}", "twice"},
+    {"{\"timestamp\": -1, \"input_length\": 2, \"output_length\": 1, \"hash_ids\": []}", "timestamp"},
+    {"{\"timestamp\": 1, \"input_length\": 2, \"output_length\": 1, \"hash_ids\": [1,]}", "hash_ids"},
+    {"{\"timestamp\": 1, \"input_length\": 2, \"output_length\": 1, \"hash_ids\": [1, 2", "hash_ids"},
+    {"{\"timestamp\": 1, \"input_length\": 2, \"output_length\": 1, \"hash_ids\": []} x", "after the object"},
+    {"[1, 2]", "JSON object"},
+    {"{\"timestamp\": 1 \"input_length\": 2}", "expected ','"},
+};
+
+START_TEST(mooncake_malformed_line)
+{
+    char text[512];
+    snprintf(text, sizeof text, "{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1, "
+                                "\"hash_ids\": [1]}\n%s\n", bad_json[_i].line);
+    char *p = tmp_text(".jsonl", text);
+    expect_error(p, SIM_FMT_MOONCAKE, SIM_EFORMAT, 2, bad_json[_i].needle);
+    tmp_remove(p);
+}
+END_TEST
+
+START_TEST(plain_keys)
+{
+    /* decimal keys are themselves, text is hashed, "*" markers skipped */
+    char *p = tmp_text("", "5\n*\n  abc \n\n5\n");
+    sim_reader *r = open_fmt(p, SIM_FMT_AUTO);
+    ck_assert_int_eq(sim_reader_format(r), SIM_FMT_PLAIN);
+    struct sim_req q;
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.key, 5);
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.key, sim_hash_bytes("abc", 3));
+    next_ok(r, &q);
+    ck_assert_uint_eq(q.key, 5);
+    ck_assert_uint_eq(q.index, 2);
+    at_end(r);
+    sim_reader_close(r);
+    tmp_remove(p);
+}
+END_TEST
+
+/*=====   detection   =====*/
+
+static const struct { const char *name, *text; int fmt; } detect_cases[] = {
+    /* content decides, whatever the name says */
+    {".log", "time,key\n1,2\n", SIM_FMT_CSV},
+    {"", "key\n1\n", SIM_FMT_CSV},
+    {"", "1,k,1,2,3,gets,0\n", SIM_FMT_TWITTER},
+    {".csv", "{\"timestamp\": 0}\n", SIM_FMT_MOONCAKE},
+    {"", "h - - [17/May/2015:10:05:03 +0000] \"GET / HTTP/1.1\" 200 5\n", SIM_FMT_ACCESSLOG},
+    {"", "12\n", SIM_FMT_PLAIN},
+    {"", "1 2 3\n", SIM_FMT_LRB},
+    {"", "1 2 3 4\n", SIM_FMT_ARC},
+    /* ambiguous content: the name decides */
+    {".tr", "1 2 3 4\n", SIM_FMT_LRB},
+    {".lrb.gz", "1 2 3 4\n", SIM_FMT_LRB},
+    {".twitter", "1,2,3\n", -1},
+};
+
+START_TEST(detect_format)
+{
+    char *p = tmp_text(detect_cases[_i].name, detect_cases[_i].text);
+    char err[SIM_ERRLEN];
+    sim_reader *r = sim_reader_open(p, NULL, err, sizeof err);
+    if (detect_cases[_i].fmt < 0) {
+        ck_assert_ptr_null(r);
+        ck_assert_msg(strstr(err, "--format") != NULL, "%s", err);
+    } else {
+        ck_assert_msg(r != NULL, "%s", err);
+        ck_assert_int_eq(sim_reader_format(r), detect_cases[_i].fmt);
+    }
+    sim_reader_close(r);
+    tmp_remove(p);
 }
 END_TEST
 
@@ -877,6 +1208,14 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, csv_rewind_restarts);
     tcase_add_test(tc, oracle_fields);
     tcase_add_test(tc, compressed_inputs_read_the_same);
+    tcase_add_test(tc, twitter_fields);
+    tcase_add_test(tc, accesslog_fields);
+    tcase_add_test(tc, accesslog_cold_rl_ttl);
+    tcase_add_test(tc, arc_expands_ranges);
+    tcase_add_test(tc, lrb_fields);
+    tcase_add_test(tc, mooncake_fields);
+    tcase_add_test(tc, plain_keys);
+    tcase_add_loop_test(tc, detect_format, 0, sizeof detect_cases / sizeof detect_cases[0]);
     tcase_add_test(tc, writer_csv_round_trip);
     tcase_add_test(tc, writer_oracle_next_access);
     tcase_add_test(tc, writer_oracle_compressed_same_bytes);
@@ -884,11 +1223,14 @@ static Suite *reader_suite(void)
     TCase *lim = tcase_create("Limits");
     tcase_add_test(lim, writer_csv_floats_round_trip);
     tcase_add_test(lim, empty_file_is_an_error);
+    tcase_add_test(lim, csv_number_limits);
     suite_add_tcase(s, lim);
     TCase *e = tcase_create("Errors");
     tcase_add_loop_test(e, csv_malformed_row, 0, sizeof bad_rows / sizeof bad_rows[0]);
     tcase_add_loop_test(e, csv_bad_value_or_header, 0, sizeof bad_csv / sizeof bad_csv[0]);
     tcase_add_test(e, truncated_oracle_record);
+    tcase_add_loop_test(e, accesslog_malformed_line, 0, sizeof bad_logs / sizeof bad_logs[0]);
+    tcase_add_loop_test(e, mooncake_malformed_line, 0, sizeof bad_json / sizeof bad_json[0]);
     tcase_add_test(e, corrupt_and_truncated_compression);
     tcase_add_test(e, writer_abort_leaves_nothing);
     tcase_add_test(e, writer_rejects_what_it_cannot_write);
