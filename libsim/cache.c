@@ -70,7 +70,9 @@ sim_cache *sim_cache_create(const char *spec, const struct sim_cache_config *cfg
         snprintf(err, errlen, "%s: cache size must be greater than 0", ops->name);
         return NULL;
     }
-    uint32_t missing = ops->needs & ~cfg->fields;
+    /* next_access is never missing: sim_run() computes it in a first pass
+     * when the trace lacks it. */
+    uint32_t missing = ops->needs & ~(cfg->fields | SIM_F_NEXT);
     if (missing) {
         uint32_t bit = missing & -missing;
         snprintf(err, errlen, "%s: the trace has no '%s' field, which this policy needs",
@@ -149,6 +151,7 @@ void sim_cache_reset_metrics(sim_cache *c)
 
 /* The run loop adds the time it spent in this cache. */
 void sim__cache_add_seconds(sim_cache *c, double s) { c->m.seconds += s; }
+void *sim__cache_state(sim_cache *c) { return c->state; }
 
 void sim_cache_metrics(const sim_cache *c, struct sim_metrics *m) { *m = c->m; }
 

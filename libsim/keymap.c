@@ -2,14 +2,19 @@
  * keymap.c - open-addressing hash table from 64-bit keys to record ids.
  *
  * HOW IT WORKS
- * A slot holds (fingerprint << 32 | id); 0 means empty.  The home slot of a
- * key is hash & mask and the fingerprint is hash >> 32 with the low bit set,
- * so it is never 0.  Lookup probes linearly from home until an empty slot;
- * a slot whose fingerprint matches is confirmed by reading the key from the
- * record (a false match costs one extra read, about once in 2^31 probes).
- * Deletion shifts later entries of the same probe run back (Knuth's
- * algorithm R), so there are no tombstones and runs stay short.  The table
- * doubles at load 0.8 and never shrinks.
+ * A slot is 64 bits: a 24-bit fingerprint of the key's hash, the 8-bit
+ * distance of the slot from the key's home slot, and the 32-bit record id;
+ * 0 means empty (the fingerprint is never 0).  The home slot is
+ * hash & mask and the fingerprint comes from the hash's top bits, so the
+ * two are independent.  Lookup probes linearly from home until an empty
+ * slot; a slot whose fingerprint matches is confirmed by reading the key
+ * from the record (a false match costs one extra read, about once in 2^24
+ * probes).  Deletion shifts later entries of the probe run back (Knuth's
+ * algorithm R); the stored distance gives each entry's home without reading
+ * its record, which is what makes evictions cheap (reading the records of a
+ * run was a quarter of LRU's time).  A distance too large for 8 bits is
+ * stored as 255, meaning "read the record".  The table doubles at load 0.8
+ * and never shrinks.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +23,7 @@
 
 #define MAX_LOAD_NUM 4
 #define MAX_LOAD_DEN 5
+#define DIST_FAR 255u
 
 static inline uint64_t rec_key(const struct sim_keymap *m, uint32_t id)
 {
@@ -26,7 +32,23 @@ static inline uint64_t rec_key(const struct sim_keymap *m, uint32_t id)
     return k;
 }
 
-static inline uint32_t fingerprint(uint64_t h) { return (uint32_t)(h >> 32) | 1u; }
+static inline uint32_t fingerprint(uint64_t h) { return (uint32_t)(h >> 40) | 1u; }
+static inline uint32_t slot_fp(uint64_t s) { return (uint32_t)(s >> 40); }
+static inline uint32_t slot_dist(uint64_t s) { return (uint32_t)(s >> 32) & 0xffu; }
+
+static inline uint64_t make_slot(uint32_t fp, uint64_t dist, uint32_t id)
+{
+    return (uint64_t)fp << 40 | (dist < DIST_FAR ? dist : DIST_FAR) << 32 | id;
+}
+
+/* The home slot of the entry in slot i. */
+static inline uint64_t home_of(const struct sim_keymap *m, uint64_t i, uint64_t s)
+{
+    uint32_t d = slot_dist(s);
+    if (d == DIST_FAR)
+        return sim_key_hash(rec_key(m, (uint32_t)s)) & m->mask;
+    return (i - d) & m->mask;
+}
 
 int sim_keymap_init(struct sim_keymap *m, uint64_t expect, uint8_t *const *base,
                     size_t stride)
@@ -58,17 +80,17 @@ uint32_t sim_keymap_get(const struct sim_keymap *m, uint64_t key)
         uint64_t s = m->slots[i];
         if (s == 0)
             return SIM_KEYMAP_NONE;
-        if ((uint32_t)(s >> 32) == fp && rec_key(m, (uint32_t)s) == key)
+        if (slot_fp(s) == fp && rec_key(m, (uint32_t)s) == key)
             return (uint32_t)s;
     }
 }
 
 static void insert_slot(uint64_t *slots, uint64_t mask, uint64_t h, uint32_t id)
 {
-    uint64_t i = h & mask;
+    uint64_t home = h & mask, i = home;
     while (slots[i])
         i = (i + 1) & mask;
-    slots[i] = ((uint64_t)fingerprint(h) << 32) | id;
+    slots[i] = make_slot(fingerprint(h), (i - home) & mask, id);
 }
 
 static int grow(struct sim_keymap *m)
@@ -111,7 +133,7 @@ void sim_keymap_del(struct sim_keymap *m, uint64_t key)
         uint64_t s = m->slots[i];
         if (!s)
             return; /* absent: nothing to do */
-        if ((uint32_t)(s >> 32) == fp && rec_key(m, (uint32_t)s) == key)
+        if (slot_fp(s) == fp && rec_key(m, (uint32_t)s) == key)
             break;
     }
     /* Algorithm R: pull back every later entry whose home is not in (i, j]. */
@@ -121,10 +143,11 @@ void sim_keymap_del(struct sim_keymap *m, uint64_t key)
         uint64_t s = m->slots[j];
         if (!s)
             break;
-        uint64_t home = sim_key_hash(rec_key(m, (uint32_t)s)) & m->mask;
+        uint64_t home = home_of(m, j, s);
         int stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
         if (!stays) {
-            m->slots[i] = s;
+            uint64_t dist = (i - home) & m->mask;
+            m->slots[i] = make_slot(slot_fp(s), dist, (uint32_t)s);
             i = j;
         }
     }

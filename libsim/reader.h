@@ -30,6 +30,8 @@ struct sim_reader_s {
     uint32_t fields;     /* what this trace provides */
     void *state;         /* the format's own */
     char **cats;         /* category names, by id */
+    struct sim_npy_s *npy; /* opts.emb_path: embeddings, one row per request */
+    uint32_t emb_dim;    /* dimension of the first embedding, 0 before */
     unsigned ncats, capcats;
 };
 

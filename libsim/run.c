@@ -131,11 +131,19 @@ static int fill(struct run *run, struct batch *b, char *err, size_t errlen)
     return (int)b->n;
 }
 
+/* How far ahead the policy is asked to prefetch: enough requests to cover
+ * a memory access, few enough that the lines are still cached when used. */
+#define PREFETCH_AHEAD 8
+
 static void run_cache(struct run *run, sim_cache *c, const struct batch *b)
 {
     uint64_t warmup = run->opts ? run->opts->warmup : 0;
+    void (*prefetch)(void *, uint64_t) = sim_cache_policy(c)->prefetch;
+    void *state = sim__cache_state(c);
     double t0 = now();
     for (size_t i = 0; i < b->n; i++) {
+        if (prefetch && i + PREFETCH_AHEAD < b->n)
+            prefetch(state, b->req[i + PREFETCH_AHEAD].key);
         if (warmup && b->req[i].index == warmup)
             sim_cache_reset_metrics(c);
         sim_cache_access(c, &b->req[i], NULL);
@@ -315,6 +323,11 @@ int sim_run(sim_reader *r, sim_cache *const *caches, size_t n,
         rc = compute_next(run, err, errlen);
     if (!rc)
         rc = run->threads > 1 ? run_threaded(run, err, errlen) : run_serial(run, err, errlen);
+    /* A policy that met a request it could not serve for a reason of
+     * configuration (e.g. a category its config lacks) records the error
+     * and reports it through its check hook; the run fails with it. */
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = sim_cache_check(caches[i], err, errlen);
     /* A trace no longer than the warm-up leaves nothing measured. */
     if (!rc && opts && opts->warmup && run->total <= opts->warmup)
         for (size_t i = 0; i < n; i++)

@@ -110,4 +110,5 @@ const struct sim_policy_ops sim_policy_fifo = {
     .destroy = fifo_destroy,
     .access = fifo_access,
     .check = fifo_check,
+    .prefetch = sim_objcache_prefetch_state,
 };

@@ -123,4 +123,5 @@ const struct sim_policy_ops sim_policy_lru = {
     .destroy = lru_destroy,
     .access = lru_access,
     .check = lru_check,
+    .prefetch = sim_objcache_prefetch_state,
 };

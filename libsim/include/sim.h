@@ -135,6 +135,9 @@ struct sim_req {
     const uint64_t *blocks; /* prefix block hashes, prefix order */
     uint32_t text_len;    /* length of text in bytes */
     const char *text;     /* query text, not NUL-terminated */
+    const char *category_name; /* name of `category`, NUL-terminated, owned by
+                                  the reader and valid while it is open; NULL
+                                  without SIM_F_CATEGORY */
 };
 
 /*! sim_hash_bytes() :

@@ -79,6 +79,10 @@ struct sim_policy_ops {
     void (*reset)(void *state);
     /* xCheck: verify the invariants; 0 or SIM_EINVAL with a message.  May be NULL. */
     int (*check)(void *state, char *err, size_t errlen);
+    /* xPrefetch: a request for `key` comes soon; start loading what its
+     * lookup will touch (the run loop calls it a few requests ahead, which
+     * hides memory latency on large caches).  May be NULL. */
+    void (*prefetch)(void *state, uint64_t key);
 };
 
 /*=====   Key table   =====*/
@@ -86,13 +90,14 @@ struct sim_policy_ops {
 /*
  * sim_keymap: an open-addressing hash table (linear probing, backward-shift
  * deletion) from 64-bit keys to 32-bit record ids.  A slot is 8 bytes: a
- * 32-bit fingerprint of the key's hash and the id.  The key itself is read
+ * 24-bit fingerprint of the key's hash, the slot's 8-bit distance from the
+ * key's home slot, and the id.  The key itself is read
  * from the record (the first 8 bytes of record `id` in an array the caller
  * owns), so the table stores no key copies: about 10-20 bytes per entry at
  * its load factors (0.4-0.8).  The table grows by itself.
  */
 struct sim_keymap {
-    uint64_t *slots;        /* (fingerprint << 32) | id; 0 = empty */
+    uint64_t *slots;        /* fingerprint:24 distance:8 id:32; 0 = empty */
     uint64_t mask;          /* slot count - 1 (a power of two) */
     uint64_t count;
     uint8_t *const *base;   /* *base: the records; key at offset 0 */
@@ -132,9 +137,10 @@ static inline uint64_t sim_key_hash(uint64_t x)
 
 /*
  * Every cached object has a record: this header followed by the policy's
- * own metadata (hooks.meta_size bytes, 4-byte aligned).  Records live in one
- * array and are named by 32-bit ids, which stay valid while the object is
- * cached; pointers into the array are invalidated by an insert.
+ * own metadata (hooks.meta_size bytes; records are 8-byte aligned).
+ * Records live in one array and are named by 32-bit ids, which stay valid
+ * while the object is cached; pointers into the array are invalidated by an
+ * insert.
  */
 struct sim_obj {
     uint64_t key;
@@ -189,6 +195,11 @@ uint64_t sim_objcache_count(const sim_objcache *oc);    /* objects cached */
 /* Highest id ever allocated + 1 (ids below it may be free: see is_live). */
 uint32_t sim_objcache_id_limit(const sim_objcache *oc);
 int sim_objcache_is_live(const sim_objcache *oc, uint32_t id);
+
+/*! sim_objcache_prefetch_state() :
+ * A ready-made xPrefetch for policies whose state struct begins with their
+ * `sim_objcache *` (as policies/lru.c does): prefetches the key's slot. */
+void sim_objcache_prefetch_state(void *state, uint64_t key);
 
 /*! sim_objcache_evict_id() :
  * Evicts a specific cached object outside the normal victim path (used by
