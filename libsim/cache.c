@@ -70,7 +70,9 @@ sim_cache *sim_cache_create(const char *spec, const struct sim_cache_config *cfg
         snprintf(err, errlen, "%s: cache size must be greater than 0", ops->name);
         return NULL;
     }
-    uint32_t missing = ops->needs & ~cfg->fields;
+    /* next_access is never missing: sim_run() computes it in a first pass
+     * when the trace lacks it. */
+    uint32_t missing = ops->needs & ~(cfg->fields | SIM_F_NEXT);
     if (missing) {
         uint32_t bit = missing & -missing;
         snprintf(err, errlen, "%s: the trace has no '%s' field, which this policy needs",

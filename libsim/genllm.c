@@ -31,47 +31,25 @@ uint32_t genllm_lognormal(struct sim_rng *r, double mu, double sigma)
     return x < 1.5 ? 1 : x > 0x1p30 ? 1u << 30 : (uint32_t)(x + 0.5);
 }
 
-sim_params *genllm_spec(const char *what, const char *const *names,
-                        const struct sim_param_def *const *defs, const char *spec, int *id,
-                        char *err, size_t errlen)
-{
-    const char *colon = strchr(spec, ':');
-    size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
-    for (int i = 0; names[i]; i++)
-        if (strlen(names[i]) == len && strncasecmp(names[i], spec, len) == 0) {
-            *id = i;
-            return sim_params_parse(names[i], defs[i], colon ? colon + 1 : "", err, errlen);
-        }
-    char list[200] = "";
-    for (int i = 0; names[i]; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
-                 names[i]);
-    snprintf(err, errlen, "unknown %s '%.*s' (%s)", what, (int)len, spec, list);
-    return NULL;
-}
-
 uint64_t genllm_time(sim_genllm *g)
 {
-    struct sim_req t;
-    return sim_gen_next(g->clock, &t) == 1 ? t.time : 0;
+    return gen_clock_next(&g->clock, &g->clock_rng);
 }
 
 /*=====   Creation   =====*/
 
-static const char *const kind_names[] = {"query", "serve", "rag", "moe", NULL};
-static const struct sim_param_def *const kind_defs[] = {
-    genllm_query_defs, genllm_serve_defs, genllm_rag_defs, genllm_moe_defs};
+static const struct spec_kind kinds[] = {
+    {"query", SIM_GENLLM_QUERY, genllm_query_defs}, {"serve", SIM_GENLLM_SERVE, genllm_serve_defs},
+    {"rag", SIM_GENLLM_RAG, genllm_rag_defs}, {"moe", SIM_GENLLM_MOE, genllm_moe_defs},
+    {NULL, 0, NULL}};
 
-/* The arrival clock: sim_gen's scan workload, whose times are all we use, so
- * that the arrival language and its process are sim_gen's own. */
+/* The arrival clock is sim_gen's (gen_internal.h), with its own random
+ * stream so that arrivals do not shift the other draws. */
 static int setup_clock(sim_genllm *g, const struct sim_genllm_config *cfg, char *err,
                        size_t errlen)
 {
-    static const char *const scan[] = {"scan"};
-    struct sim_gen_config gc = {genllm_mix(cfg->seed, 7), g->requests, scan, 1, NULL, NULL,
-                                cfg->arrivals, NULL};
-    g->clock = sim_gen_create(&gc, err, errlen);
-    return g->clock ? 0 : SIM_EINVAL;
+    sim_rng_seed(&g->clock_rng, genllm_mix(cfg->seed, 7));
+    return gen_clock_setup(&g->clock, cfg->arrivals ? cfg->arrivals : "poisson", err, errlen);
 }
 
 sim_genllm *sim_genllm_create(const struct sim_genllm_config *cfg, char *err, size_t errlen)
@@ -81,8 +59,8 @@ sim_genllm *sim_genllm_create(const struct sim_genllm_config *cfg, char *err, si
         return NULL;
     }
     int id;
-    sim_params *p = genllm_spec("workload", kind_names, kind_defs,
-                                cfg->workload ? cfg->workload : "query", &id, err, errlen);
+    sim_params *p = gen_parse_spec("workload", kinds, cfg->workload ? cfg->workload : "query",
+                                   &id, err, errlen);
     if (!p)
         return NULL;
     sim_genllm *g = calloc(1, sizeof *g);
@@ -91,7 +69,7 @@ sim_genllm *sim_genllm_create(const struct sim_genllm_config *cfg, char *err, si
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    g->kind = (enum sim_genllm_kind)(id + 1);
+    g->kind = (enum sim_genllm_kind)id;
     g->seed = cfg->seed;
     g->requests = cfg->requests;
     sim_rng_seed(&g->rng, cfg->seed);
@@ -163,7 +141,6 @@ void sim_genllm_free(sim_genllm *g)
 {
     if (!g)
         return;
-    sim_gen_free(g->clock);
     genllm_query_free(&g->q);
     genllm_serve_free(&g->s);
     genllm_moe_free(&g->m);

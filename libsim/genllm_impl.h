@@ -6,7 +6,7 @@
 #ifndef SIM_GENLLM_IMPL_H
 #define SIM_GENLLM_IMPL_H
 
-#include "sim_gen.h"
+#include "gen_internal.h"
 #include "sim_genllm.h"
 #include "sim_policy.h"
 #include "u64map.h"
@@ -86,7 +86,8 @@ struct sim_genllm_s {
     enum sim_genllm_kind kind;
     uint64_t seed, requests, emitted;
     struct sim_rng rng;
-    sim_gen *clock;             /* arrival times (a scan workload's clock) */
+    struct gen_clock clock;     /* arrival times */
+    struct sim_rng clock_rng;
     struct query q;
     struct serve s;
     struct moe m;
@@ -102,11 +103,6 @@ static inline uint64_t genllm_mix(uint64_t a, uint64_t b)
 uint32_t genllm_lognormal(struct sim_rng *r, double mu, double sigma);
 /* mu of a lognormal with this mean and log-sd. */
 double genllm_mu(double mean, double sigma);
-/* The parsed spec "name[:params]" among `kinds` (names NULL-terminated,
- * defs alongside); *id is the index; NULL with err set. */
-sim_params *genllm_spec(const char *what, const char *const *names,
-                        const struct sim_param_def *const *defs, const char *spec, int *id,
-                        char *err, size_t errlen);
 /* The time of the next request in microseconds. */
 uint64_t genllm_time(sim_genllm *g);
 

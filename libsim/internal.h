@@ -26,6 +26,8 @@ int sim_in_getline(sim_in *in, char **line, size_t *len, char *err, size_t errle
 int sim_in_rewind(sim_in *in, char *err, size_t errlen);
 double sim_in_progress(const sim_in *in);
 const char *sim_in_path(const sim_in *in);
+/* Size in bytes of an uncompressed regular file; -1 otherwise. */
+long long sim_in_raw_size(const sim_in *in);
 /* "zstd", "gzip" or "none". */
 const char *sim_in_compression(const sim_in *in);
 void sim_in_close(sim_in *in);

@@ -3,15 +3,26 @@
  *
  * HOW IT WORKS
  * Every tracked object has a marker at the position (a request counter) of
- * its last access.  A Fenwick tree over positions holds each marker's size,
- * so the sum over positions after p, total - prefix(p), is the amount of
- * distinct data touched since position p: the stack distance minus the
- * object's own size.  An access queries that sum, removes the object's
- * marker and appends a new one at the next position: three O(log P) walks.
+ * its last access, weighted by its size, so the sum over positions after p,
+ * total - prefix(p), is the amount of distinct data touched since position
+ * p: the stack distance minus the object's own size.  An access queries
+ * that sum, removes the object's marker and appends a new one at the next
+ * position.  Prefix sums come from a blocked Fenwick tree: the weights
+ * themselves in an array, and a Fenwick tree over the sums of blocks of 64
+ * positions; a prefix is a Fenwick walk over blocks (a table 64 times
+ * smaller than the positions, so it stays in cache) plus a sequential sum
+ * inside one block.  O(log P + 64) per query, but few cache misses, which
+ * is what costs on millions of objects.
  *
  * Positions only grow, so when they run out (P of them) the live markers are
- * renumbered 1..m in order and the trees rebuilt in O(P); P is then 2m or
- * more, so compaction costs O(1) amortised and memory stays O(objects).
+ * renumbered 1..m in order (a rank in an occupancy bitmap) and the trees
+ * rebuilt in O(P); P is then 2m or more, so compaction costs O(1) amortised
+ * and memory stays O(objects).
+ *
+ * Objects live in the tracker's own open-addressing table whose 16-byte
+ * slot holds the key, the marker position and the size together, so a
+ * request costs one cache miss for the object and one for its old weight;
+ * the block trees and the bitmap are small enough to stay cached.
  *
  * Byte capacities (see sim_mrc.h for the convention): objects larger than a
  * capacity C are not in C's cache and must not count in C's distances.
@@ -21,8 +32,8 @@
  * sums classes 0..j.  In the usual case every object is in class 0 and one
  * query plus a binary search over the capacities settles all of them.
  *
- * Invariants: 1. owner[p] is the object whose marker is at p, or NONE;
- *             2. tree c sums exactly the sizes of class-c markers;
+ * Invariants: 1. bit p of occ is set iff some object's marker is at p;
+ *             2. tree c's weights are exactly the sizes of class-c markers;
  *             3. total[c] is the sum of all of tree c.
  */
 #include <stdlib.h>
@@ -31,17 +42,22 @@
 #include "internal.h"
 #include "sim_mrc.h"
 
-#define NONE UINT32_MAX
 #define MIN_POSITIONS (1u << 16)
 #define HASH_BITS 24
 
-struct mrc_obj {
-    uint64_t key;       /* first: the keymap reads keys here */
-    uint64_t size;      /* at its first request (since a delete) */
-    uint32_t pos;       /* marker position, or NONE */
-    uint16_t cls;       /* size class; k = larger than every capacity */
-    uint8_t live;       /* 0 after a delete */
+/* Slot states, in pos: */
+#define POS_DEAD 0u                /* deleted: the next request is a first one */
+#define POS_HUGE UINT32_MAX        /* larger than every cache: never stored */
+#define POS_EMPTY (UINT32_MAX - 1) /* free slot */
+#define MAX_POSITIONS (UINT32_MAX - 2)
+
+struct slot {
+    uint64_t key;
+    uint32_t pos;       /* marker position 1..npos, or a state above */
+    uint32_t size;      /* at its first request (since a delete) */
 };
+
+struct wtree;
 
 struct sim_mrc_s {
     enum sim_unit unit;
@@ -54,19 +70,27 @@ struct sim_mrc_s {
     uint64_t *hits_from, *bytes_from;   /* counted at the smallest hitting j */
     uint64_t *hits_at, *bytes_at;       /* counted at each hitting j */
     uint64_t requests, bytes, s_requests, s_bytes;
-    struct mrc_obj *objs;
-    uint32_t nobj, capobj;
-    struct sim_keymap map;
-    uint32_t *owner;
+    struct slot *slots;     /* the object table, linear probing, load <= 1/2 */
+    uint64_t mask, nobj;
+    uint64_t *occ;          /* occupancy bitmap of positions 1..npos (bit p-1) */
     uint64_t npos, now;     /* positions 1..npos; 1..now used */
     size_t ntrees;
-    uint64_t **tree, *total;
+    struct wtree *tree;     /* per class; .w NULL until the class is used */
+    uint64_t *total;
     size_t trees_alive;
     uint64_t *used;         /* after a delete: bytes cached at each capacity */
     double seconds;
 };
 
-/*=====   Fenwick trees   =====*/
+/*=====   Blocked Fenwick trees   =====*/
+
+#define BLK 64
+
+/* Weights w[1..npos] (npos a multiple of BLK) and a Fenwick tree f[1..nblk]
+ * over block sums; block b (1-based) holds positions (b-1)*BLK+1 .. b*BLK. */
+struct wtree {
+    uint64_t *w, *f;
+};
 
 static uint64_t fw_prefix(const uint64_t *t, uint64_t i)
 {
@@ -91,6 +115,54 @@ static void fw_build(uint64_t *t, uint64_t n)
         if (j <= n)
             t[j] += t[i];
     }
+}
+
+static uint64_t wt_prefix(const struct wtree *t, uint64_t pos)
+{
+    uint64_t b = (pos - 1) / BLK, s = fw_prefix(t->f, b);
+    for (uint64_t i = b * BLK + 1; i <= pos; i++)
+        s += t->w[i];
+    return s;
+}
+
+static void wt_add(struct wtree *t, uint64_t npos, uint64_t pos, uint64_t delta)
+{
+    t->w[pos] += delta;
+    fw_add(t->f, npos / BLK, (pos - 1) / BLK + 1, delta);
+}
+
+static int wt_alloc(struct wtree *t, uint64_t npos)
+{
+    t->w = calloc(npos + 1, sizeof *t->w);
+    t->f = calloc(npos / BLK + 1, sizeof *t->f);
+    return t->w && t->f ? 0 : SIM_ENOMEM;
+}
+
+/* Reallocates for npos positions, weights zeroed (compaction refills them). */
+static int wt_resize(struct wtree *t, uint64_t npos)
+{
+    uint64_t *w = realloc(t->w, (npos + 1) * sizeof *w);
+    if (!w)
+        return SIM_ENOMEM;
+    t->w = w;
+    uint64_t *f = realloc(t->f, (npos / BLK + 1) * sizeof *f);
+    if (!f)
+        return SIM_ENOMEM;
+    t->f = f;
+    memset(t->w, 0, (npos + 1) * sizeof *t->w);
+    return 0;
+}
+
+/* Recomputes f from w. */
+static void wt_build(struct wtree *t, uint64_t npos)
+{
+    for (uint64_t b = 1; b <= npos / BLK; b++) {
+        uint64_t s = 0;
+        for (uint64_t i = (b - 1) * BLK + 1; i <= b * BLK; i++)
+            s += t->w[i];
+        t->f[b] = s;
+    }
+    fw_build(t->f, npos / BLK);
 }
 
 /*=====   Setup   =====*/
@@ -140,18 +212,19 @@ sim_mrc *sim_mrc_create(const struct sim_mrc_opts *o, char *err, size_t errlen)
     m->tree = calloc(nt, sizeof *m->tree);
     m->total = calloc(nt, sizeof *m->total);
     m->npos = MIN_POSITIONS;
-    m->owner = malloc((m->npos + 1) * sizeof *m->owner);
+    m->occ = calloc(m->npos / 64 + 1, sizeof *m->occ);
+    m->mask = 1023;
+    m->slots = malloc((m->mask + 1) * sizeof *m->slots);
     if (!m->caps || !m->user_index || !m->hits_from || !m->bytes_from || !m->hits_at ||
-        !m->bytes_at || !m->tree || !m->total || !m->owner)
+        !m->bytes_at || !m->tree || !m->total || !m->occ || !m->slots)
         goto oom;
+    for (uint64_t i = 0; i <= m->mask; i++)
+        m->slots[i].pos = POS_EMPTY;
     for (size_t i = 0; i < k; i++)
         m->user_index[i] = i;
     sort_index(m->user_index, k, o->sizes);
     for (size_t i = 0; i < k; i++)
         m->caps[i] = o->sizes[m->user_index[i]];
-    memset(m->owner, 0xff, (m->npos + 1) * sizeof *m->owner);
-    if (sim_keymap_init(&m->map, 1024, (uint8_t *const *)&m->objs, sizeof(struct mrc_obj)))
-        goto oom;
     return m;
 oom:
     sim_mrc_free(m);
@@ -163,8 +236,10 @@ void sim_mrc_free(sim_mrc *m)
 {
     if (!m)
         return;
-    for (size_t c = 0; m->tree && c < m->ntrees; c++)
-        free(m->tree[c]);
+    for (size_t c = 0; m->tree && c < m->ntrees; c++) {
+        free(m->tree[c].w);
+        free(m->tree[c].f);
+    }
     free(m->tree);
     free(m->total);
     free(m->caps);
@@ -173,21 +248,50 @@ void sim_mrc_free(sim_mrc *m)
     free(m->bytes_from);
     free(m->hits_at);
     free(m->bytes_at);
-    free(m->owner);
+    free(m->occ);
     free(m->used);
-    if (m->map.slots)
-        sim_keymap_free(&m->map);
-    free(m->objs);
+    free(m->slots);
     free(m);
+}
+
+/*=====   Object table   =====*/
+
+/* The slot of key, or the empty slot where it would go. */
+static struct slot *find_slot(const sim_mrc *m, uint64_t key)
+{
+    for (uint64_t i = sim_key_hash(key) & m->mask;; i = (i + 1) & m->mask) {
+        struct slot *s = &m->slots[i];
+        if (s->pos == POS_EMPTY || s->key == key)
+            return s;
+    }
+}
+
+/* Doubles the table (keeping load <= 1/2). */
+static int grow_table(sim_mrc *m)
+{
+    uint64_t n = (m->mask + 1) * 2;
+    struct slot *old = m->slots, *s = malloc(n * sizeof *s);
+    if (!s)
+        return SIM_ENOMEM;
+    for (uint64_t i = 0; i < n; i++)
+        s[i].pos = POS_EMPTY;
+    uint64_t oldn = m->mask + 1;
+    m->slots = s;
+    m->mask = n - 1;
+    for (uint64_t i = 0; i < oldn; i++)
+        if (old[i].pos != POS_EMPTY)
+            *find_slot(m, old[i].key) = old[i];
+    free(old);
+    return 0;
 }
 
 /*=====   Markers   =====*/
 
 /* The first class whose capacity holds `size`; k if none does. */
-static uint16_t size_class(const sim_mrc *m, uint64_t size)
+static size_t size_class(const sim_mrc *m, uint64_t size)
 {
     size_t lo = 0, hi = m->k;
-    if (!m->k)
+    if (!m->k || size <= m->caps[0])
         return 0;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -196,102 +300,88 @@ static uint16_t size_class(const sim_mrc *m, uint64_t size)
         else
             lo = mid + 1;
     }
-    return (uint16_t)lo;
+    return lo;
 }
 
-/* Renumbers the live markers 1..live and rebuilds the trees (see top). */
+/* Renumbers the live markers 1..live, in order, and rebuilds the trees. */
 static int compact(sim_mrc *m)
 {
-    uint64_t live = 0;
-    for (uint64_t p = 1; p <= m->now; p++)
-        live += m->owner[p] != NONE;
-    uint64_t n = 2 * live > MIN_POSITIONS ? 2 * live : MIN_POSITIONS;
-    uint32_t *owner = malloc((n + 1) * sizeof *owner);
-    if (!owner)
+    uint64_t words = m->npos / 64, live = 0;
+    uint32_t *rank = malloc((words + 1) * sizeof *rank); /* markers before word i */
+    if (!rank)
         return SIM_ENOMEM;
-    memset(owner, 0xff, (n + 1) * sizeof *owner);
-    for (size_t c = 0; c < m->ntrees; c++) {
-        if (!m->tree[c])
-            continue;
-        uint64_t *t = realloc(m->tree[c], (n + 1) * sizeof *t);
-        if (!t) {
-            free(owner);
-            return SIM_ENOMEM;
-        }
-        memset(t, 0, (n + 1) * sizeof *t);
-        m->tree[c] = t;
+    for (uint64_t i = 0; i < words; i++) {
+        rank[i] = (uint32_t)live;
+        live += (uint64_t)__builtin_popcountll(m->occ[i]);
     }
-    uint64_t q = 0;
-    for (uint64_t p = 1; p <= m->now; p++) {
-        uint32_t id = m->owner[p];
-        if (id == NONE)
+    uint64_t n = 2 * live > MIN_POSITIONS ? 2 * live : MIN_POSITIONS;
+    n = (n + 63) / 64 * 64;
+    if (n > MAX_POSITIONS) {
+        free(rank);
+        return SIM_ENOMEM;
+    }
+    uint64_t *occ = calloc(n / 64 + 1, sizeof *occ);
+    int rc = occ ? 0 : SIM_ENOMEM;
+    for (size_t c = 0; !rc && c < m->ntrees; c++)
+        if (m->tree[c].w && wt_resize(&m->tree[c], n))
+            rc = SIM_ENOMEM;
+    if (rc) {
+        free(rank);
+        free(occ);
+        return rc;
+    }
+    for (uint64_t i = 0; i <= m->mask; i++) {
+        struct slot *s = &m->slots[i];
+        if (s->pos == POS_EMPTY || s->pos == POS_DEAD || s->pos == POS_HUGE)
             continue;
-        owner[++q] = id;
-        m->objs[id].pos = (uint32_t)q;
-        m->tree[m->objs[id].cls][q] = m->objs[id].size;
+        uint64_t p = s->pos - 1, below = m->occ[p / 64] & ((UINT64_C(2) << (p % 64)) - 1);
+        s->pos = rank[p / 64] + (uint32_t)__builtin_popcountll(below);
+        occ[(s->pos - 1) / 64] |= UINT64_C(1) << ((s->pos - 1) % 64);
+        m->tree[size_class(m, s->size)].w[s->pos] = s->size;
     }
     for (size_t c = 0; c < m->ntrees; c++)
-        if (m->tree[c])
-            fw_build(m->tree[c], n);
-    free(m->owner);
-    m->owner = owner;
+        if (m->tree[c].w)
+            wt_build(&m->tree[c], n);
+    free(rank);
+    free(m->occ);
+    m->occ = occ;
     m->npos = n;
-    m->now = q;
+    m->now = live;
     return 0;
 }
 
-/* Puts object id's marker at the next position. */
-static int place(sim_mrc *m, uint32_t id)
+/* Puts s's marker (class cls) at the next position. */
+static int place(sim_mrc *m, struct slot *s, size_t cls)
 {
-    struct mrc_obj *o = &m->objs[id];
-    if (o->cls >= m->ntrees) { /* larger than every cache: never stored */
-        o->pos = NONE;
+    if (cls >= m->ntrees) { /* larger than every cache: never stored */
+        s->pos = POS_HUGE;
         return 0;
     }
-    if (!m->tree[o->cls]) {
-        m->tree[o->cls] = calloc(m->npos + 1, sizeof(uint64_t));
-        if (!m->tree[o->cls])
+    if (!m->tree[cls].w) {
+        if (wt_alloc(&m->tree[cls], m->npos))
             return SIM_ENOMEM;
         m->trees_alive++;
     }
-    if (m->now == m->npos && compact(m))
-        return SIM_ENOMEM;
-    o = &m->objs[id];
-    o->pos = (uint32_t)++m->now;
-    m->owner[o->pos] = id;
-    fw_add(m->tree[o->cls], m->npos, o->pos, o->size);
-    m->total[o->cls] += o->size;
+    if (m->now == m->npos) {
+        s->pos = POS_DEAD; /* not a marker while compacting */
+        if (compact(m))
+            return SIM_ENOMEM;
+    }
+    uint64_t p = ++m->now;
+    s->pos = (uint32_t)p;
+    m->occ[(p - 1) / 64] |= UINT64_C(1) << ((p - 1) % 64);
+    wt_add(&m->tree[cls], m->npos, p, s->size);
+    m->total[cls] += s->size;
     return 0;
 }
 
-static void unplace(sim_mrc *m, struct mrc_obj *o)
+static void unplace(sim_mrc *m, struct slot *s, size_t cls)
 {
-    if (o->pos == NONE)
-        return;
-    fw_add(m->tree[o->cls], m->npos, o->pos, ~o->size + 1);
-    m->total[o->cls] -= o->size;
-    m->owner[o->pos] = NONE;
-    o->pos = NONE;
-}
-
-static uint32_t new_object(sim_mrc *m, uint64_t key)
-{
-    if (m->nobj == m->capobj) {
-        uint64_t n = m->capobj ? (uint64_t)m->capobj * 2 : 1024;
-        if (n >= NONE)
-            return NONE;
-        struct mrc_obj *objs = realloc(m->objs, n * sizeof *objs);
-        if (!objs)
-            return NONE;
-        m->objs = objs;
-        m->capobj = (uint32_t)n;
-    }
-    uint32_t id = m->nobj;
-    m->objs[id] = (struct mrc_obj){key, 0, NONE, 0, 0};
-    if (sim_keymap_put(&m->map, key, id))
-        return NONE;
-    m->nobj++;
-    return id;
+    uint64_t p = s->pos;
+    wt_add(&m->tree[cls], m->npos, p, ~(uint64_t)s->size + 1);
+    m->total[cls] -= s->size;
+    m->occ[(p - 1) / 64] &= ~(UINT64_C(1) << ((p - 1) % 64));
+    s->pos = POS_DEAD;
 }
 
 /*=====   Access   =====*/
@@ -307,16 +397,16 @@ static int below(const sim_mrc *m, uint64_t own, uint64_t d, uint64_t cap)
     return (double)own + (double)(d - own) / m->rate <= (double)cap;
 }
 
-/* Counts the hits of a request whose object o is at stack distance
- * own + (sum of the classes' distances); returns the unscaled distance. */
-static uint64_t count_hits(sim_mrc *m, const struct mrc_obj *o, uint64_t bytes)
+/* Counts the hits of a request for s (class cls, with a marker) and
+ * returns its distance (own size included, unscaled). */
+static uint64_t count_hits(sim_mrc *m, const struct slot *s, size_t cls, uint64_t bytes)
 {
-    if (m->trees_alive == 1 && o->cls == 0) { /* one class: binary search */
-        uint64_t d = o->size + m->total[0] - fw_prefix(m->tree[0], o->pos);
+    if (m->trees_alive == 1 && cls == 0) { /* one class: binary search */
+        uint64_t d = s->size + m->total[0] - wt_prefix(&m->tree[0], s->pos);
         size_t lo = 0, hi = m->k;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (below(m, o->size, d, m->caps[mid]))
+            if (below(m, s->size, d, m->caps[mid]))
                 hi = mid;
             else
                 lo = mid + 1;
@@ -325,11 +415,11 @@ static uint64_t count_hits(sim_mrc *m, const struct mrc_obj *o, uint64_t bytes)
         m->bytes_from[lo] += bytes;
         return d;
     }
-    uint64_t d = o->size;
+    uint64_t d = s->size;
     for (size_t c = 0; c < m->ntrees; c++) {
-        if (m->tree[c])
-            d += m->total[c] - fw_prefix(m->tree[c], o->pos); /* positions are shared */
-        if (c < m->k && c >= o->cls && below(m, o->size, d, m->caps[c])) {
+        if (m->tree[c].w)
+            d += m->total[c] - wt_prefix(&m->tree[c], s->pos); /* positions are shared */
+        if (c < m->k && c >= cls && below(m, s->size, d, m->caps[c])) {
             m->hits_at[c]++;
             m->bytes_at[c] += bytes;
         }
@@ -351,28 +441,35 @@ static uint64_t count_hits(sim_mrc *m, const struct mrc_obj *o, uint64_t bytes)
  * total is at most x. */
 static uint64_t kept_within(const sim_mrc *m, size_t j, uint64_t x)
 {
-    uint64_t tot = 0, acc = 0, pos = 0, step = 1, pre = 0;
+    uint64_t tot = 0, acc = 0, pos = 0, step = 1;
     for (size_t c = 0; c <= j; c++)
         tot += m->total[c];
     if (tot <= x)
         return tot;
-    /* The smallest position p with prefix(p) >= tot - x: the run is after p. */
-    while (step * 2 <= m->npos)
+    /* The smallest position p with prefix(p) >= tot - x: the run is after
+     * p.  First the last whole block whose prefix stays below, by a descent
+     * of the block trees, then position by position inside the next block. */
+    uint64_t nblk = m->npos / BLK;
+    while (step * 2 <= nblk)
         step *= 2;
     for (; step; step /= 2) {
         uint64_t nx = pos + step, s = 0;
-        if (nx > m->npos)
+        if (nx > nblk)
             continue;
         for (size_t c = 0; c <= j; c++)
-            s += m->tree[c] ? m->tree[c][nx] : 0;
+            s += m->tree[c].w ? m->tree[c].f[nx] : 0;
         if (acc + s < tot - x) {
             pos = nx;
             acc += s;
         }
     }
-    for (size_t c = 0; c <= j; c++)
-        pre += m->tree[c] ? fw_prefix(m->tree[c], pos + 1) : 0;
-    return tot - pre;
+    uint64_t p = pos * BLK;
+    while (acc < tot - x) {
+        p++;
+        for (size_t c = 0; c <= j; c++)
+            acc += m->tree[c].w ? m->tree[c].w[p] : 0;
+    }
+    return tot - acc;
 }
 
 static int start_tracking(sim_mrc *m)
@@ -385,53 +482,67 @@ static int start_tracking(sim_mrc *m)
     return 0;
 }
 
-/* One request for o (cold: no marker) with tracking; returns the distance. */
-static uint64_t tracked_access(sim_mrc *m, const struct mrc_obj *o, int cold, uint64_t bytes)
+/* One request for s (class cls; cold: no marker) with tracking; returns
+ * the distance. */
+static uint64_t tracked_access(sim_mrc *m, const struct slot *s, size_t cls, int cold,
+                               uint64_t bytes)
 {
-    uint64_t d = o->size;
+    uint64_t d = s->size;
     for (size_t j = 0; j < m->k; j++) {
-        if (!cold && m->tree[j])
-            d += m->total[j] - fw_prefix(m->tree[j], o->pos);
-        if (j < o->cls)
+        if (!cold && m->tree[j].w)
+            d += m->total[j] - wt_prefix(&m->tree[j], s->pos);
+        if (j < cls)
             continue; /* too large for this cache */
         if (!cold && d <= m->used[j]) {
             m->hits_at[j]++;
             m->bytes_at[j] += bytes;
-        } else if (m->used[j] + o->size <= m->caps[j])
-            m->used[j] += o->size;
+        } else if (m->used[j] + s->size <= m->caps[j])
+            m->used[j] += s->size;
         else
-            m->used[j] = o->size + kept_within(m, j, m->caps[j] - o->size);
+            m->used[j] = s->size + kept_within(m, j, m->caps[j] - s->size);
     }
     return d;
 }
 
-static void tracked_delete(sim_mrc *m, const struct mrc_obj *o)
+static void tracked_delete(sim_mrc *m, const struct slot *s, size_t cls)
 {
-    uint64_t d = o->size;
+    uint64_t d = s->size;
     for (size_t j = 0; j < m->k; j++) {
-        if (m->tree[j])
-            d += m->total[j] - fw_prefix(m->tree[j], o->pos);
-        if (j >= o->cls && d <= m->used[j])
-            m->used[j] -= o->size;
+        if (m->tree[j].w)
+            d += m->total[j] - wt_prefix(&m->tree[j], s->pos);
+        if (j >= cls && d <= m->used[j])
+            m->used[j] -= s->size;
     }
+}
+
+static int has_marker(const struct slot *s)
+{
+    return s->pos != POS_DEAD && s->pos != POS_HUGE && s->pos != POS_EMPTY;
+}
+
+static void mrc_delete(sim_mrc *m, uint64_t key)
+{
+    struct slot *s = find_slot(m, key);
+    if (!has_marker(s)) {
+        if (s->pos == POS_HUGE)
+            s->pos = POS_DEAD;
+        return;
+    }
+    size_t cls = size_class(m, s->size);
+    if (m->used)
+        tracked_delete(m, s, cls);
+    unplace(m, s, cls);
 }
 
 int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
 {
-    uint64_t size = m->unit == SIM_UNIT_OBJECTS ? 1 : req->size, d = 0;
-    uint32_t id;
+    uint64_t d = 0;
     if (distance)
         *distance = 0;
     if (req->op == SIM_OP_DELETE) {
-        id = sim_keymap_get(&m->map, req->key);
-        if (id != NONE && m->objs[id].live) {
-            if (!m->sampling && m->k && !m->used && start_tracking(m))
-                return SIM_ENOMEM;
-            if (m->used && m->objs[id].pos != NONE)
-                tracked_delete(m, &m->objs[id]);
-            unplace(m, &m->objs[id]);
-            m->objs[id].live = 0;
-        }
+        if (!m->sampling && m->k && !m->used && start_tracking(m))
+            return SIM_ENOMEM;
+        mrc_delete(m, req->key);
         return 0;
     }
     m->requests++;
@@ -441,28 +552,37 @@ int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
         return 0;
     m->s_requests++;
     m->s_bytes += req->size;
-    id = sim_keymap_get(&m->map, req->key);
-    if (id == NONE && (id = new_object(m, req->key)) == NONE)
-        return SIM_ENOMEM;
-    struct mrc_obj *o = &m->objs[id];
-    if (!o->live) { /* first access (or first since a delete): a miss everywhere */
-        o->live = 1;
-        o->size = size;
-        o->cls = size_class(m, size);
-        if (m->used && o->cls < m->k)
-            tracked_access(m, o, 1, req->size);
-        return place(m, id);
+    struct slot *s = find_slot(m, req->key);
+    if (s->pos == POS_EMPTY) {
+        if (2 * (m->nobj + 1) > m->mask + 1) {
+            if (grow_table(m))
+                return SIM_ENOMEM;
+            s = find_slot(m, req->key);
+        }
+        s->key = req->key;
+        s->pos = POS_DEAD;
+        m->nobj++;
     }
-    if (o->pos == NONE) /* larger than every cache */
+    if (s->pos == POS_HUGE)
         return 0;
-    d = m->used ? tracked_access(m, o, 0, req->size) : count_hits(m, o, req->size);
+    if (s->pos == POS_DEAD) { /* first access (or first since a delete): a miss */
+        uint64_t size = m->unit == SIM_UNIT_OBJECTS ? 1 : req->size;
+        size_t cls = size > UINT32_MAX ? m->ntrees : size_class(m, size);
+        s->size = (uint32_t)(size > UINT32_MAX ? 0 : size);
+        if (m->used && cls < m->k)
+            tracked_access(m, s, cls, 1, req->size);
+        return place(m, s, cls);
+    }
+    size_t cls = size_class(m, s->size);
+    d = m->used ? tracked_access(m, s, cls, 0, req->size) : count_hits(m, s, cls, req->size);
     if (distance)
         *distance = d;
-    unplace(m, o);
-    return place(m, id);
+    unplace(m, s, cls);
+    return place(m, s, cls);
 }
 
 /*=====   Results   =====*/
+
 
 /* part/sampled applied to total; with sampling, SHARDS_adj's correction:
  * the difference between the expected number of sampled requests (or

@@ -35,9 +35,16 @@ struct sim_objcache_s {
     uint8_t *live;          /* one byte per record: 1 if cached */
     struct sim_keymap map;
     uint64_t used, capacity, count;
+    uint32_t evicted_by_id; /* sim_objcache_evict_id calls during this access */
 };
 
-static size_t round4(size_t n) { return (n + 3) & ~(size_t)3; }
+/* Records must keep the header's 8-byte alignment (a 4-byte rounding made
+ * every other record's key misaligned: undefined behaviour, caught by UBSan). */
+static size_t round_rec(size_t n)
+{
+    size_t a = _Alignof(struct sim_obj);
+    return (n + a - 1) & ~(a - 1);
+}
 
 sim_objcache *sim_objcache_create(const struct sim_cache_config *cfg,
                                   const struct sim_objcache_hooks *hooks, void *pol,
@@ -50,7 +57,7 @@ sim_objcache *sim_objcache_create(const struct sim_cache_config *cfg,
     }
     oc->h = *hooks;
     oc->pol = pol;
-    oc->stride = round4(sizeof(struct sim_obj) + hooks->meta_size);
+    oc->stride = round_rec(sizeof(struct sim_obj) + hooks->meta_size);
     oc->capacity = cfg->capacity;
     /* In object units the final count is known: size the table for it, up
      * to a bound so that a huge nominal capacity does not allocate early. */
@@ -154,6 +161,7 @@ void sim_objcache_evict_id(sim_objcache *oc, uint32_t id)
 {
     assert(sim_objcache_is_live(oc, id));
     free_id(oc, id);
+    oc->evicted_by_id++;
 }
 
 static int expired(const struct sim_obj *o, const struct sim_req *req)
@@ -185,8 +193,8 @@ static void store(sim_objcache *oc, const struct sim_req *req, uint32_t size,
     oc->h.insert(oc->pol, id, req);
 }
 
-void sim_objcache_access(sim_objcache *oc, const struct sim_req *req,
-                         struct sim_outcome *out)
+static void access_step(sim_objcache *oc, const struct sim_req *req,
+                        struct sim_outcome *out)
 {
     uint32_t id = sim_keymap_get(&oc->map, req->key);
 
@@ -220,6 +228,16 @@ void sim_objcache_access(sim_objcache *oc, const struct sim_req *req,
     if (oc->h.admit && !oc->h.admit(oc->pol, req))
         return;
     store(oc, req, (uint32_t)size, out);
+}
+
+/* Evictions a policy makes by id from inside a hook (e.g. a segment that
+ * shrinks on a hit) count in this request's outcome too. */
+void sim_objcache_access(sim_objcache *oc, const struct sim_req *req,
+                         struct sim_outcome *out)
+{
+    oc->evicted_by_id = 0;
+    access_step(oc, req, out);
+    out->evictions += oc->evicted_by_id;
 }
 
 /*=====   Lists   =====*/

@@ -460,6 +460,16 @@ sim_reader *sim_reader_open(const char *path, const struct sim_reader_opts *opts
             return NULL;
         }
         f = from_content(p, avail);
+        /* oracleGeneral is the only binary format: a binary file whose size
+         * is not a whole number of its records is something else (e.g. a
+         * vscsi trace), and reading it would yield garbage first. */
+        long long size = sim_in_raw_size(r->in);
+        if (f == SIM_FMT_ORACLE && size > 0 && size % 24) {
+            snprintf(err, errlen, "%s: binary, but not an oracleGeneral trace (%lld bytes is "
+                     "not a multiple of 24-byte records)", path, size);
+            sim_reader_close(r);
+            return NULL;
+        }
         enum sim_format byname = from_name(path);
         /* A comma line of numbers only is the only case content cannot settle. */
         if (f == SIM_FMT_AUTO || (byname == SIM_FMT_LRB && f == SIM_FMT_ARC))

@@ -351,6 +351,11 @@ double sim_in_progress(const sim_in *in)
 
 const char *sim_in_path(const sim_in *in) { return in->path; }
 
+long long sim_in_raw_size(const sim_in *in)
+{
+    return in->comp == COMP_NONE ? in->file_size : -1;
+}
+
 const char *sim_in_compression(const sim_in *in)
 {
     return in->comp == COMP_ZSTD ? "zstd" : in->comp == COMP_GZIP ? "gzip" : "none";

@@ -231,10 +231,15 @@ static int put_time(sim_writer *w, uint64_t us, char *err, size_t errlen)
     return putf(w, err, errlen, "%llu.%0*llu", s, digits, f);
 }
 
-static int put_category(sim_writer *w, unsigned id, char *err, size_t errlen)
+/* Names set with sim_writer_set_category_names() win; else the name the
+ * reader gave the request (so a conversion keeps names); else the id. */
+static int put_category(sim_writer *w, const struct sim_req *q, char *err, size_t errlen)
 {
+    unsigned id = q->category;
     if (id < w->ncats)
         return put_quoted(w, w->cats[id], strlen(w->cats[id]), 0, err, errlen);
+    if (q->category_name)
+        return put_quoted(w, q->category_name, strlen(q->category_name), 0, err, errlen);
     return putf(w, err, errlen, "%u", id);
 }
 
@@ -290,7 +295,7 @@ static int put_column(sim_writer *w, size_t i, const struct sim_req *q, char *er
         return put(w, s, strlen(s), err, errlen);
     }
     case SIM_F_NEXT: return putf(w, err, errlen, "%lld", (long long)q->next_access);
-    case SIM_F_CATEGORY: return put_category(w, q->category, err, errlen);
+    case SIM_F_CATEGORY: return put_category(w, q, err, errlen);
     case SIM_F_USER: return putf(w, err, errlen, "%llu", (unsigned long long)q->user);
     case SIM_F_CONTEXT:
         if (name[0] == 't')

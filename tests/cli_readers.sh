@@ -22,6 +22,17 @@ cmp -s "$T/b.csv" "$T/want.csv" || no "oracle round trip: $(cat "$T/b.csv")"
 "$CS" --convert csv -o "$T/d.csv" "$T/c.csv.gz" || no "convert from csv.gz"
 cmp -s "$T/a.csv" "$T/d.csv" || no "csv round trip through gzip: $(cat "$T/d.csv")"
 
+# Category names survive a conversion (the writer takes the reader's names).
+printf 'key,category\n1,code\n2,chat\n3,code\n' >"$T/cat.csv"
+"$CS" --convert csv -o "$T/cat2.csv" "$T/cat.csv" || no "convert categories"
+cmp -s "$T/cat.csv" "$T/cat2.csv" || no "category names lost: $(cat "$T/cat2.csv")"
+
+# A binary file that is not whole 24-byte records is refused up front.
+printf '\001\002\003\000\000' >"$T/odd.bin"
+"$CS" -p lru -s 10 "$T/odd.bin" 2>"$T/err"
+[ $? -eq 1 ] || no "odd binary: exit status"
+grep -q "not a multiple of 24" "$T/err" || no "odd binary message: $(cat "$T/err")"
+
 # Line 3 is malformed: exit 1, message "cachesim: FILE:3: ...", no output left.
 printf 'time,key,size\n1,5,10\n2,x6\n' >"$T/bad.csv"
 "$CS" --convert oracle -o "$T/bad.bin" "$T/bad.csv" 2>"$T/err"

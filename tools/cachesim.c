@@ -252,6 +252,18 @@ static void parse_args(int argc, char **argv, struct opts *o)
     }
 }
 
+/* The policy named by a "name:params" spec, or NULL. */
+static const struct sim_policy_ops *policy_of_spec(const char *spec)
+{
+    char name[64];
+    size_t len = strcspn(spec, ":");
+    if (len >= sizeof name)
+        return NULL;
+    memcpy(name, spec, len);
+    name[len] = 0;
+    return sim_policy_find(name);
+}
+
 /* Converts one trace; returns an exit status. */
 static int convert(const struct opts *o, const char *path)
 {
@@ -316,8 +328,13 @@ static int simulate(const struct opts *o, const char *path, FILE *out, int *head
             const struct size_arg *s = &o->sizes[j];
             uint64_t ws = o->ignore_size ? st.objects : st.bytes;
             uint64_t cap = s->bytes ? s->bytes : (uint64_t)((double)ws * s->fraction + 0.5);
-            struct sim_cache_config cfg = {cap, o->ignore_size ? SIM_UNIT_OBJECTS : SIM_UNIT_BYTES,
-                                           o->seed, sim_reader_fields(r), NULL};
+            /* Object caches count bytes (objects with --ignore-size); other
+             * families count what their policy declares (entries, tokens). */
+            const struct sim_policy_ops *ops = policy_of_spec(o->policies[i]);
+            enum sim_unit unit = o->ignore_size ? SIM_UNIT_OBJECTS : SIM_UNIT_BYTES;
+            if (ops && (ops->unit == SIM_UNIT_ENTRIES || ops->unit == SIM_UNIT_TOKENS))
+                unit = ops->unit;
+            struct sim_cache_config cfg = {cap, unit, o->seed, sim_reader_fields(r), NULL};
             if (cap == 0) {
                 cli_warn("%s: size %g of a working set of %llu is 0", path, s->fraction,
                          (unsigned long long)ws);
@@ -411,6 +428,8 @@ static int mrc_rows(struct opts *o, const char *path, FILE *out, int *header_don
     int status = r && caps ? resolve_sizes(o, r, path, caps) : EXIT_DATA;
     if (!r)
         cli_warn("%s", err);
+    else if (sim_reader_fields(r) & SIM_F_TTL)
+        cli_warn("%s: TTLs are ignored by --mrc (expiry is not modelled)", path);
     struct sim_mrc_opts mo = {o->ignore_size ? SIM_UNIT_OBJECTS : SIM_UNIT_BYTES, o->mrc, caps,
                               o->nsizes};
     sim_mrc *m = status ? NULL : sim_mrc_create(&mo, err, sizeof err);

@@ -15,8 +15,9 @@
 #include "sim.h"
 #include "sim_gen.h"
 #include "sim_genllm.h"
+#include "sim_stats.h"
 
-enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE };
+enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE, MODE_LLM };
 
 struct opts {
     enum mode mode;
@@ -29,12 +30,13 @@ struct opts {
     int ignore_size;
     const char *output;
     uint64_t buckets;       /* describe: time buckets */
-    struct llm_opts {       /* LLM workloads (-w): sim_genllm.h */
+    const char **categories; /* --llm, -w query */
+    size_t ncategories;
+    uint64_t dim;
+    const char *users;
+    struct genllm_opts {    /* -w: LLM workloads of sim_genllm.h */
         const char *workload, *npy;
-        const char **cats;
-        size_t ncats;
-        uint64_t dim;
-    } llm;
+    } genllm;
 };
 
 static void usage(FILE *f)
@@ -43,6 +45,7 @@ static void usage(FILE *f)
 "Usage: tracegen [OPTION]... [-o FILE]\n"
 "       tracegen --convert FORMAT [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
 "       tracegen --describe [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
+"       tracegen --llm [--category SPEC]... [--dim N] [--users SPEC] [OPTION]...\n"
 "       tracegen --list\n"
 "Write a synthetic workload (default: 10^6 requests, Zipf 0.9 over 10^5\n"
 "objects of 4096 bytes, Poisson arrivals at 1000/s), convert a trace, or\n"
@@ -60,11 +63,16 @@ static void usage(FILE *f)
 "      --ttl SPEC          object TTLs: none, fixed, uniform, exp\n"
 "      --arrivals SPEC     arrival times: poisson, onoff\n"
 "      --locality SPEC     p=P,window=W: repeat a recent request with prob. P\n"
-"  -w, --workload SPEC     an LLM workload instead: query, serve, rag or moe\n"
+"      --llm               LLM queries in categories, with classes, users,\n"
+"                          conversations, tokens and embeddings (CSV emb column)\n"
+"  -c, --category SPEC     --llm: NAME:share=,classes=,alpha=,spread=,noise=,\n"
+"                          paraphrase=,ttl=,tokens_in=,tokens_out= (repeat);\n"
+"                          -w query: NAME:share=,density=,within=,... (repeat)\n"
+"      --dim N             --llm, -w query: embedding dimension (default 64)\n"
+"      --users SPEC        --llm: users=1000,followup=0.3\n"
+"  -w, --workload SPEC     an LLM workload: query, serve, rag or moe\n"
 "                          (-F mooncake for serve and rag; see tracegen-llm(7))\n"
-"  -c, --category SPEC     query: NAME:share=S,density=D,...; repeat\n"
-"      --dim N             query: embedding dimension (default 64)\n"
-"      --npy FILE          query: embeddings to FILE (.npy) instead of inline\n"
+"      --npy FILE          -w query: embeddings to FILE (.npy) instead of inline\n"
 "      --convert FORMAT    copy TRACE to -o FILE in FORMAT (csv or oracle)\n"
 "      --describe          print statistics of TRACE as CSV\n"
 "      --buckets N         --describe: time buckets of the rate (default 100)\n"
@@ -99,11 +107,17 @@ static void list_specs(void)
          "  poisson:rate=1000,diurnal=0,period=86400\n"
          "  onoff:rate=1000,on=10,off=50,diurnal=0,period=86400\n"
          "locality (--locality):\n"
-         "  p=0,window=100");
+         "  p=0,window=100\n"
+         "LLM categories (--llm --category), defaults code, chat and search:\n"
+         "  NAME:share=1,classes=1000,alpha=0.8,spread=1,noise=0.3,paraphrase=0.3,ttl=0,\n"
+         "       tokens_in=200,tokens_out=300\n"
+         "LLM users (--users):\n"
+         "  users=1000,followup=0.3");
 }
 
 enum { OPT_SEED = 256, OPT_SIZES, OPT_TTL, OPT_ARRIVALS, OPT_LOCALITY, OPT_CONVERT,
-       OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST, OPT_DIM, OPT_NPY };
+       OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST, OPT_LLM, OPT_CATEGORY, OPT_DIM,
+       OPT_USERS, OPT_NPY };
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -121,9 +135,11 @@ static const struct option longopts[] = {
     {"format", required_argument, NULL, 'f'},
     {"ignore-size", no_argument, NULL, OPT_IGNORE_SIZE},
     {"list", no_argument, NULL, OPT_LIST},
-    {"workload", required_argument, NULL, 'w'},
-    {"category", required_argument, NULL, 'c'},
+    {"llm", no_argument, NULL, OPT_LLM},
+    {"category", required_argument, NULL, OPT_CATEGORY},
     {"dim", required_argument, NULL, OPT_DIM},
+    {"users", required_argument, NULL, OPT_USERS},
+    {"workload", required_argument, NULL, 'w'},
     {"npy", required_argument, NULL, OPT_NPY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -141,11 +157,11 @@ static int parse_out_format(const char *s)
 static void set_mode(struct opts *o, enum mode m)
 {
     if (o->mode != MODE_GEN && o->mode != m)
-        cli_usage_error("--convert and --describe exclude each other");
+        cli_usage_error("--convert, --describe and --llm exclude each other");
     o->mode = m;
 }
 
-static int parse_llm_option(int c, struct opts *o);
+static int parse_genllm_option(int c, struct opts *o);
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
@@ -154,9 +170,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
     o->requests = 1000000;
     o->buckets = 100;
     o->output = "-";
-    o->llm.dim = 64;
+    o->dim = 64;
     while ((c = getopt_long(argc, argv, "o:F:n:p:f:w:c:hV", longopts, NULL)) != -1) {
-        if (parse_llm_option(c, o))
+        if (parse_genllm_option(c, o))
             continue;
         switch (c) {
         case 'o': o->output = optarg; break;
@@ -197,6 +213,19 @@ static void parse_args(int argc, char **argv, struct opts *o)
         }
         case OPT_IGNORE_SIZE: o->ignore_size = 1; break;
         case OPT_LIST: list_specs(); exit(EXIT_OK);
+        case OPT_LLM: set_mode(o, MODE_LLM); break;
+        case OPT_CATEGORY:
+            o->categories = realloc(o->categories, (o->ncategories + 1) * sizeof *o->categories);
+            if (!o->categories)
+                cli_usage_error("out of memory");
+            o->categories[o->ncategories++] = optarg;
+            break;
+        case OPT_DIM:
+            if (cli_parse_u64(optarg, &o->dim) || o->dim == 0 || o->dim > 65536)
+                cli_usage_error("invalid --dim '%s': parameter 'dim' must be in 1..65536",
+                                optarg);
+            break;
+        case OPT_USERS: o->users = optarg; break;
         case 'h': usage(stdout); exit(EXIT_OK);
         case 'V': printf("tracegen %s\n", sim_version()); exit(EXIT_OK);
         default:
@@ -204,56 +233,56 @@ static void parse_args(int argc, char **argv, struct opts *o)
             exit(EXIT_USAGE);
         }
     }
-    if (o->mode == MODE_GEN && optind < argc)
+    if ((o->categories || o->users) && o->mode != MODE_LLM && !o->genllm.workload)
+        cli_usage_error("--category and --users go with --llm");
+    if ((o->mode == MODE_GEN || o->mode == MODE_LLM) && optind < argc)
         cli_usage_error("unexpected argument '%s' (traces go with --convert or --describe)",
                         argv[optind]);
-    if (o->mode != MODE_GEN && argc - optind != 1)
+    if ((o->mode == MODE_CONVERT || o->mode == MODE_DESCRIBE) && argc - optind != 1)
         cli_usage_error("%s takes exactly one trace",
                         o->mode == MODE_CONVERT ? "--convert" : "--describe");
 }
 
 /*=====   LLM workloads (-w): a hook into sim_genllm.h   =====*/
 
-/* Takes the LLM options; returns 0 for any other option. */
-static int parse_llm_option(int c, struct opts *o)
+/* Takes -w, -c (--category's short form) and --npy; returns 0 for any
+ * other option.  --dim and --category are shared with --llm. */
+static int parse_genllm_option(int c, struct opts *o)
 {
     switch (c) {
-    case 'w': o->llm.workload = optarg; return 1;
+    case 'w': o->genllm.workload = optarg; return 1;
     case 'c':
-        o->llm.cats = realloc(o->llm.cats, (o->llm.ncats + 1) * sizeof *o->llm.cats);
-        if (!o->llm.cats)
+        o->categories = realloc(o->categories, (o->ncategories + 1) * sizeof *o->categories);
+        if (!o->categories)
             cli_usage_error("out of memory");
-        o->llm.cats[o->llm.ncats++] = optarg;
+        o->categories[o->ncategories++] = optarg;
         return 1;
-    case OPT_DIM:
-        if (cli_parse_u64(optarg, &o->llm.dim) || o->llm.dim == 0 || o->llm.dim > 65536)
-            cli_usage_error("invalid --dim '%s' (the dimension must be in 1..65536)", optarg);
-        return 1;
-    case OPT_NPY: o->llm.npy = optarg; return 1;
+    case OPT_NPY: o->genllm.npy = optarg; return 1;
     default: return 0;
     }
 }
 
-/* -w: checks the LLM options against the mode, builds the workload
- * (a bad parameter is a usage error) and writes it. */
-static int generate_llm(const struct opts *o)
+/* -w: checks the options against the mode, builds the workload (a bad
+ * parameter is a usage error) and writes it. */
+static int generate_genllm(const struct opts *o)
 {
     char err[SIM_ERRLEN];
     if (o->mode != MODE_GEN)
-        cli_usage_error("-w generates; it does not go with --convert or --describe");
-    if (o->npatterns || o->sizes || o->ttl || o->locality)
-        cli_usage_error("-p, --sizes, --ttl and --locality are for object workloads, not -w");
+        cli_usage_error("-w does not go with --convert, --describe or --llm");
+    if (o->npatterns || o->sizes || o->ttl || o->locality || o->users)
+        cli_usage_error("-p, --sizes, --ttl, --locality and --users are not for -w "
+                        "(see tracegen-llm(7))");
     if (o->out_format == SIM_FMT_ORACLE)
         cli_usage_error("-w workloads are written as csv or mooncake, not oracle");
-    struct sim_genllm_config cfg = {o->seed, o->requests, o->llm.workload, o->llm.cats,
-                                    o->llm.ncats, (uint32_t)o->llm.dim, o->arrivals};
+    struct sim_genllm_config cfg = {o->seed, o->requests, o->genllm.workload, o->categories,
+                                    o->ncategories, (uint32_t)o->dim, o->arrivals};
     sim_genllm *g = sim_genllm_create(&cfg, err, sizeof err);
     if (!g)
         cli_usage_error("%s", err);
     enum sim_genllm_out f = o->out_format == SIM_FMT_MOONCAKE ? SIM_GENLLM_OUT_MOONCAKE
                             : o->out_format == SIM_FMT_CSV    ? SIM_GENLLM_OUT_CSV
                                                               : SIM_GENLLM_OUT_AUTO;
-    int rc = sim_genllm_write(g, o->output, f, o->llm.npy, err, sizeof err);
+    int rc = sim_genllm_write(g, o->output, f, o->genllm.npy, err, sizeof err);
     sim_genllm_free(g);
     if (rc == SIM_EINVAL)
         cli_usage_error("%s", err);
@@ -276,10 +305,15 @@ static enum sim_format out_format(const struct opts *o)
 
 /* Moves every request from `next` to a new writer; returns an exit status. */
 static int pump(const struct opts *o, uint32_t fields,
-                int (*next)(void *src, struct sim_req *q, char *err, size_t errlen), void *src)
+                int (*next)(void *src, struct sim_req *q, char *err, size_t errlen), void *src,
+                const char *const *cats, unsigned ncats)
 {
     char err[SIM_ERRLEN];
     sim_writer *w = sim_writer_open(o->output, out_format(o), fields, err, sizeof err);
+    if (w && ncats && sim_writer_set_category_names(w, cats, ncats, err, sizeof err)) {
+        sim_writer_abort(w);
+        w = NULL;
+    }
     if (!w) {
         cli_warn("%s", err);
         return EXIT_DATA;
@@ -314,17 +348,38 @@ static int reader_next(void *src, struct sim_req *q, char *err, size_t errlen)
 static int generate(const struct opts *o)
 {
     char err[SIM_ERRLEN];
-    if (o->llm.ncats || o->llm.npy)
-        cli_usage_error("-c and --npy go with -w query");
-    if (o->out_format == SIM_FMT_MOONCAKE)
-        cli_usage_error("-F mooncake goes with -w serve or -w rag");
+    if (o->genllm.npy)
+        cli_usage_error("--npy goes with -w query");
     struct sim_gen_config cfg = {o->seed, o->requests, o->patterns, o->npatterns,
                                  o->sizes, o->ttl, o->arrivals, o->locality};
     sim_gen *g = sim_gen_create(&cfg, err, sizeof err);
     if (!g)
         cli_usage_error("%s", err);
-    int status = pump(o, sim_gen_fields(g), gen_next, g);
+    int status = pump(o, sim_gen_fields(g), gen_next, g, NULL, 0);
     sim_gen_free(g);
+    return status;
+}
+
+static int llm_next(void *src, struct sim_req *q, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    return sim_llm_next(src, q);
+}
+
+static int generate_llm(const struct opts *o)
+{
+    char err[SIM_ERRLEN];
+    struct sim_llm_config cfg = {o->seed, o->requests, o->categories, o->ncategories,
+                                 (uint32_t)o->dim, o->users, o->arrivals};
+    sim_llm *g = sim_llm_create(&cfg, err, sizeof err);
+    if (!g)
+        cli_usage_error("%s", err);
+    const char *names[256];
+    unsigned n = sim_llm_category_count(g);
+    for (unsigned i = 0; i < n && i < 256; i++)
+        names[i] = sim_llm_category_name(g, i);
+    int status = pump(o, sim_llm_fields(g), llm_next, g, names, n);
+    sim_llm_free(g);
     return status;
 }
 
@@ -343,9 +398,43 @@ static int convert(const struct opts *o, const char *path)
     sim_reader *r = open_trace(o, path);
     if (!r)
         return EXIT_DATA;
-    int status = pump(o, sim_reader_fields(r), reader_next, r);
+    int status = pump(o, sim_reader_fields(r), reader_next, r, NULL, 0);
     sim_reader_close(r);
     return status;
+}
+
+static int describe(const struct opts *o, const char *path)
+{
+    char err[SIM_ERRLEN];
+    sim_reader *r = open_trace(o, path);
+    sim_stats *st = r ? sim_stats_create() : NULL;
+    int rc = r && st ? 0 : SIM_ENOMEM;
+    if (r && !st)
+        cli_warn("out of memory");
+    struct sim_req q;
+    while (!rc && (rc = sim_reader_next(r, &q, err, sizeof err)) == 1)
+        if ((rc = sim_stats_add(st, &q)) != 0)
+            snprintf(err, sizeof err, "%s: out of memory", path);
+    if (rc && r && st)
+        cli_warn("%s", err);
+    sim_outfile *of = rc ? NULL : sim_outfile_open(o->output, err, sizeof err);
+    if (!rc && !of) {
+        cli_warn("%s", err);
+        rc = SIM_EIO;
+    }
+    if (of && sim_stats_csv(st, sim_outfile_stream(of), (unsigned)o->buckets) == 0) {
+        if (sim_outfile_commit(of, err, sizeof err)) {
+            cli_warn("%s", err);
+            rc = SIM_EIO;
+        }
+    } else if (of) {
+        cli_warn("%s: write error", o->output);
+        sim_outfile_abort(of);
+        rc = SIM_EIO;
+    }
+    sim_stats_free(st);
+    sim_reader_close(r);
+    return rc ? EXIT_DATA : EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -355,15 +444,18 @@ int main(int argc, char **argv)
     cli_prog = "tracegen";
     parse_args(argc, argv, &o);
     int status;
-    if (o.llm.workload)
-        status = generate_llm(&o);
+    if (!o.genllm.workload && o.out_format == SIM_FMT_MOONCAKE)
+        cli_usage_error("mooncake output goes with -w serve or -w rag");
+    if (o.genllm.workload)
+        status = generate_genllm(&o);
     else switch (o.mode) {
     case MODE_CONVERT: status = convert(&o, argv[optind]); break;
-    case MODE_DESCRIBE: status = EXIT_DATA; break;
+    case MODE_DESCRIBE: status = describe(&o, argv[optind]); break;
+    case MODE_LLM: status = generate_llm(&o); break;
     default: status = generate(&o); break;
     }
     free(o.patterns);
-    free(o.llm.cats);
+    free(o.categories);
     cli_close_stdout();
     return status;
 }

@@ -137,9 +137,10 @@ static inline uint64_t sim_key_hash(uint64_t x)
 
 /*
  * Every cached object has a record: this header followed by the policy's
- * own metadata (hooks.meta_size bytes, 4-byte aligned).  Records live in one
- * array and are named by 32-bit ids, which stay valid while the object is
- * cached; pointers into the array are invalidated by an insert.
+ * own metadata (hooks.meta_size bytes; records are 8-byte aligned).
+ * Records live in one array and are named by 32-bit ids, which stay valid
+ * while the object is cached; pointers into the array are invalidated by an
+ * insert.
  */
 struct sim_obj {
     uint64_t key;

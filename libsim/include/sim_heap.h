@@ -1,0 +1,64 @@
+/*
+ * sim_heap.h - an indexed binary min-heap over 32-bit record ids, for
+ * policies that evict by priority (GDSF, Belady, ...).
+ *
+ * Each entry is (id, pri, tie): the heap's top is the entry with the
+ * smallest pri, and among equal pri the smallest tie.  The heap remembers
+ * where every id sits, so an id's key can be changed or the id removed in
+ * O(log n).  An id may be in the heap at most once.  Since 0.1.
+ */
+#ifndef SIM_HEAP_H
+#define SIM_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sim_heap_ent {
+    double pri;
+    uint64_t tie;
+    uint32_t id;
+};
+
+struct sim_heap {
+    struct sim_heap_ent *e;  /* e[0] is the top */
+    uint32_t *pos;           /* pos[id] = index in e + 1, 0 if absent */
+    size_t n, cap;           /* entries, allocated entries */
+    size_t npos;             /* allocated pos slots */
+};
+
+/*! sim_heap_init() : an empty heap (cannot fail; allocates lazily). */
+void sim_heap_init(struct sim_heap *h);
+/*! sim_heap_free() : releases the memory; the heap is empty afterwards. */
+void sim_heap_free(struct sim_heap *h);
+
+/*! sim_heap_push() : adds id, which must be absent.
+ * @return 0, or SIM_ENOMEM (then the heap is unchanged). */
+int sim_heap_push(struct sim_heap *h, uint32_t id, double pri, uint64_t tie);
+
+/*! sim_heap_update() : changes the key of id, which must be present. */
+void sim_heap_update(struct sim_heap *h, uint32_t id, double pri, uint64_t tie);
+
+/*! sim_heap_remove() : removes id, which must be present. */
+void sim_heap_remove(struct sim_heap *h, uint32_t id);
+
+/*! sim_heap_top() : the smallest entry, or NULL when empty. */
+const struct sim_heap_ent *sim_heap_top(const struct sim_heap *h);
+
+/*! sim_heap_pop() : removes the top and returns its id; the heap must not
+ * be empty.  *out (may be NULL) receives the entry. */
+uint32_t sim_heap_pop(struct sim_heap *h, struct sim_heap_ent *out);
+
+/*! sim_heap_contains() : 1 if id is in the heap. */
+int sim_heap_contains(const struct sim_heap *h, uint32_t id);
+
+/*! sim_heap_check() : 1 if the heap order and the position index hold. */
+int sim_heap_check(const struct sim_heap *h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SIM_HEAP_H */

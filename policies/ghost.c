@@ -1,0 +1,73 @@
+/*
+ * ghost.c - ghost entries (evicted keys) for ARC, 2Q and LIRS; see ghost.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ghost.h"
+
+int sim_ghosts_init(struct sim_ghosts *g, size_t stride)
+{
+    g->base = NULL;
+    g->stride = stride;
+    g->cap = g->used = 0;
+    g->free = SIM_KEYMAP_NONE;
+    return sim_keymap_init(&g->map, 0, &g->base, stride);
+}
+
+void sim_ghosts_free(struct sim_ghosts *g)
+{
+    sim_keymap_free(&g->map);
+    free(g->base);
+    g->base = NULL;
+}
+
+/* A record id: recycled, or fresh (the array doubles when full). */
+static uint32_t ghost_alloc(struct sim_ghosts *g)
+{
+    if (g->free != SIM_KEYMAP_NONE) {
+        uint32_t id = g->free;
+        memcpy(&g->free, sim_ghosts_rec(g, id), sizeof g->free);
+        return id;
+    }
+    if (g->used == g->cap) {
+        uint32_t cap = g->cap ? g->cap * 2 : 1024;
+        if (cap > SIM_KEYMAP_NONE / 2)
+            return SIM_KEYMAP_NONE;
+        uint8_t *b = realloc(g->base, (size_t)cap * g->stride);
+        if (!b)
+            return SIM_KEYMAP_NONE;
+        g->base = b;
+        g->cap = cap;
+    }
+    return g->used++;
+}
+
+static void ghost_release(struct sim_ghosts *g, uint32_t id)
+{
+    memcpy(sim_ghosts_rec(g, id), &g->free, sizeof g->free);
+    g->free = id;
+}
+
+uint32_t sim_ghosts_add(struct sim_ghosts *g, uint64_t key, uint32_t size)
+{
+    uint32_t id = ghost_alloc(g);
+    if (id == SIM_KEYMAP_NONE)
+        return id;
+    uint8_t *r = sim_ghosts_rec(g, id);
+    memcpy(r, &key, sizeof key);
+    memcpy(r + sizeof key, &size, sizeof size);
+    if (sim_keymap_put(&g->map, key, id)) {
+        ghost_release(g, id);
+        return SIM_KEYMAP_NONE;
+    }
+    return id;
+}
+
+void sim_ghosts_del(struct sim_ghosts *g, uint32_t id)
+{
+    uint64_t key;
+    memcpy(&key, sim_ghosts_rec(g, id), sizeof key);
+    sim_keymap_del(&g->map, key);
+    ghost_release(g, id);
+}
