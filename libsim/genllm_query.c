@@ -196,7 +196,10 @@ static int setup_shares(struct query *q, unsigned ngiven, char *err, size_t errl
         snprintf(err, errlen, "categories: parameter 'share' sums to %g, not 1", sum);
         return SIM_EINVAL;
     }
-    q->cat[q->ncat - 1].cum = 2; /* rounding never leaves a draw without a category */
+    unsigned last = q->ncat - 1; /* rounding never leaves a draw without a category, */
+    while (last > 0 && q->cat[last].share == 0) /* nor gives one to a share of 0 */
+        last--;
+    q->cat[last].cum = 2;
     return 0;
 }
 

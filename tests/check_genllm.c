@@ -496,6 +496,18 @@ START_TEST(limits_small)
 }
 END_TEST
 
+/* A category with share 0 gets no request, even the last one. */
+START_TEST(limits_zero_share)
+{
+    const char *cats[] = {"a:share=0", "b:share=1", "c:share=0"};
+    sim_genllm *g = make(3, 5000, "query", cats, 3, 2);
+    struct sim_req q;
+    while (next(g, &q) == 1)
+        ck_assert_str_eq(q.category_name, "b");
+    sim_genllm_free(g);
+}
+END_TEST
+
 /* rag with k = corpus: every chunk in every request (the fallback takes
  * the unused ones); moe with k = experts: every expert in every row. */
 START_TEST(limits_take_all)
@@ -585,6 +597,7 @@ static Suite *genllm_suite(void)
     suite_add_tcase(s, core);
     TCase *lim = tcase_create("Limits");
     tcase_add_test(lim, limits_small);
+    tcase_add_test(lim, limits_zero_share);
     tcase_add_test(lim, limits_take_all);
     suite_add_tcase(s, lim);
     TCase *errs = tcase_create("Errors");

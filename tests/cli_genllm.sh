@@ -83,10 +83,13 @@ usage "'law'" -w query -c a:law=lognormal
 usage "unknown workload" -w chat
 usage "'k'" -w moe:experts=4,k=8
 usage "mooncake" -w query -F mooncake
-usage "mooncake" -F mooncake
+usage "mooncake output" -F mooncake
+usage "go with --llm" --users users=5 -n 5
+usage "not for -w" -w query --users users=5
+usage "--llm" -w query --llm
 usage "oracle" -w serve -F oracle
-usage "-c" -c a:share=1
-usage "object workloads" -w query -p zipf
+usage "go with --llm" -c a:share=1
+usage "not for -w" -w query -p zipf
 usage "npy" -w moe --npy "$T/x.npy"
 
 exit $fail

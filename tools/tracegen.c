@@ -150,7 +150,7 @@ static int parse_out_format(const char *s)
 {
     int f = sim_format_parse(s);
     if (f != SIM_FMT_CSV && f != SIM_FMT_ORACLE && f != SIM_FMT_MOONCAKE)
-        cli_usage_error("cannot write format '%s' (csv, oracle, or mooncake with -w)", s);
+        cli_usage_error("cannot write format '%s' (csv or oracle; mooncake with -w)", s);
     return f;
 }
 
