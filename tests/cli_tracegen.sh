@@ -85,6 +85,16 @@ expect 2 "'share'" "negative share" -- "$TG" --llm --category a:share=-1
 expect 2 "go with --llm" "--category without --llm" -- "$TG" --category a
 expect 0 "" "describe an LLM trace" -- "$TG" --describe "$T/l1.csv"
 
+# --- serving workloads: blocks column; a bad parameter named
+"$TG" --serve chat:block=256 -n 500 -o "$T/chat.csv" || fail "--serve chat failed"
+[ "$(head -1 "$T/chat.csv")" = "time,key,size,op,user,context,turn,tokens_in,tokens_out,blocks" ] ||
+    fail "--serve chat header: $(head -1 "$T/chat.csv")"
+"$TG" --serve rag -n 100 -o "$T/rag.csv" && "$TG" --serve moe -n 1000 -o "$T/moe.bin" ||
+    fail "--serve rag/moe failed"
+[ "$(wc -c <"$T/moe.bin")" -eq 24000 ] || fail "--serve moe: not 1000 oracle records"
+expect 2 "'block'" "block 0" -- "$TG" --serve chat:block=0
+expect 2 "unknown serving workload" "unknown serving workload" -- "$TG" --serve vllm
+
 # --- conversion: oracle -> csv -> oracle is the identity (times are whole
 # seconds in oracleGeneral, so nothing is lost on the way)
 gen --seed 5 -o "$T/o.bin" || fail "oracle output failed"

@@ -16,7 +16,7 @@
 #include "sim_gen.h"
 #include "sim_stats.h"
 
-enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE, MODE_LLM };
+enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE, MODE_LLM, MODE_SERVE };
 
 struct opts {
     enum mode mode;
@@ -33,6 +33,7 @@ struct opts {
     size_t ncategories;
     uint64_t dim;
     const char *users;
+    const char *serve;      /* --serve spec */
 };
 
 static void usage(FILE *f)
@@ -42,6 +43,7 @@ static void usage(FILE *f)
 "       tracegen --convert FORMAT [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
 "       tracegen --describe [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
 "       tracegen --llm [--category SPEC]... [--dim N] [--users SPEC] [OPTION]...\n"
+"       tracegen --serve SPEC [OPTION]...\n"
 "       tracegen --list\n"
 "Write a synthetic workload (default: 10^6 requests, Zipf 0.9 over 10^5\n"
 "objects of 4096 bytes, Poisson arrivals at 1000/s), convert a trace, or\n"
@@ -65,6 +67,9 @@ static void usage(FILE *f)
 "                          paraphrase=,ttl=,tokens_in=,tokens_out= (repeat)\n"
 "      --dim N             --llm: embedding dimension (default 64)\n"
 "      --users SPEC        --llm: users=1000,followup=0.3\n"
+"      --serve SPEC        LLM serving: chat (multi-turn, shared system prompts,\n"
+"                          prefix block ids), rag (retrieved chunks) or moe\n"
+"                          (per-token, per-layer top-k experts); see --list\n"
 "      --convert FORMAT    copy TRACE to -o FILE in FORMAT (csv or oracle)\n"
 "      --describe          print statistics of TRACE as CSV\n"
 "      --buckets N         --describe: time buckets of the rate (default 100)\n"
@@ -104,12 +109,18 @@ static void list_specs(void)
          "  NAME:share=1,classes=1000,alpha=0.8,spread=1,noise=0.3,paraphrase=0.3,ttl=0,\n"
          "       tokens_in=200,tokens_out=300\n"
          "LLM users (--users):\n"
-         "  users=1000,followup=0.3");
+         "  users=1000,followup=0.3\n"
+         "LLM serving (--serve):\n"
+         "  chat:sessions=100,new=0.2,prompts=10,prompt_alpha=1,prompt_tokens=1000,\n"
+         "       tokens_in=200,tokens_out=300,block=512\n"
+         "  rag:chunks=100000,alpha=0.9,k=5,chunk_tokens=512,prompt_tokens=1000,\n"
+         "      tokens_in=50,tokens_out=300,block=512\n"
+         "  moe:layers=32,experts=64,k=2,alpha=1,locality=0.3,expert_bytes=100000000");
 }
 
 enum { OPT_SEED = 256, OPT_SIZES, OPT_TTL, OPT_ARRIVALS, OPT_LOCALITY, OPT_CONVERT,
        OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST, OPT_LLM, OPT_CATEGORY, OPT_DIM,
-       OPT_USERS };
+       OPT_USERS, OPT_SERVE };
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -131,6 +142,7 @@ static const struct option longopts[] = {
     {"category", required_argument, NULL, OPT_CATEGORY},
     {"dim", required_argument, NULL, OPT_DIM},
     {"users", required_argument, NULL, OPT_USERS},
+    {"serve", required_argument, NULL, OPT_SERVE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -147,7 +159,7 @@ static int parse_out_format(const char *s)
 static void set_mode(struct opts *o, enum mode m)
 {
     if (o->mode != MODE_GEN && o->mode != m)
-        cli_usage_error("--convert, --describe and --llm exclude each other");
+        cli_usage_error("--convert, --describe, --llm and --serve exclude each other");
     o->mode = m;
 }
 
@@ -212,6 +224,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
                                 optarg);
             break;
         case OPT_USERS: o->users = optarg; break;
+        case OPT_SERVE:
+            set_mode(o, MODE_SERVE);
+            o->serve = optarg;
+            break;
         case 'h': usage(stdout); exit(EXIT_OK);
         case 'V': printf("tracegen %s\n", sim_version()); exit(EXIT_OK);
         default:
@@ -221,7 +237,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
     }
     if ((o->categories || o->users) && o->mode != MODE_LLM)
         cli_usage_error("--category and --users go with --llm");
-    if ((o->mode == MODE_GEN || o->mode == MODE_LLM) && optind < argc)
+    if ((o->mode == MODE_GEN || o->mode == MODE_LLM || o->mode == MODE_SERVE) && optind < argc)
         cli_usage_error("unexpected argument '%s' (traces go with --convert or --describe)",
                         argv[optind]);
     if ((o->mode == MODE_CONVERT || o->mode == MODE_DESCRIBE) && argc - optind != 1)
@@ -317,6 +333,26 @@ static int generate_llm(const struct opts *o)
     return status;
 }
 
+static int serve_next(void *src, struct sim_req *q, char *err, size_t errlen)
+{
+    int rc = sim_serve_next(src, q);
+    if (rc < 0)
+        snprintf(err, errlen, "out of memory");
+    return rc;
+}
+
+static int generate_serve(const struct opts *o)
+{
+    char err[SIM_ERRLEN];
+    struct sim_serve_config cfg = {o->seed, o->requests, o->serve, o->arrivals};
+    sim_serve *g = sim_serve_create(&cfg, err, sizeof err);
+    if (!g)
+        cli_usage_error("%s", err);
+    int status = pump(o, sim_serve_fields(g), serve_next, g, NULL, 0);
+    sim_serve_free(g);
+    return status;
+}
+
 static sim_reader *open_trace(const struct opts *o, const char *path)
 {
     char err[SIM_ERRLEN];
@@ -382,6 +418,7 @@ int main(int argc, char **argv)
     case MODE_CONVERT: status = convert(&o, argv[optind]); break;
     case MODE_DESCRIBE: status = describe(&o, argv[optind]); break;
     case MODE_LLM: status = generate_llm(&o); break;
+    case MODE_SERVE: status = generate_serve(&o); break;
     default: status = generate(&o); break;
     }
     free(o.patterns);
