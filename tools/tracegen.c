@@ -15,6 +15,7 @@
 #include "sim.h"
 #include "sim_gen.h"
 #include "sim_stats.h"
+#include "sim_vec.h"
 
 enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE, MODE_LLM, MODE_SERVE };
 
@@ -34,6 +35,7 @@ struct opts {
     uint64_t dim;
     const char *users;
     const char *serve;      /* --serve spec */
+    const char *emb_out;    /* --llm: embeddings to this .npy */
 };
 
 static void usage(FILE *f)
@@ -42,7 +44,8 @@ static void usage(FILE *f)
 "Usage: tracegen [OPTION]... [-o FILE]\n"
 "       tracegen --convert FORMAT [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
 "       tracegen --describe [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
-"       tracegen --llm [--category SPEC]... [--dim N] [--users SPEC] [OPTION]...\n"
+"       tracegen --llm [--category SPEC]... [--dim N] [--users SPEC]\n"
+"                [--emb-out FILE.npy] [OPTION]...\n"
 "       tracegen --serve SPEC [OPTION]...\n"
 "       tracegen --list\n"
 "Write a synthetic workload (default: 10^6 requests, Zipf 0.9 over 10^5\n"
@@ -67,6 +70,8 @@ static void usage(FILE *f)
 "                          paraphrase=,ttl=,tokens_in=,tokens_out= (repeat)\n"
 "      --dim N             --llm: embedding dimension (default 64)\n"
 "      --users SPEC        --llm: users=1000,followup=0.3\n"
+"      --emb-out FILE.npy  --llm: embeddings to a companion .npy (float32,\n"
+"                          one row per request) instead of the emb column\n"
 "      --serve SPEC        LLM serving: chat (multi-turn, shared system prompts,\n"
 "                          prefix block ids), rag (retrieved chunks) or moe\n"
 "                          (per-token, per-layer top-k experts); see --list\n"
@@ -120,7 +125,7 @@ static void list_specs(void)
 
 enum { OPT_SEED = 256, OPT_SIZES, OPT_TTL, OPT_ARRIVALS, OPT_LOCALITY, OPT_CONVERT,
        OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST, OPT_LLM, OPT_CATEGORY, OPT_DIM,
-       OPT_USERS, OPT_SERVE };
+       OPT_USERS, OPT_SERVE, OPT_EMB_OUT };
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -143,6 +148,7 @@ static const struct option longopts[] = {
     {"dim", required_argument, NULL, OPT_DIM},
     {"users", required_argument, NULL, OPT_USERS},
     {"serve", required_argument, NULL, OPT_SERVE},
+    {"emb-out", required_argument, NULL, OPT_EMB_OUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -224,6 +230,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
                                 optarg);
             break;
         case OPT_USERS: o->users = optarg; break;
+        case OPT_EMB_OUT: o->emb_out = optarg; break;
         case OPT_SERVE:
             set_mode(o, MODE_SERVE);
             o->serve = optarg;
@@ -235,8 +242,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
             exit(EXIT_USAGE);
         }
     }
-    if ((o->categories || o->users) && o->mode != MODE_LLM)
-        cli_usage_error("--category and --users go with --llm");
+    if ((o->categories || o->users || o->emb_out) && o->mode != MODE_LLM)
+        cli_usage_error("--category, --users and --emb-out go with --llm");
     if ((o->mode == MODE_GEN || o->mode == MODE_LLM || o->mode == MODE_SERVE) && optind < argc)
         cli_usage_error("unexpected argument '%s' (traces go with --convert or --describe)",
                         argv[optind]);
@@ -310,10 +317,27 @@ static int generate(const struct opts *o)
     return status;
 }
 
+/* --llm: the generator, and with --emb-out the embeddings collected for
+ * the .npy (the requests then go out without their emb column). */
+struct llm_src {
+    sim_llm *g;
+    float *emb;
+    uint64_t rows;
+    uint32_t dim;
+};
+
 static int llm_next(void *src, struct sim_req *q, char *err, size_t errlen)
 {
+    struct llm_src *s = src;
+    int rc = sim_llm_next(s->g, q);
+    if (rc == 1 && s->emb) {
+        memcpy(s->emb + s->rows++ * s->dim, q->emb, s->dim * sizeof *s->emb);
+        q->present &= ~(uint32_t)SIM_F_EMB;
+        q->emb = NULL;
+        q->dim = 0;
+    }
     (void)err, (void)errlen;
-    return sim_llm_next(src, q);
+    return rc;
 }
 
 static int generate_llm(const struct opts *o)
@@ -321,15 +345,34 @@ static int generate_llm(const struct opts *o)
     char err[SIM_ERRLEN];
     struct sim_llm_config cfg = {o->seed, o->requests, o->categories, o->ncategories,
                                  (uint32_t)o->dim, o->users, o->arrivals};
-    sim_llm *g = sim_llm_create(&cfg, err, sizeof err);
-    if (!g)
+    struct llm_src src = {sim_llm_create(&cfg, err, sizeof err), NULL, 0, (uint32_t)o->dim};
+    if (!src.g)
         cli_usage_error("%s", err);
+    uint32_t fields = sim_llm_fields(src.g);
+    if (o->emb_out) {
+        src.emb = malloc(o->requests * o->dim * sizeof *src.emb);
+        if (!src.emb) {
+            cli_warn("out of memory for %llu embeddings of %llu floats",
+                     (unsigned long long)o->requests, (unsigned long long)o->dim);
+            sim_llm_free(src.g);
+            return EXIT_DATA;
+        }
+        fields &= ~(uint32_t)SIM_F_EMB;
+    }
     const char *names[256];
-    unsigned n = sim_llm_category_count(g);
+    unsigned n = sim_llm_category_count(src.g);
     for (unsigned i = 0; i < n && i < 256; i++)
-        names[i] = sim_llm_category_name(g, i);
-    int status = pump(o, sim_llm_fields(g), llm_next, g, names, n);
-    sim_llm_free(g);
+        names[i] = sim_llm_category_name(src.g, i);
+    int status = pump(o, fields, llm_next, &src, names, n);
+    if (status == EXIT_OK && o->emb_out &&
+        sim_npy_write(o->emb_out, src.emb, src.rows, src.dim, err, sizeof err)) {
+        cli_warn("%s", err);
+        if (strcmp(o->output, "-"))
+            remove(o->output); /* all or nothing */
+        status = EXIT_DATA;
+    }
+    free(src.emb);
+    sim_llm_free(src.g);
     return status;
 }
 
