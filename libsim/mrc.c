@@ -75,7 +75,8 @@ struct sim_mrc_s {
     uint64_t *occ;          /* occupancy bitmap of positions 1..npos (bit p-1) */
     uint64_t npos, now;     /* positions 1..npos; 1..now used */
     size_t ntrees;
-    struct wtree *tree;     /* per class; .w NULL until the class is used */
+    struct wtree *tree;     /* per class; .f NULL until the class is used */
+    int unit_sizes;         /* object units: weights are the occupancy bits */
     uint64_t *total;
     size_t trees_alive;
     uint64_t *used;         /* after a delete: bytes cached at each capacity */
@@ -117,52 +118,72 @@ static void fw_build(uint64_t *t, uint64_t n)
     }
 }
 
-static uint64_t wt_prefix(const struct wtree *t, uint64_t pos)
+/* In object units every weight is 1, so the occupancy bitmap is the weight
+ * array (a block of BLK = 64 positions is one bitmap word) and w is not
+ * kept: 8 times less memory touched per request. */
+static uint64_t weight(const sim_mrc *m, const struct wtree *t, uint64_t p)
+{
+    if (t->w)
+        return t->w[p];
+    return (m->occ[(p - 1) / 64] >> ((p - 1) % 64)) & 1;
+}
+
+static uint64_t wt_prefix(const sim_mrc *m, const struct wtree *t, uint64_t pos)
 {
     uint64_t b = (pos - 1) / BLK, s = fw_prefix(t->f, b);
+    if (!t->w)
+        return s + (uint64_t)__builtin_popcountll(m->occ[b] &
+                                                  ((UINT64_C(2) << ((pos - 1) % 64)) - 1));
     for (uint64_t i = b * BLK + 1; i <= pos; i++)
         s += t->w[i];
     return s;
 }
 
-static void wt_add(struct wtree *t, uint64_t npos, uint64_t pos, uint64_t delta)
+static void wt_add(const sim_mrc *m, struct wtree *t, uint64_t pos, uint64_t delta)
 {
-    t->w[pos] += delta;
-    fw_add(t->f, npos / BLK, (pos - 1) / BLK + 1, delta);
+    if (t->w)
+        t->w[pos] += delta;
+    fw_add(t->f, m->npos / BLK, (pos - 1) / BLK + 1, delta);
 }
 
-static int wt_alloc(struct wtree *t, uint64_t npos)
+static int wt_alloc(const sim_mrc *m, struct wtree *t)
 {
-    t->w = calloc(npos + 1, sizeof *t->w);
-    t->f = calloc(npos / BLK + 1, sizeof *t->f);
-    return t->w && t->f ? 0 : SIM_ENOMEM;
+    t->f = calloc(m->npos / BLK + 1, sizeof *t->f);
+    if (!m->unit_sizes)
+        t->w = calloc(m->npos + 1, sizeof *t->w);
+    return t->f && (m->unit_sizes || t->w) ? 0 : SIM_ENOMEM;
 }
 
 /* Reallocates for npos positions, weights zeroed (compaction refills them). */
 static int wt_resize(struct wtree *t, uint64_t npos)
 {
-    uint64_t *w = realloc(t->w, (npos + 1) * sizeof *w);
-    if (!w)
-        return SIM_ENOMEM;
-    t->w = w;
+    if (t->w) {
+        uint64_t *w = realloc(t->w, (npos + 1) * sizeof *w);
+        if (!w)
+            return SIM_ENOMEM;
+        t->w = w;
+        memset(t->w, 0, (npos + 1) * sizeof *t->w);
+    }
     uint64_t *f = realloc(t->f, (npos / BLK + 1) * sizeof *f);
     if (!f)
         return SIM_ENOMEM;
     t->f = f;
-    memset(t->w, 0, (npos + 1) * sizeof *t->w);
     return 0;
 }
 
-/* Recomputes f from w. */
-static void wt_build(struct wtree *t, uint64_t npos)
+/* Recomputes f from the weights (m->npos positions). */
+static void wt_build(const sim_mrc *m, struct wtree *t)
 {
-    for (uint64_t b = 1; b <= npos / BLK; b++) {
-        uint64_t s = 0;
-        for (uint64_t i = (b - 1) * BLK + 1; i <= b * BLK; i++)
-            s += t->w[i];
-        t->f[b] = s;
+    for (uint64_t b = 1; b <= m->npos / BLK; b++) {
+        uint64_t sum = 0;
+        if (!t->w)
+            sum = (uint64_t)__builtin_popcountll(m->occ[b - 1]);
+        else
+            for (uint64_t i = (b - 1) * BLK + 1; i <= b * BLK; i++)
+                sum += t->w[i];
+        t->f[b] = sum;
     }
-    fw_build(t->f, npos / BLK);
+    fw_build(t->f, m->npos / BLK);
 }
 
 /*=====   Setup   =====*/
@@ -200,6 +221,7 @@ sim_mrc *sim_mrc_create(const struct sim_mrc_opts *o, char *err, size_t errlen)
     m->unit = o->unit;
     m->rate = o->rate > 0 ? o->rate : 1;
     m->sampling = m->rate < 1;
+    m->unit_sizes = o->unit == SIM_UNIT_OBJECTS;
     m->threshold = (uint64_t)(m->rate * (1 << HASH_BITS) + 0.5);
     m->k = k;
     m->ntrees = nt;
@@ -323,7 +345,7 @@ static int compact(sim_mrc *m)
     uint64_t *occ = calloc(n / 64 + 1, sizeof *occ);
     int rc = occ ? 0 : SIM_ENOMEM;
     for (size_t c = 0; !rc && c < m->ntrees; c++)
-        if (m->tree[c].w && wt_resize(&m->tree[c], n))
+        if (m->tree[c].f && wt_resize(&m->tree[c], n))
             rc = SIM_ENOMEM;
     if (rc) {
         free(rank);
@@ -337,15 +359,17 @@ static int compact(sim_mrc *m)
         uint64_t p = s->pos - 1, below = m->occ[p / 64] & ((UINT64_C(2) << (p % 64)) - 1);
         s->pos = rank[p / 64] + (uint32_t)__builtin_popcountll(below);
         occ[(s->pos - 1) / 64] |= UINT64_C(1) << ((s->pos - 1) % 64);
-        m->tree[size_class(m, s->size)].w[s->pos] = s->size;
+        struct wtree *t = &m->tree[size_class(m, s->size)];
+        if (t->w)
+            t->w[s->pos] = s->size;
     }
-    for (size_t c = 0; c < m->ntrees; c++)
-        if (m->tree[c].w)
-            wt_build(&m->tree[c], n);
     free(rank);
     free(m->occ);
     m->occ = occ;
     m->npos = n;
+    for (size_t c = 0; c < m->ntrees; c++)
+        if (m->tree[c].f)
+            wt_build(m, &m->tree[c]);
     m->now = live;
     return 0;
 }
@@ -357,8 +381,8 @@ static int place(sim_mrc *m, struct slot *s, size_t cls)
         s->pos = POS_HUGE;
         return 0;
     }
-    if (!m->tree[cls].w) {
-        if (wt_alloc(&m->tree[cls], m->npos))
+    if (!m->tree[cls].f) {
+        if (wt_alloc(m, &m->tree[cls]))
             return SIM_ENOMEM;
         m->trees_alive++;
     }
@@ -370,7 +394,7 @@ static int place(sim_mrc *m, struct slot *s, size_t cls)
     uint64_t p = ++m->now;
     s->pos = (uint32_t)p;
     m->occ[(p - 1) / 64] |= UINT64_C(1) << ((p - 1) % 64);
-    wt_add(&m->tree[cls], m->npos, p, s->size);
+    wt_add(m, &m->tree[cls], p, s->size);
     m->total[cls] += s->size;
     return 0;
 }
@@ -378,7 +402,7 @@ static int place(sim_mrc *m, struct slot *s, size_t cls)
 static void unplace(sim_mrc *m, struct slot *s, size_t cls)
 {
     uint64_t p = s->pos;
-    wt_add(&m->tree[cls], m->npos, p, ~(uint64_t)s->size + 1);
+    wt_add(m, &m->tree[cls], p, ~(uint64_t)s->size + 1);
     m->total[cls] -= s->size;
     m->occ[(p - 1) / 64] &= ~(UINT64_C(1) << ((p - 1) % 64));
     s->pos = POS_DEAD;
@@ -402,7 +426,7 @@ static int below(const sim_mrc *m, uint64_t own, uint64_t d, uint64_t cap)
 static uint64_t count_hits(sim_mrc *m, const struct slot *s, size_t cls, uint64_t bytes)
 {
     if (m->trees_alive == 1 && cls == 0) { /* one class: binary search */
-        uint64_t d = s->size + m->total[0] - wt_prefix(&m->tree[0], s->pos);
+        uint64_t d = s->size + m->total[0] - wt_prefix(m, &m->tree[0], s->pos);
         size_t lo = 0, hi = m->k;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
@@ -417,8 +441,8 @@ static uint64_t count_hits(sim_mrc *m, const struct slot *s, size_t cls, uint64_
     }
     uint64_t d = s->size;
     for (size_t c = 0; c < m->ntrees; c++) {
-        if (m->tree[c].w)
-            d += m->total[c] - wt_prefix(&m->tree[c], s->pos); /* positions are shared */
+        if (m->tree[c].f)
+            d += m->total[c] - wt_prefix(m, &m->tree[c], s->pos); /* positions are shared */
         if (c < m->k && c >= cls && below(m, s->size, d, m->caps[c])) {
             m->hits_at[c]++;
             m->bytes_at[c] += bytes;
@@ -457,7 +481,7 @@ static uint64_t kept_within(const sim_mrc *m, size_t j, uint64_t x)
         if (nx > nblk)
             continue;
         for (size_t c = 0; c <= j; c++)
-            s += m->tree[c].w ? m->tree[c].f[nx] : 0;
+            s += m->tree[c].f ? m->tree[c].f[nx] : 0;
         if (acc + s < tot - x) {
             pos = nx;
             acc += s;
@@ -467,7 +491,7 @@ static uint64_t kept_within(const sim_mrc *m, size_t j, uint64_t x)
     while (acc < tot - x) {
         p++;
         for (size_t c = 0; c <= j; c++)
-            acc += m->tree[c].w ? m->tree[c].w[p] : 0;
+            acc += m->tree[c].f ? weight(m, &m->tree[c], p) : 0;
     }
     return tot - acc;
 }
@@ -489,8 +513,8 @@ static uint64_t tracked_access(sim_mrc *m, const struct slot *s, size_t cls, int
 {
     uint64_t d = s->size;
     for (size_t j = 0; j < m->k; j++) {
-        if (!cold && m->tree[j].w)
-            d += m->total[j] - wt_prefix(&m->tree[j], s->pos);
+        if (!cold && m->tree[j].f)
+            d += m->total[j] - wt_prefix(m, &m->tree[j], s->pos);
         if (j < cls)
             continue; /* too large for this cache */
         if (!cold && d <= m->used[j]) {
@@ -508,8 +532,8 @@ static void tracked_delete(sim_mrc *m, const struct slot *s, size_t cls)
 {
     uint64_t d = s->size;
     for (size_t j = 0; j < m->k; j++) {
-        if (m->tree[j].w)
-            d += m->total[j] - wt_prefix(&m->tree[j], s->pos);
+        if (m->tree[j].f)
+            d += m->total[j] - wt_prefix(m, &m->tree[j], s->pos);
         if (j >= cls && d <= m->used[j])
             m->used[j] -= s->size;
     }

@@ -3,7 +3,8 @@
  * (against libm), the Zipf sampler (rank-frequency slope and a chi-square
  * test against the exact law), and sim_gen's patterns, sizes, TTLs, arrivals
  * and locality (properties checked directly on the generated requests);
- * the LLM query workload's shares, embeddings, classes and conversations.
+ * the LLM query workload's shares, embeddings, classes and conversations;
+ * the serving workloads' prefix blocks and expert activations.
  */
 #include <check.h>
 #include <math.h>
@@ -632,6 +633,139 @@ START_TEST(llm_bad_config_names_the_parameter)
 }
 END_TEST
 
+
+/*=====   LLM serving workloads   =====*/
+
+static sim_serve *make_serve(const char *spec, uint64_t n)
+{
+    char err[SIM_ERRLEN];
+    struct sim_serve_config cfg = {8, n, spec, NULL};
+    sim_serve *g = sim_serve_create(&cfg, err, sizeof err);
+    ck_assert_msg(g != NULL, "%s", err);
+    return g;
+}
+
+/* A session's next prompt extends its last one: all but the last (partly
+ * filled) block carry over; sessions on the same system prompt share its
+ * whole blocks (1000 tokens = 3 blocks of 256 + a part); the number of
+ * blocks is that of the system prompt's whole blocks plus the rest. */
+START_TEST(serve_chat_prefixes)
+{
+    enum { N = 3000, S = 20 };
+    sim_serve *g = make_serve("chat:sessions=20,prompts=2,block=256", N);
+    static uint64_t last[N + 1][64];
+    static uint32_t nlast[N + 1];
+    uint64_t sys[3][3] = {{0}}; /* system prompt blocks, by first block */
+    struct sim_req q;
+    int extended = 0;
+    while (sim_serve_next(g, &q) == 1) {
+        ck_assert(q.context >= 1 && q.context <= N);
+        uint64_t rest = q.tokens_in - 768;
+        ck_assert_uint_eq(q.nblocks, 3 + (rest + 255) / 256);
+        if (q.turn > 0 && nlast[q.context] && nlast[q.context] < 64) {
+            ck_assert_uint_ge(q.nblocks, nlast[q.context]);
+            for (uint32_t i = 0; i + 1 < nlast[q.context]; i++)
+                ck_assert_uint_eq(q.blocks[i], last[q.context][i]);
+            extended++;
+        }
+        nlast[q.context] = q.nblocks < 64 ? q.nblocks : 0;
+        if (q.nblocks < 64)
+            memcpy(last[q.context], q.blocks, q.nblocks * sizeof *q.blocks);
+        int slot = -1;
+        for (int i = 0; i < 3 && slot < 0; i++)
+            if (sys[i][0] == q.blocks[0] + 1 || sys[i][0] == 0)
+                slot = i;
+        ck_assert_int_ge(slot, 0); /* at most 2 distinct system prompts */
+        ck_assert_int_lt(slot, 2);
+        if (sys[slot][0] == 0)
+            for (int i = 0; i < 3; i++)
+                sys[slot][i] = q.blocks[i] + 1;
+        for (int i = 0; i < 3; i++)
+            ck_assert_uint_eq(sys[slot][i], q.blocks[i] + 1);
+    }
+    ck_assert_int_gt(extended, 1000);
+    sim_serve_free(g);
+}
+END_TEST
+
+START_TEST(serve_rag_blocks)
+{
+    /* 1000 + 3 x 600 + question: ceil(1000/512) + 3 ceil(600/512) +
+     * ceil(q/512) = 2 + 6 + ceil(q/512) blocks. */
+    sim_serve *g = make_serve("rag:chunks=1000,alpha=1.2,k=3,chunk_tokens=600", 2000);
+    struct sim_req q;
+    uint64_t first_blocks[2] = {0, 0};
+    int shared_chunk = 0, n = 0;
+    while (sim_serve_next(g, &q) == 1) {
+        uint64_t qt = q.tokens_in - 1000 - 1800;
+        ck_assert_uint_eq(q.nblocks, 8 + (qt + 511) / 512);
+        if (n++) { /* the system prompt's two blocks are shared */
+            ck_assert_uint_eq(q.blocks[0], first_blocks[0]);
+            ck_assert_uint_eq(q.blocks[1], first_blocks[1]);
+        } else {
+            first_blocks[0] = q.blocks[0];
+            first_blocks[1] = q.blocks[1];
+        }
+        shared_chunk += q.blocks[2] < 100; /* a first chunk seen early on */
+    }
+    ck_assert_int_gt(shared_chunk, 100); /* popular chunks recur */
+    sim_serve_free(g);
+}
+END_TEST
+
+START_TEST(serve_moe_experts)
+{
+    struct sim_req q;
+    /* 4 layers x k = 2: requests come in groups of 2 distinct experts of
+     * one layer; keys in layer l are l*16+1 .. l*16+16. */
+    sim_serve *g = make_serve("moe:layers=4,experts=16,k=2,alpha=1,locality=0", 8000);
+    uint64_t prev = 0, hot[64] = {0};
+    for (int i = 0; sim_serve_next(g, &q) == 1; i++) {
+        uint64_t layer = (uint64_t)(i / 2) % 4;
+        ck_assert_uint_eq(q.turn, layer);
+        ck_assert_uint_eq(q.context, (uint64_t)i / 8 + 1);
+        ck_assert(q.key >= layer * 16 + 1 && q.key <= layer * 16 + 16);
+        if (i % 2)
+            ck_assert_uint_ne(q.key, prev);
+        prev = q.key;
+        hot[q.key - 1]++;
+    }
+    /* Skew: in each layer the most used expert gets far more than 1/16. */
+    for (int l = 0; l < 4; l++) {
+        uint64_t top = 0;
+        for (int e = 0; e < 16; e++)
+            top = hot[l * 16 + e] > top ? hot[l * 16 + e] : top;
+        ck_assert_uint_gt(top, 2000 / 16 * 2);
+    }
+    sim_serve_free(g);
+    /* locality = 1: every token repeats the first token's experts. */
+    g = make_serve("moe:layers=3,experts=50,k=3,locality=1", 900);
+    uint64_t first[9];
+    for (int i = 0; sim_serve_next(g, &q) == 1; i++) {
+        if (i < 9)
+            first[i] = q.key;
+        else
+            ck_assert_uint_eq(q.key, first[i % 9]);
+    }
+    sim_serve_free(g);
+}
+END_TEST
+
+START_TEST(serve_bad_specs)
+{
+    char err[SIM_ERRLEN];
+    struct sim_serve_config cfg = {1, 10, "chat:block=0", NULL};
+    ck_assert_ptr_null(sim_serve_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "'block'"));
+    cfg.spec = "moe:k=5,experts=4";
+    ck_assert_ptr_null(sim_serve_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "'k'"));
+    cfg.spec = "vllm";
+    ck_assert_ptr_null(sim_serve_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "unknown serving workload 'vllm'"));
+}
+END_TEST
+
 static Suite *gen_suite(void)
 {
     Suite *s = suite_create("gen");
@@ -654,6 +788,9 @@ static Suite *gen_suite(void)
     tcase_add_test(core, llm_embeddings_and_keys);
     tcase_add_test(core, llm_dense_category_defeats_one_threshold);
     tcase_add_test(core, llm_conversations);
+    tcase_add_test(core, serve_chat_prefixes);
+    tcase_add_test(core, serve_rag_blocks);
+    tcase_add_test(core, serve_moe_experts);
     suite_add_tcase(s, core);
     TCase *lim = tcase_create("Limits");
     tcase_add_test(lim, math_limits);
@@ -663,6 +800,7 @@ static Suite *gen_suite(void)
     tcase_add_test(errs, zipf_bad_parameters);
     tcase_add_test(errs, bad_specs_name_the_parameter);
     tcase_add_test(errs, llm_bad_config_names_the_parameter);
+    tcase_add_test(errs, serve_bad_specs);
     suite_add_tcase(s, errs);
     return s;
 }

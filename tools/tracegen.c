@@ -16,8 +16,9 @@
 #include "sim_gen.h"
 #include "sim_genllm.h"
 #include "sim_stats.h"
+#include "sim_vec.h"
 
-enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE, MODE_LLM };
+enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE, MODE_LLM, MODE_SERVE };
 
 struct opts {
     enum mode mode;
@@ -34,6 +35,8 @@ struct opts {
     size_t ncategories;
     uint64_t dim;
     const char *users;
+    const char *serve;      /* --serve spec */
+    const char *emb_out;    /* --llm: embeddings to this .npy */
     struct genllm_opts {    /* -w: LLM workloads of sim_genllm.h */
         const char *workload, *npy;
     } genllm;
@@ -45,7 +48,9 @@ static void usage(FILE *f)
 "Usage: tracegen [OPTION]... [-o FILE]\n"
 "       tracegen --convert FORMAT [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
 "       tracegen --describe [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
-"       tracegen --llm [--category SPEC]... [--dim N] [--users SPEC] [OPTION]...\n"
+"       tracegen --llm [--category SPEC]... [--dim N] [--users SPEC]\n"
+"                [--emb-out FILE.npy] [OPTION]...\n"
+"       tracegen --serve SPEC [OPTION]...\n"
 "       tracegen --list\n"
 "Write a synthetic workload (default: 10^6 requests, Zipf 0.9 over 10^5\n"
 "objects of 4096 bytes, Poisson arrivals at 1000/s), convert a trace, or\n"
@@ -70,6 +75,11 @@ static void usage(FILE *f)
 "                          -w query: NAME:share=,density=,within=,... (repeat)\n"
 "      --dim N             --llm, -w query: embedding dimension (default 64)\n"
 "      --users SPEC        --llm: users=1000,followup=0.3\n"
+"      --emb-out FILE.npy  --llm: embeddings to a companion .npy (float32,\n"
+"                          one row per request) instead of the emb column\n"
+"      --serve SPEC        LLM serving: chat (multi-turn, shared system prompts,\n"
+"                          prefix block ids), rag (retrieved chunks) or moe\n"
+"                          (per-token, per-layer top-k experts); see --list\n"
 "  -w, --workload SPEC     an LLM workload: query, serve, rag or moe\n"
 "                          (-F mooncake for serve and rag; see tracegen-llm(7))\n"
 "      --npy FILE          -w query: embeddings to FILE (.npy) instead of inline\n"
@@ -112,12 +122,18 @@ static void list_specs(void)
          "  NAME:share=1,classes=1000,alpha=0.8,spread=1,noise=0.3,paraphrase=0.3,ttl=0,\n"
          "       tokens_in=200,tokens_out=300\n"
          "LLM users (--users):\n"
-         "  users=1000,followup=0.3");
+         "  users=1000,followup=0.3\n"
+         "LLM serving (--serve):\n"
+         "  chat:sessions=100,new=0.2,prompts=10,prompt_alpha=1,prompt_tokens=1000,\n"
+         "       tokens_in=200,tokens_out=300,block=512\n"
+         "  rag:chunks=100000,alpha=0.9,k=5,chunk_tokens=512,prompt_tokens=1000,\n"
+         "      tokens_in=50,tokens_out=300,block=512\n"
+         "  moe:layers=32,experts=64,k=2,alpha=1,locality=0.3,expert_bytes=100000000");
 }
 
 enum { OPT_SEED = 256, OPT_SIZES, OPT_TTL, OPT_ARRIVALS, OPT_LOCALITY, OPT_CONVERT,
        OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST, OPT_LLM, OPT_CATEGORY, OPT_DIM,
-       OPT_USERS, OPT_NPY };
+       OPT_USERS, OPT_SERVE, OPT_EMB_OUT, OPT_NPY };
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -139,6 +155,8 @@ static const struct option longopts[] = {
     {"category", required_argument, NULL, OPT_CATEGORY},
     {"dim", required_argument, NULL, OPT_DIM},
     {"users", required_argument, NULL, OPT_USERS},
+    {"serve", required_argument, NULL, OPT_SERVE},
+    {"emb-out", required_argument, NULL, OPT_EMB_OUT},
     {"workload", required_argument, NULL, 'w'},
     {"npy", required_argument, NULL, OPT_NPY},
     {"help", no_argument, NULL, 'h'},
@@ -157,7 +175,7 @@ static int parse_out_format(const char *s)
 static void set_mode(struct opts *o, enum mode m)
 {
     if (o->mode != MODE_GEN && o->mode != m)
-        cli_usage_error("--convert, --describe and --llm exclude each other");
+        cli_usage_error("--convert, --describe, --llm and --serve exclude each other");
     o->mode = m;
 }
 
@@ -226,6 +244,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
                                 optarg);
             break;
         case OPT_USERS: o->users = optarg; break;
+        case OPT_EMB_OUT: o->emb_out = optarg; break;
+        case OPT_SERVE:
+            set_mode(o, MODE_SERVE);
+            o->serve = optarg;
+            break;
         case 'h': usage(stdout); exit(EXIT_OK);
         case 'V': printf("tracegen %s\n", sim_version()); exit(EXIT_OK);
         default:
@@ -233,9 +256,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
             exit(EXIT_USAGE);
         }
     }
-    if ((o->categories || o->users) && o->mode != MODE_LLM && !o->genllm.workload)
-        cli_usage_error("--category and --users go with --llm");
-    if ((o->mode == MODE_GEN || o->mode == MODE_LLM) && optind < argc)
+    if ((o->categories || o->users || o->emb_out) && o->mode != MODE_LLM && !o->genllm.workload)
+        cli_usage_error("--category, --users and --emb-out go with --llm");
+    if ((o->mode == MODE_GEN || o->mode == MODE_LLM || o->mode == MODE_SERVE) && optind < argc)
         cli_usage_error("unexpected argument '%s' (traces go with --convert or --describe)",
                         argv[optind]);
     if ((o->mode == MODE_CONVERT || o->mode == MODE_DESCRIBE) && argc - optind != 1)
@@ -268,9 +291,9 @@ static int generate_genllm(const struct opts *o)
 {
     char err[SIM_ERRLEN];
     if (o->mode != MODE_GEN)
-        cli_usage_error("-w does not go with --convert, --describe or --llm");
-    if (o->npatterns || o->sizes || o->ttl || o->locality || o->users)
-        cli_usage_error("-p, --sizes, --ttl, --locality and --users are not for -w "
+        cli_usage_error("-w does not go with --convert, --describe, --llm or --serve");
+    if (o->npatterns || o->sizes || o->ttl || o->locality || o->users || o->emb_out)
+        cli_usage_error("-p, --sizes, --ttl, --locality, --users and --emb-out are not for -w "
                         "(see tracegen-llm(7))");
     if (o->out_format == SIM_FMT_ORACLE)
         cli_usage_error("-w workloads are written as csv or mooncake, not oracle");
@@ -360,10 +383,27 @@ static int generate(const struct opts *o)
     return status;
 }
 
+/* --llm: the generator, and with --emb-out the embeddings collected for
+ * the .npy (the requests then go out without their emb column). */
+struct llm_src {
+    sim_llm *g;
+    float *emb;
+    uint64_t rows;
+    uint32_t dim;
+};
+
 static int llm_next(void *src, struct sim_req *q, char *err, size_t errlen)
 {
+    struct llm_src *s = src;
+    int rc = sim_llm_next(s->g, q);
+    if (rc == 1 && s->emb) {
+        memcpy(s->emb + s->rows++ * s->dim, q->emb, s->dim * sizeof *s->emb);
+        q->present &= ~(uint32_t)SIM_F_EMB;
+        q->emb = NULL;
+        q->dim = 0;
+    }
     (void)err, (void)errlen;
-    return sim_llm_next(src, q);
+    return rc;
 }
 
 static int generate_llm(const struct opts *o)
@@ -371,15 +411,54 @@ static int generate_llm(const struct opts *o)
     char err[SIM_ERRLEN];
     struct sim_llm_config cfg = {o->seed, o->requests, o->categories, o->ncategories,
                                  (uint32_t)o->dim, o->users, o->arrivals};
-    sim_llm *g = sim_llm_create(&cfg, err, sizeof err);
+    struct llm_src src = {sim_llm_create(&cfg, err, sizeof err), NULL, 0, (uint32_t)o->dim};
+    if (!src.g)
+        cli_usage_error("%s", err);
+    uint32_t fields = sim_llm_fields(src.g);
+    if (o->emb_out) {
+        src.emb = malloc(o->requests * o->dim * sizeof *src.emb);
+        if (!src.emb) {
+            cli_warn("out of memory for %llu embeddings of %llu floats",
+                     (unsigned long long)o->requests, (unsigned long long)o->dim);
+            sim_llm_free(src.g);
+            return EXIT_DATA;
+        }
+        fields &= ~(uint32_t)SIM_F_EMB;
+    }
+    const char *names[256];
+    unsigned n = sim_llm_category_count(src.g);
+    for (unsigned i = 0; i < n && i < 256; i++)
+        names[i] = sim_llm_category_name(src.g, i);
+    int status = pump(o, fields, llm_next, &src, names, n);
+    if (status == EXIT_OK && o->emb_out &&
+        sim_npy_write(o->emb_out, src.emb, src.rows, src.dim, err, sizeof err)) {
+        cli_warn("%s", err);
+        if (strcmp(o->output, "-"))
+            remove(o->output); /* all or nothing */
+        status = EXIT_DATA;
+    }
+    free(src.emb);
+    sim_llm_free(src.g);
+    return status;
+}
+
+static int serve_next(void *src, struct sim_req *q, char *err, size_t errlen)
+{
+    int rc = sim_serve_next(src, q);
+    if (rc < 0)
+        snprintf(err, errlen, "out of memory");
+    return rc;
+}
+
+static int generate_serve(const struct opts *o)
+{
+    char err[SIM_ERRLEN];
+    struct sim_serve_config cfg = {o->seed, o->requests, o->serve, o->arrivals};
+    sim_serve *g = sim_serve_create(&cfg, err, sizeof err);
     if (!g)
         cli_usage_error("%s", err);
-    const char *names[256];
-    unsigned n = sim_llm_category_count(g);
-    for (unsigned i = 0; i < n && i < 256; i++)
-        names[i] = sim_llm_category_name(g, i);
-    int status = pump(o, sim_llm_fields(g), llm_next, g, names, n);
-    sim_llm_free(g);
+    int status = pump(o, sim_serve_fields(g), serve_next, g, NULL, 0);
+    sim_serve_free(g);
     return status;
 }
 
@@ -452,6 +531,7 @@ int main(int argc, char **argv)
     case MODE_CONVERT: status = convert(&o, argv[optind]); break;
     case MODE_DESCRIBE: status = describe(&o, argv[optind]); break;
     case MODE_LLM: status = generate_llm(&o); break;
+    case MODE_SERVE: status = generate_serve(&o); break;
     default: status = generate(&o); break;
     }
     free(o.patterns);

@@ -199,6 +199,46 @@ double sim_llm_category_share(const sim_llm *g, unsigned i);
 /*! sim_llm_free() : accepts NULL. */
 void sim_llm_free(sim_llm *g);
 
+/*=====   LLM serving workloads   =====*/
+
+/*
+ * One spec (see gen_serve.c for the model):
+ *   chat:sessions=100,new=0.2,prompts=10,prompt_alpha=1,prompt_tokens=1000,
+ *        tokens_in=200,tokens_out=300,block=512
+ *       multi-turn sessions whose prompts grow turn by turn over shared
+ *       system prompts; blocks = prefix block ids (Mooncake's hash_ids)
+ *   rag:chunks=100000,alpha=0.9,k=5,chunk_tokens=512,prompt_tokens=1000,
+ *       tokens_in=50,tokens_out=300,block=512
+ *       a system prompt, k chunks retrieved by popularity, a question
+ *   moe:layers=32,experts=64,k=2,alpha=1,locality=0.3,expert_bytes=1e8
+ *       per token and layer, the top-k experts (one request each)
+ * chat and rag requests carry time, key (hash of the block ids), size
+ * (= tokens_in), tokens_in/out, blocks, context (session; rag: first
+ * chunk) and turn; moe requests key = layer * experts + expert + 1,
+ * context = token, turn = layer, size = expert_bytes.
+ */
+struct sim_serve_config {
+    uint64_t seed;
+    uint64_t requests;      /* > 0 */
+    const char *spec;       /* NULL: "chat" */
+    const char *arrivals;   /* NULL: "poisson:rate=10" (per token for moe) */
+};
+
+typedef struct sim_serve_s sim_serve;
+
+/*! sim_serve_create() : @return the generator or NULL with err set. */
+sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_t errlen);
+
+/*! sim_serve_next() : the next request (blocks valid until the next call).
+ * @return 1, 0 at the end, or SIM_ENOMEM. */
+int sim_serve_next(sim_serve *g, struct sim_req *req);
+
+/*! sim_serve_fields() : the SIM_F_* fields the requests carry. */
+uint32_t sim_serve_fields(const sim_serve *g);
+
+/*! sim_serve_free() : accepts NULL. */
+void sim_serve_free(sim_serve *g);
+
 #ifdef __cplusplus
 }
 #endif
