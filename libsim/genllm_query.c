@@ -30,7 +30,8 @@
  * hashes of (seed, category, intent, wording), never stored.
  *
  * tokens_in is drawn per request, tokens_out per class (an answer has one
- * length), both lognormal with the category's mean and log-sd.
+ * length), both lognormal with the category's mean and log-sd; size is the
+ * answer's bytes, 4 per output token, for policies that count bytes.
  */
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
@@ -247,8 +248,8 @@ int genllm_query_setup(sim_genllm *g, const sim_params *p, const struct sim_genl
 
 uint32_t genllm_query_fields(const sim_genllm *g)
 {
-    uint32_t f = SIM_F_TIME | SIM_F_KEY | SIM_F_CATEGORY | SIM_F_USER | SIM_F_CONTEXT |
-                 SIM_F_CLASS | SIM_F_TOKENS | SIM_F_EMB;
+    uint32_t f = SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE | SIM_F_CATEGORY | SIM_F_USER |
+                 SIM_F_CONTEXT | SIM_F_CLASS | SIM_F_TOKENS | SIM_F_EMB;
     for (unsigned i = 0; i < g->q.ncat; i++)
         if (g->q.cat[i].ttl)
             f |= SIM_F_TTL;
@@ -397,7 +398,7 @@ int genllm_query_next(sim_genllm *g, struct sim_req *req, char *err, size_t errl
     req->tokens_in = genllm_lognormal(&g->rng, c->in_mu, c->in_sigma);
     req->index = g->emitted;
     req->time = genllm_time(g);
-    req->size = 1;
+    req->size = 4 * (uint64_t)req->tokens_out; /* the answer's bytes, ~4 per token */
     req->next_access = -1;
     req->ttl = c->ttl;
     req->category = (uint16_t)ci;

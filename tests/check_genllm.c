@@ -286,6 +286,7 @@ START_TEST(query_token_means)
     while (next(g, &q) == 1) {
         in += q.tokens_in;
         out += q.tokens_out;
+        ck_assert_uint_eq(q.size, 4 * (uint64_t)q.tokens_out);
     }
     ck_assert_msg(fabs(in / 40000 / 400 - 1) < 0.03, "mean in %g", in / 40000);
     ck_assert_msg(fabs(out / 40000 / 250 - 1) < 0.04, "mean out %g", out / 40000);

@@ -21,7 +21,7 @@ for w in query serve rag moe; do
     cmp -s "$T/$w.a" "$T/$w.b" || bad "$w: same seed, different bytes"
     cmp -s "$T/$w.a" "$T/$w.c" && bad "$w: another seed, same bytes"
 done
-head -1 "$T/query.a" | grep -q '^time,key,category,user,context,turn,class,tokens_in,tokens_out,emb$' ||
+head -1 "$T/query.a" | grep -q '^time,key,size,category,user,context,turn,class,tokens_in,tokens_out,emb$' ||
     bad "query header: $(head -1 "$T/query.a")"
 [ "$(wc -l < "$T/query.a")" -eq 301 ] || bad "query: not 300 rows"
 head -1 "$T/moe.a" | grep -q '^seq,pos,layer,e0,e1$' || bad "moe header: $(head -1 "$T/moe.a")"
@@ -34,6 +34,12 @@ head -1 "$T/moe.a" | grep -q '^seq,pos,layer,e0,e1$' || bad "moe header: $(head 
 head -1 "$T/qn.csv" | grep -q 'emb' && bad "npy: the CSV still has emb"
 [ "$(wc -c < "$T/e.npy")" -eq $((128 + 300 * 8 * 4)) ] || bad "npy: size $(wc -c < "$T/e.npy")"
 "$EVALQ" -q --trace --emb "$T/e.npy" "$T/qn.csv" > /dev/null || bad "npy: evalq cannot read it"
+
+# Object and semantic policies take the query trace (size: the answer's bytes).
+CACHESIM=$BUILD/cachesim
+"$CACHESIM" -p semantic:threshold=0.85,lru -s 100000 "$T/query.a" > "$T/sim.csv" ||
+    bad "cachesim on a query trace: exit $?"
+[ "$(wc -l < "$T/sim.csv")" -eq 3 ] || bad "cachesim: not two result rows"
 
 # --- Mooncake output read back by the project's reader.
 "$TG" -w serve:prompts=1,system=1024 -n 200 -F mooncake -o "$T/s.jsonl" || bad "serve: exit $?"
@@ -91,5 +97,6 @@ usage "oracle" -w serve -F oracle
 usage "go with --llm" -c a:share=1
 usage "not for -w" -w query -p zipf
 usage "npy" -w moe --npy "$T/x.npy"
+usage "file of its own" -w query --npy -
 
 exit $fail

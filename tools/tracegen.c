@@ -297,6 +297,8 @@ static int generate_genllm(const struct opts *o)
                         "(see tracegen-llm(7))");
     if (o->out_format == SIM_FMT_ORACLE)
         cli_usage_error("-w workloads are written as csv or mooncake, not oracle");
+    if (o->genllm.npy && (!strcmp(o->genllm.npy, "-") || !strcmp(o->genllm.npy, o->output)))
+        cli_usage_error("--npy needs a file of its own");
     struct sim_genllm_config cfg = {o->seed, o->requests, o->genllm.workload, o->categories,
                                     o->ncategories, (uint32_t)o->dim, o->arrivals};
     sim_genllm *g = sim_genllm_create(&cfg, err, sizeof err);
