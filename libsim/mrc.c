@@ -605,6 +605,22 @@ int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
     return place(m, s, cls);
 }
 
+/* The object's slot is a request's one likely cache miss: fetching it a
+ * few requests ahead overlaps the misses with the work in between. */
+#define AHEAD 8
+
+int sim_mrc_access_batch(sim_mrc *m, const struct sim_req *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n)
+            __builtin_prefetch(&m->slots[sim_key_hash(reqs[i + AHEAD].key) & m->mask]);
+        int rc = sim_mrc_access(m, &reqs[i], NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /*=====   Results   =====*/
 
 
