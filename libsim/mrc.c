@@ -605,6 +605,28 @@ int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
     return place(m, s, cls);
 }
 
+/* The object's slot is a request's likely cache miss (and in bytes, the
+ * weight at its old position): fetching them a few requests ahead overlaps
+ * the misses with the work in between. */
+#define AHEAD 8
+
+int sim_mrc_access_batch(sim_mrc *m, const struct sim_req *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n)
+            __builtin_prefetch(&m->slots[sim_key_hash(reqs[i + AHEAD].key) & m->mask]);
+        if (i + AHEAD / 2 < n && m->tree[0].w) { /* bytes: then the old weight */
+            const struct slot *s = &m->slots[sim_key_hash(reqs[i + AHEAD / 2].key) & m->mask];
+            if (s->key == reqs[i + AHEAD / 2].key && has_marker(s) && s->pos <= m->npos)
+                __builtin_prefetch(&m->tree[0].w[s->pos]);
+        }
+        int rc = sim_mrc_access(m, &reqs[i], NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /*=====   Results   =====*/
 
 

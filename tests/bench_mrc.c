@@ -57,10 +57,7 @@ static void run(uint64_t n, const char *sizes, sim_mrc **m, size_t nm, double *s
             break;
         for (size_t j = 0; j < nm; j++) {
             double t = now(), c = cpu();
-            int bad = 0;
-            for (size_t i = 0; i < nq; i++)
-                bad |= sim_mrc_access(m[j], &q[i], NULL);
-            if (bad) {
+            if (sim_mrc_access_batch(m[j], q, nq)) {
                 fprintf(stderr, "bench_mrc: out of memory\n");
                 exit(1);
             }

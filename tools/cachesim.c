@@ -448,11 +448,10 @@ static int mrc_rows(struct opts *o, const char *path, FILE *out, int *header_don
             if (n++ >= o->warmup)
                 nq++;
         double t0 = cli_now();
-        for (size_t i = 0; i < nq && rc >= 0; i++)
-            if (sim_mrc_access(m, &q[i], NULL)) {
-                snprintf(err, sizeof err, "%s: out of memory", path);
-                rc = SIM_ENOMEM;
-            }
+        if (rc >= 0 && sim_mrc_access_batch(m, q, nq)) {
+            snprintf(err, sizeof err, "%s: out of memory", path);
+            rc = SIM_ENOMEM;
+        }
         sim_mrc_add_seconds(m, cli_now() - t0);
     }
     if (!status && rc < 0) {

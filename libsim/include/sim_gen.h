@@ -68,6 +68,8 @@ struct sim_zipf {
     double h_x1;    /* H(1.5) - h(1) */
     double h_n;     /* H(n + 0.5) */
     double s;       /* squeeze: 2 - Hinv(H(2.5) - h(2)) */
+    double acc[16]; /* acc[k] = H(k + 0.5) - h(k) for the head ranks k < 16,
+                     * where the squeeze fails most (saves 2 log + 2 exp) */
 };
 
 /*! sim_zipf_init() :

@@ -74,6 +74,11 @@ sim_mrc *sim_mrc_create(const struct sim_mrc_opts *o, char *err, size_t errlen);
  * @return 0, or SIM_ENOMEM (then the tracker is unusable). */
 int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance);
 
+/*! sim_mrc_access_batch() :
+ * sim_mrc_access() on reqs[0..n) in order, fetching memory ahead (faster on
+ * large traces).  @return 0 or SIM_ENOMEM. */
+int sim_mrc_access_batch(sim_mrc *m, const struct sim_req *reqs, size_t n);
+
 /*! sim_mrc_metrics() :
  * The metrics LRU would have at capacity sizes[i]: requests and bytes are
  * the trace's (deletes excluded); hits, misses and bytes_missed are exact,
