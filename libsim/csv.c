@@ -15,8 +15,9 @@ static const char *const core_columns =
     "trace,policy,params,cache_size,unit,requests,hits,misses,miss_ratio,bytes,"
     "bytes_missed,byte_miss_ratio,evictions,expirations,seconds,requests_per_s";
 
-/* Shortest round-trip form of x; "nan" never occurs (ratios of 0/0 are 0). */
-static void fmt_real(char *buf, size_t n, double x)
+/* Shortest round-trip form of x; "nan" never occurs (ratios of 0/0 are 0).
+ * Shared with mrc.c, whose rows must look the same. */
+void sim__csv_real(char *buf, size_t n, double x)
 {
     if (x == floor(x) && fabs(x) < 1e15) {
         snprintf(buf, n, "%.0f", x);
@@ -59,10 +60,10 @@ int sim_csv_row(FILE *f, const char *trace, const sim_cache *c, const char *cons
     sim_csv_quote(f, trace);
     fprintf(f, ",%s,", sim_cache_policy(c)->name);
     sim_csv_quote(f, sim_cache_params(c));
-    fmt_real(r1, sizeof r1, ratio(m.misses, m.requests));
-    fmt_real(r2, sizeof r2, ratio(m.bytes_missed, m.bytes));
-    fmt_real(r3, sizeof r3, m.seconds);
-    fmt_real(r4, sizeof r4, m.seconds > 0 ? round((double)m.requests / m.seconds) : 0);
+    sim__csv_real(r1, sizeof r1, ratio(m.misses, m.requests));
+    sim__csv_real(r2, sizeof r2, ratio(m.bytes_missed, m.bytes));
+    sim__csv_real(r3, sizeof r3, m.seconds);
+    sim__csv_real(r4, sizeof r4, m.seconds > 0 ? round((double)m.requests / m.seconds) : 0);
     fprintf(f, ",%llu,%s,%llu,%llu,%llu,%s,%llu,%llu,%s,%llu,%llu,%s,%s",
             (unsigned long long)sim_cache_capacity(c), sim_unit_name(sim_cache_unit(c)),
             (unsigned long long)m.requests, (unsigned long long)m.hits,
@@ -81,7 +82,7 @@ int sim_csv_row(FILE *f, const char *trace, const sim_cache *c, const char *cons
         for (size_t j = 0; j < n; j++)
             if (strcmp(names[j], extra[i]) == 0) {
                 char v[40];
-                fmt_real(v, sizeof v, vals[j]);
+                sim__csv_real(v, sizeof v, vals[j]);
                 fputs(v, f);
                 break;
             }

@@ -23,6 +23,7 @@
 
 #include "sim_gen.h"
 #include "sim_policy.h"
+#include "gen_internal.h"
 
 #define KEY_SPACE (UINT64_C(1) << 40) /* automatic offsets: phase i from i*2^40+1 */
 #define NMAX 1e15
@@ -56,10 +57,7 @@ struct sim_gen_s {
     uint64_t sz_min, sz_max;
     enum ttl_kind tk;
     double ttl_a, ttl_b;
-    int onoff;
-    double rate, on, off, diurnal, period;
-    double active;               /* seconds of "on" time elapsed */
-    double clock;                /* seconds */
+    struct gen_clock clk;
     double loc_p;
     uint64_t *ring, *ring_size;  /* last `window` keys and sizes */
     uint64_t window, ring_n, ring_at;
@@ -67,11 +65,6 @@ struct sim_gen_s {
 
 /*=====   Spec parsing   =====*/
 
-struct spec_kind {
-    const char *name;
-    int id;
-    const struct sim_param_def *defs;
-};
 
 #define P_N(def) {"n", SIM_P_INT, def, 1, NMAX, NULL, "number of objects"}
 #define P_ALPHA {"alpha", SIM_P_REAL, "0.9", 0, 100, NULL, "Zipf exponent"}
@@ -154,7 +147,7 @@ static const struct sim_param_def locality_defs[] = {
 /* Parses "name[:params]" against `kinds`; what names the spec family in
  * messages ("pattern", "size distribution").  Returns the parameters and
  * sets *id, or NULL with err set. */
-static sim_params *parse_spec(const char *what, const struct spec_kind *kinds,
+sim_params *gen_parse_spec(const char *what, const struct spec_kind *kinds,
                               const char *spec, int *id, char *err, size_t errlen)
 {
     const char *colon = strchr(spec, ':');
@@ -178,7 +171,7 @@ static int setup_pattern(struct pattern *p, size_t idx, const char *spec, char *
                          size_t errlen)
 {
     int id;
-    sim_params *sp = parse_spec("pattern", pattern_kinds, spec, &id, err, errlen);
+    sim_params *sp = gen_parse_spec("pattern", pattern_kinds, spec, &id, err, errlen);
     if (!sp)
         return SIM_EINVAL;
     memset(p, 0, sizeof *p);
@@ -219,7 +212,7 @@ static int setup_pattern(struct pattern *p, size_t idx, const char *spec, char *
 static int setup_sizes(sim_gen *g, const char *spec, char *err, size_t errlen)
 {
     int id;
-    sim_params *sp = parse_spec("size distribution", size_kinds, spec, &id, err, errlen);
+    sim_params *sp = gen_parse_spec("size distribution", size_kinds, spec, &id, err, errlen);
     if (!sp)
         return SIM_EINVAL;
     g->sk = (enum size_kind)id;
@@ -256,7 +249,7 @@ static int setup_sizes(sim_gen *g, const char *spec, char *err, size_t errlen)
 static int setup_ttl(sim_gen *g, const char *spec, char *err, size_t errlen)
 {
     int id;
-    sim_params *sp = parse_spec("TTL distribution", ttl_kinds, spec, &id, err, errlen);
+    sim_params *sp = gen_parse_spec("TTL distribution", ttl_kinds, spec, &id, err, errlen);
     if (!sp)
         return SIM_EINVAL;
     g->tk = (enum ttl_kind)id;
@@ -277,19 +270,20 @@ static int setup_ttl(sim_gen *g, const char *spec, char *err, size_t errlen)
     return rc;
 }
 
-static int setup_arrivals(sim_gen *g, const char *spec, char *err, size_t errlen)
+int gen_clock_setup(struct gen_clock *c, const char *spec, char *err, size_t errlen)
 {
     int id;
-    sim_params *sp = parse_spec("arrival process", arrival_kinds, spec, &id, err, errlen);
+    sim_params *sp = gen_parse_spec("arrival process", arrival_kinds, spec, &id, err, errlen);
     if (!sp)
         return SIM_EINVAL;
-    g->onoff = id;
-    g->rate = sim_params_real(sp, "rate");
-    g->diurnal = sim_params_real(sp, "diurnal");
-    g->period = sim_params_real(sp, "period");
+    memset(c, 0, sizeof *c);
+    c->onoff = id;
+    c->rate = sim_params_real(sp, "rate");
+    c->diurnal = sim_params_real(sp, "diurnal");
+    c->period = sim_params_real(sp, "period");
     if (id) {
-        g->on = sim_params_real(sp, "on");
-        g->off = sim_params_real(sp, "off");
+        c->on = sim_params_real(sp, "on");
+        c->off = sim_params_real(sp, "off");
     }
     sim_params_free(sp);
     return 0;
@@ -399,27 +393,30 @@ static uint64_t pattern_key(struct pattern *p, struct sim_rng *r, uint64_t *size
 
 /* Seconds until the next arrival at the instantaneous rate (a piecewise
  * approximation of the non-homogeneous process, exact for diurnal = 0). */
-static double next_gap(sim_gen *g)
+static double next_gap(const struct gen_clock *c, struct sim_rng *r)
 {
-    double rate = g->rate;
-    if (g->diurnal > 0)
-        rate *= 1 + g->diurnal * sim_gen_sin(6.28318530717958647692 * g->clock / g->period);
-    if (rate < g->rate * 1e-3)
-        rate = g->rate * 1e-3;
-    return -sim_gen_log(sim_gen_unit_open(&g->rng)) / rate;
+    double rate = c->rate;
+    if (c->diurnal > 0)
+        rate *= 1 + c->diurnal * sim_gen_sin(6.28318530717958647692 * c->clock / c->period);
+    if (rate < c->rate * 1e-3)
+        rate = c->rate * 1e-3;
+    return -sim_gen_log(sim_gen_unit_open(r)) / rate;
 }
 
-static void advance_clock(sim_gen *g)
+uint64_t gen_clock_next(struct gen_clock *c, struct sim_rng *r)
 {
-    double gap = next_gap(g);
-    if (!g->onoff) {
-        g->clock += gap;
-        return;
+    if (c->started) {
+        double gap = next_gap(c, r);
+        if (!c->onoff)
+            c->clock += gap;
+        else { /* on/off: arrivals happen in "on" time; map it to wall time */
+            c->active += gap;
+            double cycles = floor(c->active / c->on);
+            c->clock = cycles * (c->on + c->off) + (c->active - cycles * c->on);
+        }
     }
-    /* On/off: arrivals happen in "on" time; map it to wall time. */
-    g->active += gap;
-    double cycles = floor(g->active / g->on);
-    g->clock = cycles * (g->on + g->off) + (g->active - cycles * g->on);
+    c->started = 1;
+    return (uint64_t)floor(c->clock * 1e6);
 }
 
 int sim_gen_next(sim_gen *g, struct sim_req *req)
@@ -451,11 +448,9 @@ int sim_gen_next(sim_gen *g, struct sim_req *req)
         if (g->ring_n < g->window)
             g->ring_n++;
     }
-    if (g->emitted)
-        advance_clock(g);
+    req->time = gen_clock_next(&g->clk, &g->rng);
     req->index = g->emitted++;
     g->in_phase++;
-    req->time = (uint64_t)floor(g->clock * 1e6);
     req->key = key;
     req->size = size;
     req->next_access = -1;
@@ -515,7 +510,7 @@ sim_gen *sim_gen_create(const struct sim_gen_config *cfg, char *err, size_t errl
     if (!rc)
         rc = setup_ttl(g, cfg->ttl ? cfg->ttl : "none", err, errlen);
     if (!rc)
-        rc = setup_arrivals(g, cfg->arrivals ? cfg->arrivals : "poisson", err, errlen);
+        rc = gen_clock_setup(&g->clk, cfg->arrivals ? cfg->arrivals : "poisson", err, errlen);
     if (!rc)
         rc = setup_locality(g, cfg->locality ? cfg->locality : "", err, errlen);
     if (rc) {

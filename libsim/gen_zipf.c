@@ -12,7 +12,9 @@
  * x = Hinv(u), round k = x + 1/2, and accept k if u falls in k's interval;
  * accepted k therefore has probability proportional to h(k): the law is exact
  * (up to the rounding of doubles), with no table and no normalising sum.
- * Most draws are accepted by the squeeze "k - x <= s" without evaluating H.
+ * Most draws are accepted by the squeeze "k - x <= s" without evaluating H;
+ * for the first 16 ranks, where it fails most, the bound is precomputed
+ * (the same doubles, so the same draws).
  *
  * H and Hinv are written through log1p/expm1-style helpers, (e^t - 1)/t and
  * log(1+t)/t, which tend to 1 as t -> 0, so alpha = 1 and alpha near 1 need
@@ -66,6 +68,8 @@ int sim_zipf_init(struct sim_zipf *z, uint64_t n, double alpha, char *err, size_
     z->h_x1 = zH(alpha, 1.5) - 1;
     z->h_n = zH(alpha, (double)n + 0.5);
     z->s = 2 - zHinv(alpha, zH(alpha, 2.5) - zh(alpha, 2));
+    for (int k = 1; k < 16; k++)
+        z->acc[k] = zH(alpha, k + 0.5) - zh(alpha, k);
     return 0;
 }
 
@@ -82,7 +86,9 @@ uint64_t sim_zipf_next(const struct sim_zipf *z, struct sim_rng *g)
         else
             k = (uint64_t)(x + 0.5);
         double kd = (double)k;
-        if (kd - x <= z->s || u >= zH(z->alpha, kd + 0.5) - zh(z->alpha, kd))
+        if (kd - x <= z->s)
+            return k;
+        if (u >= (k < 16 ? z->acc[k] : zH(z->alpha, kd + 0.5) - zh(z->alpha, kd)))
             return k;
     }
 }

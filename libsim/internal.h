@@ -46,6 +46,11 @@ int sim_out_commit(sim_out *o, char *err, size_t errlen);
 /* Removes the temporary file; frees o; accepts NULL. */
 void sim_out_abort(sim_out *o);
 
+/*=====   csv.c   =====*/
+
+/* x in its shortest round-trip form, as the result table prints reals. */
+void sim__csv_real(char *buf, size_t n, double x);
+
 /*=====   cache.c   =====*/
 
 void sim__cache_add_seconds(sim_cache *c, double s);

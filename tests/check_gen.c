@@ -2,7 +2,9 @@
  * check_gen.c - the workload generators: deterministic elementary functions
  * (against libm), the Zipf sampler (rank-frequency slope and a chi-square
  * test against the exact law), and sim_gen's patterns, sizes, TTLs, arrivals
- * and locality (properties checked directly on the generated requests).
+ * and locality (properties checked directly on the generated requests);
+ * the LLM query workload's shares, embeddings, classes and conversations;
+ * the serving workloads' prefix blocks and expert activations.
  */
 #include <check.h>
 #include <math.h>
@@ -457,6 +459,313 @@ START_TEST(bad_specs_name_the_parameter)
 }
 END_TEST
 
+
+/*=====   LLM query workloads   =====*/
+
+static sim_llm *make_llm(uint64_t seed, uint64_t n, const char *const *cats, size_t ncats,
+                         uint32_t dim, const char *users)
+{
+    char err[SIM_ERRLEN];
+    struct sim_llm_config cfg = {seed, n, cats, ncats, dim, users, NULL};
+    sim_llm *g = sim_llm_create(&cfg, err, sizeof err);
+    ck_assert_msg(g != NULL, "%s", err);
+    return g;
+}
+
+static double cosine(const float *a, const float *b, uint32_t dim)
+{
+    double s = 0;
+    for (uint32_t i = 0; i < dim; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+/* Shares 0.2, 0.5, 0.3 (given as 2, 5, 3): on 10^5 requests the standard
+ * deviation of a share is at most 0.0016, so +-0.01 is over 6 of them. */
+START_TEST(llm_category_shares)
+{
+    const char *cats[] = {"a:share=2,classes=50", "b:share=5,classes=50", "c:share=3,classes=50"};
+    sim_llm *g = make_llm(3, 100000, cats, 3, 8, NULL);
+    uint64_t count[3] = {0, 0, 0};
+    struct sim_req q;
+    while (sim_llm_next(g, &q) == 1) {
+        ck_assert_uint_lt(q.category, 3);
+        count[q.category]++;
+    }
+    const double want[3] = {0.2, 0.5, 0.3};
+    for (int c = 0; c < 3; c++) {
+        ck_assert_msg(fabs((double)count[c] / 100000 - want[c]) < 0.01, "category %d: %llu", c,
+                      (unsigned long long)count[c]);
+        ck_assert(fabs(sim_llm_category_share(g, (unsigned)c) - want[c]) < 1e-12);
+    }
+    ck_assert_str_eq(sim_llm_category_name(g, 1), "b");
+    sim_llm_free(g);
+}
+END_TEST
+
+/* Unit norm; a repeated key (the same wording) has the same vector and
+ * class; paraphrases (new keys) keep the class. */
+START_TEST(llm_embeddings_and_keys)
+{
+    enum { N = 20000, DIM = 32 };
+    const char *cats[] = {"x:classes=20,paraphrase=0.5"};
+    sim_llm *g = make_llm(4, N, cats, 1, DIM, NULL);
+    static uint64_t key[N], cls[N];
+    static float emb[N][DIM];
+    struct sim_req q;
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(sim_llm_next(g, &q), 1);
+        ck_assert_uint_eq(q.dim, DIM);
+        ck_assert(q.cls >= 1 && q.cls <= 20);
+        double n = cosine(q.emb, q.emb, DIM);
+        ck_assert_msg(fabs(n - 1) < 1e-5, "norm^2 %g", n);
+        key[i] = q.key;
+        cls[i] = q.cls;
+        memcpy(emb[i], q.emb, sizeof emb[i]);
+    }
+    int repeats = 0;
+    for (int i = 1; i < N; i++)
+        for (int j = i - 1; j >= 0 && j >= i - 50; j--)
+            if (key[i] == key[j]) {
+                ck_assert_uint_eq(cls[i], cls[j]);
+                ck_assert(memcmp(emb[i], emb[j], sizeof emb[i]) == 0);
+                repeats++;
+                break;
+            }
+    ck_assert_int_gt(repeats, 1000);
+    sim_llm_free(g);
+}
+END_TEST
+
+/*
+ * The default categories: code is dense (spread 0.35, classes at cosine
+ * about 1/(1+0.35^2) = 0.89), chat is noisy (noise 0.6, paraphrases at
+ * about 1/(1+0.6^2) = 0.74).  So the mean cosine between different code
+ * classes exceeds the mean cosine between chat paraphrases of one class:
+ * no single threshold admits chat paraphrases without code false hits.
+ */
+START_TEST(llm_dense_category_defeats_one_threshold)
+{
+    enum { N = 6000, DIM = 128 };
+    sim_llm *g = make_llm(5, N, NULL, 0, DIM, NULL);
+    static float emb[N][DIM];
+    static uint64_t cls[N], key[N];
+    static uint16_t cat[N];
+    struct sim_req q;
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(sim_llm_next(g, &q), 1);
+        memcpy(emb[i], q.emb, sizeof emb[i]);
+        cls[i] = q.cls;
+        key[i] = q.key;
+        cat[i] = q.category;
+    }
+    ck_assert_str_eq(sim_llm_category_name(g, 0), "code");
+    ck_assert_str_eq(sim_llm_category_name(g, 1), "chat");
+    double code_diff = 0, chat_same = 0;
+    int ncode = 0, nchat = 0;
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N && j < i + 400; j++) {
+            if (cat[i] == 0 && cat[j] == 0 && cls[i] != cls[j]) {
+                code_diff += cosine(emb[i], emb[j], DIM);
+                ncode++;
+            }
+            if (cat[i] == 1 && cat[j] == 1 && cls[i] == cls[j] && key[i] != key[j]) {
+                chat_same += cosine(emb[i], emb[j], DIM);
+                nchat++;
+            }
+        }
+    ck_assert_int_gt(ncode, 100);
+    ck_assert_int_gt(nchat, 20);
+    code_diff /= ncode;
+    chat_same /= nchat;
+    ck_assert_msg(code_diff > 0.85 && code_diff < 0.93, "code classes %g", code_diff);
+    ck_assert_msg(chat_same > 0.68 && chat_same < 0.80, "chat paraphrases %g", chat_same);
+    sim_llm_free(g);
+}
+END_TEST
+
+START_TEST(llm_conversations)
+{
+    /* One user, followup 1: one conversation whose turns count 0, 1, 2... */
+    const char *cats[] = {"x"};
+    sim_llm *g = make_llm(1, 50, cats, 1, 4, "users=1,followup=1");
+    struct sim_req q;
+    for (uint32_t i = 0; i < 50; i++) {
+        ck_assert_int_eq(sim_llm_next(g, &q), 1);
+        ck_assert_uint_eq(q.context, 1);
+        ck_assert_uint_eq(q.turn, i);
+        ck_assert_uint_eq(q.user, 1);
+    }
+    sim_llm_free(g);
+    g = make_llm(1, 50, cats, 1, 4, "users=5,followup=0");
+    for (uint32_t i = 0; i < 50; i++) {
+        ck_assert_int_eq(sim_llm_next(g, &q), 1);
+        ck_assert_uint_eq(q.context, i + 1);
+        ck_assert_uint_eq(q.turn, 0);
+    }
+    sim_llm_free(g);
+}
+END_TEST
+
+START_TEST(llm_bad_config_names_the_parameter)
+{
+    char err[SIM_ERRLEN];
+    const char *bad1[] = {"code:alpha=-1"}, *bad2[] = {"a:share=0", "b:share=0"},
+               *bad3[] = {":share=1"}, *ok[] = {"a"};
+    struct sim_llm_config cfg = {1, 10, ok, 1, 0, NULL, NULL};
+    ck_assert_ptr_null(sim_llm_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "'dim'"));
+    cfg.dim = 8;
+    cfg.categories = bad1;
+    ck_assert_ptr_null(sim_llm_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "'alpha'"));
+    cfg.categories = bad2;
+    cfg.ncategories = 2;
+    ck_assert_ptr_null(sim_llm_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "'share'"));
+    cfg.categories = bad3;
+    cfg.ncategories = 1;
+    ck_assert_ptr_null(sim_llm_create(&cfg, err, sizeof err));
+    cfg.categories = ok;
+    cfg.users = "users=0";
+    ck_assert_ptr_null(sim_llm_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "'users'"));
+}
+END_TEST
+
+
+/*=====   LLM serving workloads   =====*/
+
+static sim_serve *make_serve(const char *spec, uint64_t n)
+{
+    char err[SIM_ERRLEN];
+    struct sim_serve_config cfg = {8, n, spec, NULL};
+    sim_serve *g = sim_serve_create(&cfg, err, sizeof err);
+    ck_assert_msg(g != NULL, "%s", err);
+    return g;
+}
+
+/* A session's next prompt extends its last one: all but the last (partly
+ * filled) block carry over; sessions on the same system prompt share its
+ * whole blocks (1000 tokens = 3 blocks of 256 + a part); the number of
+ * blocks is that of the system prompt's whole blocks plus the rest. */
+START_TEST(serve_chat_prefixes)
+{
+    enum { N = 3000, S = 20 };
+    sim_serve *g = make_serve("chat:sessions=20,prompts=2,block=256", N);
+    static uint64_t last[N + 1][64];
+    static uint32_t nlast[N + 1];
+    uint64_t sys[3][3] = {{0}}; /* system prompt blocks, by first block */
+    struct sim_req q;
+    int extended = 0;
+    while (sim_serve_next(g, &q) == 1) {
+        ck_assert(q.context >= 1 && q.context <= N);
+        uint64_t rest = q.tokens_in - 768;
+        ck_assert_uint_eq(q.nblocks, 3 + (rest + 255) / 256);
+        if (q.turn > 0 && nlast[q.context] && nlast[q.context] < 64) {
+            ck_assert_uint_ge(q.nblocks, nlast[q.context]);
+            for (uint32_t i = 0; i + 1 < nlast[q.context]; i++)
+                ck_assert_uint_eq(q.blocks[i], last[q.context][i]);
+            extended++;
+        }
+        nlast[q.context] = q.nblocks < 64 ? q.nblocks : 0;
+        if (q.nblocks < 64)
+            memcpy(last[q.context], q.blocks, q.nblocks * sizeof *q.blocks);
+        int slot = -1;
+        for (int i = 0; i < 3 && slot < 0; i++)
+            if (sys[i][0] == q.blocks[0] + 1 || sys[i][0] == 0)
+                slot = i;
+        ck_assert_int_ge(slot, 0); /* at most 2 distinct system prompts */
+        ck_assert_int_lt(slot, 2);
+        if (sys[slot][0] == 0)
+            for (int i = 0; i < 3; i++)
+                sys[slot][i] = q.blocks[i] + 1;
+        for (int i = 0; i < 3; i++)
+            ck_assert_uint_eq(sys[slot][i], q.blocks[i] + 1);
+    }
+    ck_assert_int_gt(extended, 1000);
+    sim_serve_free(g);
+}
+END_TEST
+
+START_TEST(serve_rag_blocks)
+{
+    /* 1000 + 3 x 600 + question: ceil(1000/512) + 3 ceil(600/512) +
+     * ceil(q/512) = 2 + 6 + ceil(q/512) blocks. */
+    sim_serve *g = make_serve("rag:chunks=1000,alpha=1.2,k=3,chunk_tokens=600", 2000);
+    struct sim_req q;
+    uint64_t first_blocks[2] = {0, 0};
+    int shared_chunk = 0, n = 0;
+    while (sim_serve_next(g, &q) == 1) {
+        uint64_t qt = q.tokens_in - 1000 - 1800;
+        ck_assert_uint_eq(q.nblocks, 8 + (qt + 511) / 512);
+        if (n++) { /* the system prompt's two blocks are shared */
+            ck_assert_uint_eq(q.blocks[0], first_blocks[0]);
+            ck_assert_uint_eq(q.blocks[1], first_blocks[1]);
+        } else {
+            first_blocks[0] = q.blocks[0];
+            first_blocks[1] = q.blocks[1];
+        }
+        shared_chunk += q.blocks[2] < 100; /* a first chunk seen early on */
+    }
+    ck_assert_int_gt(shared_chunk, 100); /* popular chunks recur */
+    sim_serve_free(g);
+}
+END_TEST
+
+START_TEST(serve_moe_experts)
+{
+    struct sim_req q;
+    /* 4 layers x k = 2: requests come in groups of 2 distinct experts of
+     * one layer; keys in layer l are l*16+1 .. l*16+16. */
+    sim_serve *g = make_serve("moe:layers=4,experts=16,k=2,alpha=1,locality=0", 8000);
+    uint64_t prev = 0, hot[64] = {0};
+    for (int i = 0; sim_serve_next(g, &q) == 1; i++) {
+        uint64_t layer = (uint64_t)(i / 2) % 4;
+        ck_assert_uint_eq(q.turn, layer);
+        ck_assert_uint_eq(q.context, (uint64_t)i / 8 + 1);
+        ck_assert(q.key >= layer * 16 + 1 && q.key <= layer * 16 + 16);
+        if (i % 2)
+            ck_assert_uint_ne(q.key, prev);
+        prev = q.key;
+        hot[q.key - 1]++;
+    }
+    /* Skew: in each layer the most used expert gets far more than 1/16. */
+    for (int l = 0; l < 4; l++) {
+        uint64_t top = 0;
+        for (int e = 0; e < 16; e++)
+            top = hot[l * 16 + e] > top ? hot[l * 16 + e] : top;
+        ck_assert_uint_gt(top, 2000 / 16 * 2);
+    }
+    sim_serve_free(g);
+    /* locality = 1: every token repeats the first token's experts. */
+    g = make_serve("moe:layers=3,experts=50,k=3,locality=1", 900);
+    uint64_t first[9];
+    for (int i = 0; sim_serve_next(g, &q) == 1; i++) {
+        if (i < 9)
+            first[i] = q.key;
+        else
+            ck_assert_uint_eq(q.key, first[i % 9]);
+    }
+    sim_serve_free(g);
+}
+END_TEST
+
+START_TEST(serve_bad_specs)
+{
+    char err[SIM_ERRLEN];
+    struct sim_serve_config cfg = {1, 10, "chat:block=0", NULL};
+    ck_assert_ptr_null(sim_serve_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "'block'"));
+    cfg.spec = "moe:k=5,experts=4";
+    ck_assert_ptr_null(sim_serve_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "'k'"));
+    cfg.spec = "vllm";
+    ck_assert_ptr_null(sim_serve_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "unknown serving workload 'vllm'"));
+}
+END_TEST
+
 static Suite *gen_suite(void)
 {
     Suite *s = suite_create("gen");
@@ -475,6 +784,13 @@ static Suite *gen_suite(void)
     tcase_add_test(core, mixed_sizes);
     tcase_add_test(core, arrivals);
     tcase_add_test(core, locality);
+    tcase_add_test(core, llm_category_shares);
+    tcase_add_test(core, llm_embeddings_and_keys);
+    tcase_add_test(core, llm_dense_category_defeats_one_threshold);
+    tcase_add_test(core, llm_conversations);
+    tcase_add_test(core, serve_chat_prefixes);
+    tcase_add_test(core, serve_rag_blocks);
+    tcase_add_test(core, serve_moe_experts);
     suite_add_tcase(s, core);
     TCase *lim = tcase_create("Limits");
     tcase_add_test(lim, math_limits);
@@ -483,6 +799,8 @@ static Suite *gen_suite(void)
     TCase *errs = tcase_create("Errors");
     tcase_add_test(errs, zipf_bad_parameters);
     tcase_add_test(errs, bad_specs_name_the_parameter);
+    tcase_add_test(errs, llm_bad_config_names_the_parameter);
+    tcase_add_test(errs, serve_bad_specs);
     suite_add_tcase(s, errs);
     return s;
 }

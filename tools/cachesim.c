@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "sim.h"
+#include "sim_mrc.h"
 #include "sim_policy.h"
 
 struct size_arg {
@@ -33,12 +34,15 @@ struct opts {
     int progress;
     const char *convert;
     const char *emb;      /* --emb: companion .npy of embeddings */
+    double mrc;             /* 0: no --mrc; 1: exact; < 1: SHARDS rate */
+    const char *header_extra[64]; /* extra columns of the printed header */
 };
 
 static void usage(FILE *f)
 {
     fprintf(f,
 "Usage: cachesim [OPTION]... -p POLICY[,POLICY]... -s SIZE[,SIZE]... TRACE...\n"
+"       cachesim --mrc[=RATE] -s SIZE[,SIZE]... [-p POLICY]... TRACE...\n"
 "       cachesim --convert FORMAT -o OUTPUT TRACE\n"
 "       cachesim --list-policies | --policy-help NAME\n"
 "Replay each TRACE (- for standard input) against each policy at each cache\n"
@@ -60,6 +64,9 @@ static void usage(FILE *f)
 "      --seed N            seed for randomised policies (default 1)\n"
 "      --progress          progress on stderr (default when it is a terminal)\n"
 "      --no-progress       no progress\n"
+"      --mrc[=RATE]        also print the exact LRU miss ratio at each size,\n"
+"                          from one pass of stack distances (policy lru-mrc);\n"
+"                          RATE < 1 samples keys at that rate (SHARDS)\n"
 "      --convert FORMAT    write TRACE in FORMAT (csv or oracle) to -o FILE\n"
 "      --list-policies     list the policies with their parameters\n"
 "      --policy-help NAME  describe one policy\n"
@@ -148,7 +155,7 @@ static void add_sizes(struct opts *o, const char *list)
 }
 
 enum { OPT_IGNORE_SIZE = 256, OPT_SEED, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_LIST,
-       OPT_POLICY_HELP, OPT_CONVERT, OPT_EMB };
+       OPT_POLICY_HELP, OPT_CONVERT, OPT_EMB, OPT_MRC };
 
 static const struct option longopts[] = {
     {"policy", required_argument, NULL, 'p'},
@@ -163,6 +170,7 @@ static const struct option longopts[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"convert", required_argument, NULL, OPT_CONVERT},
+    {"mrc", optional_argument, NULL, OPT_MRC},
     {"list-policies", no_argument, NULL, OPT_LIST},
     {"policy-help", required_argument, NULL, OPT_POLICY_HELP},
     {"help", no_argument, NULL, 'h'},
@@ -207,6 +215,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
         case OPT_NO_PROGRESS: o->progress = 0; break;
         case OPT_CONVERT: o->convert = optarg; break;
         case OPT_EMB: o->emb = optarg; break;
+        case OPT_MRC:
+            o->mrc = 1;
+            if (optarg && (cli_parse_double(optarg, &o->mrc) || !(o->mrc > 0 && o->mrc <= 1)))
+                cli_usage_error("invalid --mrc rate '%s' (0 < RATE <= 1)", optarg);
+            break;
         case OPT_LIST: list_policies(); exit(EXIT_OK);
         case OPT_POLICY_HELP: {
             const struct sim_policy_ops *p = sim_policy_find(optarg);
@@ -229,7 +242,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
             cli_usage_error("--convert needs -o FILE");
         return;
     }
-    if (!o->npolicies)
+    if (!o->npolicies && !o->mrc)
         cli_usage_error("no policy given (-p; see --list-policies)");
     if (!o->nsizes)
         cli_usage_error("no cache size given (-s)");
@@ -373,6 +386,7 @@ static int simulate(const struct opts *o, const char *path, FILE *out, int *head
         extra[ne] = NULL;
         if (!*header_done) {
             sim_csv_header(out, extra);
+            memcpy(((struct opts *)o)->header_extra, extra, sizeof extra);
             *header_done = 1;
         }
         for (size_t i = 0; i < n; i++)
@@ -381,6 +395,84 @@ static int simulate(const struct opts *o, const char *path, FILE *out, int *head
     for (size_t i = 0; i < n; i++)
         sim_cache_free(caches ? caches[i] : NULL);
     free(caches);
+    sim_reader_close(r);
+    return status;
+}
+
+/* The cache sizes of -s for one trace, resolving fractions of the working
+ * set; returns 0 or an exit status. */
+static int resolve_sizes(const struct opts *o, sim_reader *r, const char *path, uint64_t *caps)
+{
+    char err[SIM_ERRLEN];
+    struct sim_trace_stats st = {0, 0, 0};
+    for (size_t i = 0; i < o->nsizes; i++) {
+        if (o->sizes[i].fraction > 0 && !st.requests &&
+            sim_trace_stats(r, &st, err, sizeof err)) {
+            cli_warn("%s", err);
+            return EXIT_DATA;
+        }
+        uint64_t ws = o->ignore_size ? st.objects : st.bytes;
+        caps[i] = o->sizes[i].bytes ? o->sizes[i].bytes
+                                    : (uint64_t)((double)ws * o->sizes[i].fraction + 0.5);
+        if (caps[i] == 0) {
+            cli_warn("%s: size %g of a working set of %llu is 0", path, o->sizes[i].fraction,
+                     (unsigned long long)ws);
+            return EXIT_DATA;
+        }
+    }
+    return 0;
+}
+
+/* --mrc: one pass of stack distances, one row per size; exit status. */
+static int mrc_rows(struct opts *o, const char *path, FILE *out, int *header_done)
+{
+    char err[SIM_ERRLEN];
+    struct sim_reader_opts ro = {o->format, o->ignore_size, NULL};
+    sim_reader *r = sim_reader_open(path, &ro, err, sizeof err);
+    uint64_t *caps = calloc(o->nsizes, sizeof *caps);
+    int status = r && caps ? resolve_sizes(o, r, path, caps) : EXIT_DATA;
+    if (!r)
+        cli_warn("%s", err);
+    else if (sim_reader_fields(r) & SIM_F_TTL)
+        cli_warn("%s: TTLs are ignored by --mrc (expiry is not modelled)", path);
+    struct sim_mrc_opts mo = {o->ignore_size ? SIM_UNIT_OBJECTS : SIM_UNIT_BYTES, o->mrc, caps,
+                              o->nsizes};
+    sim_mrc *m = status ? NULL : sim_mrc_create(&mo, err, sizeof err);
+    if (!status && !m) {
+        cli_warn("%s", err);
+        status = EXIT_DATA;
+    }
+    /* Requests are read in batches so that `seconds` times the tracker alone. */
+    enum { BATCH = 4096 };
+    static struct sim_req q[BATCH];
+    int rc = 1;
+    uint64_t n = 0;
+    while (!status && rc == 1) {
+        size_t nq = 0;
+        while (nq < BATCH && (rc = sim_reader_next(r, &q[nq], err, sizeof err)) == 1)
+            if (n++ >= o->warmup)
+                nq++;
+        double t0 = cli_now();
+        if (rc >= 0 && sim_mrc_access_batch(m, q, nq)) {
+            snprintf(err, sizeof err, "%s: out of memory", path);
+            rc = SIM_ENOMEM;
+        }
+        sim_mrc_add_seconds(m, cli_now() - t0);
+    }
+    if (!status && rc < 0) {
+        cli_warn("%s", err);
+        status = EXIT_DATA;
+    }
+    if (!status) {
+        if (!*header_done) {
+            sim_csv_header(out, NULL);
+            *header_done = 1;
+        }
+        for (size_t i = 0; i < o->nsizes; i++)
+            sim_mrc_csv_row(out, path, m, i, o->header_extra);
+    }
+    sim_mrc_free(m);
+    free(caps);
     sim_reader_close(r);
     return status;
 }
@@ -404,8 +496,12 @@ int main(int argc, char **argv)
         return EXIT_DATA;
     }
     int status = EXIT_OK, header_done = 0;
-    for (int i = optind; i < argc && status == EXIT_OK; i++)
-        status = simulate(&o, argv[i], sim_outfile_stream(of), &header_done);
+    for (int i = optind; i < argc && status == EXIT_OK; i++) {
+        if (o.npolicies)
+            status = simulate(&o, argv[i], sim_outfile_stream(of), &header_done);
+        if (o.mrc && status == EXIT_OK)
+            status = mrc_rows(&o, argv[i], sim_outfile_stream(of), &header_done);
+    }
     if (status == EXIT_OK) {
         if (sim_outfile_commit(of, err, sizeof err)) {
             cli_warn("%s", err);

@@ -68,6 +68,8 @@ struct sim_zipf {
     double h_x1;    /* H(1.5) - h(1) */
     double h_n;     /* H(n + 0.5) */
     double s;       /* squeeze: 2 - Hinv(H(2.5) - h(2)) */
+    double acc[16]; /* acc[k] = H(k + 0.5) - h(k) for the head ranks k < 16,
+                     * where the squeeze fails most (saves 2 log + 2 exp) */
 };
 
 /*! sim_zipf_init() :
@@ -146,6 +148,98 @@ uint32_t sim_gen_fields(const sim_gen *g);
 
 /*! sim_gen_free() : accepts NULL. */
 void sim_gen_free(sim_gen *g);
+
+/*=====   LLM query workloads   =====*/
+
+/*
+ * Queries for semantic caches, in categories (see gen_llm.c for the model).
+ * Each category spec is "NAME:key=value,...":
+ *   share=1        relative share of the traffic (normalised over categories)
+ *   classes=1000   number of intents; class ids are global, from 1
+ *   alpha=0.8      Zipf exponent of the repetition law over intents (0: uniform)
+ *   spread=1       how far apart intents lie (cosine ~ 1/(1+spread^2)):
+ *                  small = a dense category (code), large = sparse (chat)
+ *   noise=0.3      paraphrase noise (paraphrases' cosine ~ 1/(1+noise^2))
+ *   paraphrase=0.3 probability that a request is a new wording (a new key)
+ *   ttl=0          seconds, 0 = none (staleness)
+ *   tokens_in=200, tokens_out=300   mean lengths
+ * users: "users=1000,followup=0.3" (a request continues its user's
+ * conversation, turn + 1, with probability followup).
+ * Requests carry time, key (the exact text), size (4 bytes per output
+ * token), ttl, category, user, context and turn, class, tokens in and out,
+ * and a unit-norm embedding of `dim` floats (valid until the next call).
+ */
+struct sim_llm_config {
+    uint64_t seed;
+    uint64_t requests;               /* > 0 */
+    const char *const *categories;   /* NULL/0: code, chat and search defaults */
+    size_t ncategories;
+    uint32_t dim;                    /* embedding dimension, 1..65536 */
+    const char *users;               /* NULL: "users=1000,followup=0.3" */
+    const char *arrivals;            /* NULL: "poisson:rate=10" */
+};
+
+typedef struct sim_llm_s sim_llm;
+
+/*! sim_llm_create() :
+ * @return the generator, or NULL with a message in err naming the bad
+ *         category parameter (or 'dim'). */
+sim_llm *sim_llm_create(const struct sim_llm_config *cfg, char *err, size_t errlen);
+
+/*! sim_llm_next() : the next request. @return 1, or 0 at the end. */
+int sim_llm_next(sim_llm *g, struct sim_req *req);
+
+/*! sim_llm_fields() : the SIM_F_* fields the requests carry. */
+uint32_t sim_llm_fields(const sim_llm *g);
+
+/*! Categories: how many, their names (category ids index them) and their
+ * normalised shares. */
+unsigned sim_llm_category_count(const sim_llm *g);
+const char *sim_llm_category_name(const sim_llm *g, unsigned i);
+double sim_llm_category_share(const sim_llm *g, unsigned i);
+
+/*! sim_llm_free() : accepts NULL. */
+void sim_llm_free(sim_llm *g);
+
+/*=====   LLM serving workloads   =====*/
+
+/*
+ * One spec (see gen_serve.c for the model):
+ *   chat:sessions=100,new=0.2,prompts=10,prompt_alpha=1,prompt_tokens=1000,
+ *        tokens_in=200,tokens_out=300,block=512
+ *       multi-turn sessions whose prompts grow turn by turn over shared
+ *       system prompts; blocks = prefix block ids (Mooncake's hash_ids)
+ *   rag:chunks=100000,alpha=0.9,k=5,chunk_tokens=512,prompt_tokens=1000,
+ *       tokens_in=50,tokens_out=300,block=512
+ *       a system prompt, k chunks retrieved by popularity, a question
+ *   moe:layers=32,experts=64,k=2,alpha=1,locality=0.3,expert_bytes=1e8
+ *       per token and layer, the top-k experts (one request each)
+ * chat and rag requests carry time, key (hash of the block ids), size
+ * (= tokens_in), tokens_in/out, blocks, context (session; rag: first
+ * chunk) and turn; moe requests key = layer * experts + expert + 1,
+ * context = token, turn = layer, size = expert_bytes.
+ */
+struct sim_serve_config {
+    uint64_t seed;
+    uint64_t requests;      /* > 0 */
+    const char *spec;       /* NULL: "chat" */
+    const char *arrivals;   /* NULL: "poisson:rate=10" (per token for moe) */
+};
+
+typedef struct sim_serve_s sim_serve;
+
+/*! sim_serve_create() : @return the generator or NULL with err set. */
+sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_t errlen);
+
+/*! sim_serve_next() : the next request (blocks valid until the next call).
+ * @return 1, 0 at the end, or SIM_ENOMEM. */
+int sim_serve_next(sim_serve *g, struct sim_req *req);
+
+/*! sim_serve_fields() : the SIM_F_* fields the requests carry. */
+uint32_t sim_serve_fields(const sim_serve *g);
+
+/*! sim_serve_free() : accepts NULL. */
+void sim_serve_free(sim_serve *g);
 
 #ifdef __cplusplus
 }

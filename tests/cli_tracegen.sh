@@ -1,0 +1,150 @@
+#!/bin/sh
+# cli_tracegen.sh - the tracegen command line: help, the default workload,
+# determinism (same seed, same bytes; in every output form), usage errors
+# naming the parameter (exit 2, no file left), --convert round trips,
+# --describe against counts made here with awk/sort, and cachesim --mrc
+# against simulated LRU.  Every trace is made here (no /work/shared).
+set -u
+BUILD=${BUILD:-build}
+TG=$BUILD/tracegen
+CS=$BUILD/cachesim
+T=$(mktemp -d "${TMPDIR:-/tmp}/cli_tracegen.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fails=0
+
+fail() { echo "cli_tracegen: FAIL: $*"; fails=$((fails + 1)); }
+
+# expect STATUS PATTERN DESCRIPTION -- CMD...: runs CMD, checks its exit
+# status and that stderr contains PATTERN (a fixed string; "" for any).
+expect() {
+    want=$1 pat=$2 what=$3
+    shift 4
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        fail "$what: exit $got, expected $want ($(head -c 300 "$T/err"))"
+    elif [ -n "$pat" ] && ! grep -qF -- "$pat" "$T/err"; then
+        fail "$what: stderr lacks '$pat': $(head -c 300 "$T/err")"
+    fi
+}
+
+# The value of describe metric NAME in CSV file F.
+metric() { awk -F, -v m="$1" '$1 == m { print $4; exit }' "$2"; }
+
+# --- help and version
+expect 0 "" "--help" -- "$TG" --help
+grep -q "^Usage: tracegen" "$T/out" || fail "--help does not print the usage on stdout"
+expect 0 "" "--version" -- "$TG" --version
+expect 0 "" "--list" -- "$TG" --list
+grep -q "zipf:n=" "$T/out" || fail "--list lacks zipf"
+
+# --- the default workload: 10^6 requests, oracleGeneral by name (24 B each)
+expect 0 "" "default workload" -- "$TG" --seed 3 -o "$T/d.oracleGeneral.bin"
+[ "$(wc -c <"$T/d.oracleGeneral.bin")" -eq 24000000 ] || fail "default: not 10^6 records"
+
+# --- same seed, same bytes; another seed, other bytes; every output form
+gen() { "$TG" -n 20000 -p zipf:n=5000,alpha=1.1 --sizes lognormal --ttl exp:mean=60 "$@"; }
+gen --seed 5 -o "$T/a.csv" && gen --seed 5 -o "$T/b.csv" || fail "generation failed"
+cmp -s "$T/a.csv" "$T/b.csv" || fail "same seed gave different CSV"
+gen --seed 6 -o "$T/c.csv"
+cmp -s "$T/a.csv" "$T/c.csv" && fail "different seeds gave the same CSV"
+[ "$(head -1 "$T/a.csv")" = "time,key,size,ttl,op" ] || fail "CSV header: $(head -1 "$T/a.csv")"
+[ "$(wc -l <"$T/a.csv")" -eq 20001 ] || fail "CSV: not 20000 rows"
+gen --seed 5 -o - >"$T/s.csv" || fail "stdout output failed"
+cmp -s "$T/a.csv" "$T/s.csv" || fail "stdout differs from the file"
+gen --seed 5 -o "$T/a.csv.zst" && zstd -dcq "$T/a.csv.zst" >"$T/z.csv" 2>/dev/null &&
+    cmp -s "$T/a.csv" "$T/z.csv" || fail ".zst output differs"
+gen --seed 5 -o "$T/a.csv.gz" && gzip -dc "$T/a.csv.gz" >"$T/g.csv" &&
+    cmp -s "$T/a.csv" "$T/g.csv" || fail ".gz output differs"
+
+# --- usage errors name the parameter, exit 2, leave no file
+expect 2 "'alpha'" "alpha < 0" -- "$TG" -p zipf:alpha=-0.5 -o "$T/bad.csv"
+expect 2 "'n'" "n = 0" -- "$TG" -p uniform:n=0 -o "$T/bad.csv"
+expect 2 "unknown pattern 'gauss'" "unknown pattern" -- "$TG" -p gauss -o "$T/bad.csv"
+expect 2 "unknown size distribution 'weibull'" "unknown sizes" -- "$TG" --sizes weibull
+expect 2 "'size'" "size 0" -- "$TG" --sizes fixed:size=0
+expect 2 "'len'" "phases without len" -- "$TG" -p zipf -p scan
+expect 2 "--requests" "zero requests" -- "$TG" -n 0
+expect 2 "unrecognized option" "unknown option" -- "$TG" --frobnicate
+expect 2 "csv or oracle" "unwritable format" -- "$TG" -F arc
+[ -e "$T/bad.csv" ] && fail "a failed run left its output file"
+ls "$T" | grep -q '\.tmp\.' && fail "a temporary file was left behind"
+
+# --- LLM queries: deterministic, every column, bad dimension named
+"$TG" --llm -n 2000 --dim 16 --seed 2 -o "$T/l1.csv" && "$TG" --llm -n 2000 --dim 16 --seed 2 -o "$T/l2.csv" ||
+    fail "--llm generation failed"
+cmp -s "$T/l1.csv" "$T/l2.csv" || fail "--llm: same seed gave different bytes"
+[ "$(head -1 "$T/l1.csv")" = "time,key,size,ttl,op,category,user,context,turn,class,tokens_in,tokens_out,emb" ] ||
+    fail "--llm header: $(head -1 "$T/l1.csv")"
+awk -F, 'NR > 1 && split($13, v, " ") != 16 { bad = 1 } END { exit bad }' "$T/l1.csv" ||
+    fail "--llm: an embedding without 16 numbers"
+cut -d, -f6 "$T/l1.csv" | sort -u | tr '\n' ' ' | grep -q "category chat code search" ||
+    fail "--llm: default categories missing"
+"$TG" --llm -n 300 --dim 8 --seed 2 --emb-out "$T/e.npy" -o "$T/l3.csv" || fail "--emb-out failed"
+head -1 "$T/l3.csv" | grep -q ",emb" && fail "--emb-out: the CSV still has an emb column"
+# 128-byte header (magic, version, length, dict padded to 64-byte alignment)
+# then 300 x 8 float32.
+[ "$(wc -c <"$T/e.npy")" -eq $((128 + 300 * 8 * 4)) ] || fail "--emb-out: .npy size $(wc -c <"$T/e.npy")"
+head -c 6 "$T/e.npy" | od -c | head -1 | grep -q "N   U   M   P   Y" || fail "--emb-out: not .npy"
+expect 2 "'dim'" "dim 0" -- "$TG" --llm --dim 0
+expect 2 "'share'" "negative share" -- "$TG" --llm --category a:share=-1
+expect 2 "go with --llm" "--category without --llm" -- "$TG" --category a
+expect 0 "" "describe an LLM trace" -- "$TG" --describe "$T/l1.csv"
+
+# --- serving workloads: blocks column; a bad parameter named
+"$TG" --serve chat:block=256 -n 500 -o "$T/chat.csv" || fail "--serve chat failed"
+[ "$(head -1 "$T/chat.csv")" = "time,key,size,op,user,context,turn,tokens_in,tokens_out,blocks" ] ||
+    fail "--serve chat header: $(head -1 "$T/chat.csv")"
+"$TG" --serve rag -n 100 -o "$T/rag.csv" && "$TG" --serve moe -n 1000 -o "$T/moe.bin" ||
+    fail "--serve rag/moe failed"
+[ "$(wc -c <"$T/moe.bin")" -eq 24000 ] || fail "--serve moe: not 1000 oracle records"
+expect 2 "'block'" "block 0" -- "$TG" --serve chat:block=0
+expect 2 "unknown serving workload" "unknown serving workload" -- "$TG" --serve vllm
+
+# --- conversion: oracle -> csv -> oracle is the identity (times are whole
+# seconds in oracleGeneral, so nothing is lost on the way)
+gen --seed 5 -o "$T/o.bin" || fail "oracle output failed"
+expect 0 "" "convert to csv" -- "$TG" --convert csv -o "$T/o.csv" "$T/o.bin"
+expect 0 "" "convert back" -- "$TG" --convert oracle -o "$T/o2.bin" "$T/o.csv"
+cmp -s "$T/o.bin" "$T/o2.bin" || fail "oracle -> csv -> oracle changed the trace"
+expect 1 "" "convert a missing file" -- "$TG" --convert csv -o "$T/x.csv" "$T/none"
+expect 2 "exactly one trace" "convert two traces" -- "$TG" --convert csv "$T/o.bin" "$T/o.bin"
+
+# --- describe: requests, objects and working set against awk and sort
+expect 0 "" "describe" -- "$TG" --describe -o "$T/desc.csv" "$T/a.csv"
+objs=$(awk -F, 'NR > 1 { print $2 }' "$T/a.csv" | sort -u | wc -l)
+ws=$(awk -F, 'NR > 1 && !seen[$2]++ { s += $3 } END { printf "%d", s }' "$T/a.csv")
+once=$(awk -F, 'NR > 1 { c[$2]++ } END { for (k in c) n += c[k] == 1; print n }' "$T/a.csv")
+[ "$(metric requests "$T/desc.csv")" = 20000 ] || fail "describe: requests"
+[ "$(metric objects "$T/desc.csv")" = "$objs" ] || fail "describe: objects, expected $objs"
+[ "$(metric working_set_bytes "$T/desc.csv")" = "$ws" ] || fail "describe: working set $ws"
+[ "$(metric one_hit_wonders "$T/desc.csv")" = "$once" ] || fail "describe: one-hit $once"
+alpha=$(metric zipf_alpha "$T/desc.csv")
+awk -v a="$alpha" 'BEGIN { exit !(a > 0.9 && a < 1.3) }' || fail "describe: alpha $alpha for 1.1"
+cloud=traces/cloudPhysicsIO.oracleGeneral.bin
+if [ -r "$cloud" ]; then
+    "$TG" --describe "$cloud" >"$T/cloud.csv" || fail "describe $cloud"
+    [ "$(metric requests "$T/cloud.csv")" = 113872 ] || fail "cloudPhysics: requests"
+    [ "$(metric objects "$T/cloud.csv")" = 48974 ] || fail "cloudPhysics: objects"
+fi
+
+# --- cachesim --mrc rows equal simulated LRU (hits, bytes missed), objects
+# and bytes, including sizes smaller than some objects (no TTLs: the MRC
+# does not model expiry, and says so)
+"$TG" --seed 9 -n 20000 -p zipf:n=5000 --sizes lognormal -o "$T/m.csv" || fail "gen m.csv"
+expect 0 "TTLs are ignored" "--mrc warns about TTLs" -- "$CS" --mrc -s 100 "$T/a.csv"
+for opt in --ignore-size ""; do
+    sizes=10,100,1000,3000
+    [ -z "$opt" ] && sizes=2K,64K,1M,16M
+    # shellcheck disable=SC2086
+    "$CS" --no-progress $opt -p lru -s $sizes "$T/m.csv" | cut -d, -f4,6,7,11 >"$T/lru" &&
+        "$CS" --no-progress $opt --mrc -s $sizes "$T/m.csv" | cut -d, -f4,6,7,11 >"$T/mrc" ||
+        fail "cachesim --mrc $opt failed"
+    cmp -s "$T/lru" "$T/mrc" || fail "--mrc $opt differs from lru: $(diff "$T/lru" "$T/mrc" | head -4)"
+done
+"$CS" --no-progress --mrc=0.5 -s 100 --ignore-size "$T/m.csv" | grep -q ",lru-mrc,rate=0.5," ||
+    fail "--mrc=0.5 row"
+expect 2 "--mrc" "bad --mrc rate" -- "$CS" --mrc=0 -s 100 "$T/a.csv"
+
+[ "$fails" -eq 0 ] || exit 1
+echo "cli_tracegen: all passed"
