@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "sim_replay.h"
 
 struct sim_cache_s {
     const struct sim_policy_ops *ops;
@@ -180,4 +181,10 @@ enum sim_unit sim_cache_unit(const sim_cache *c) { return c->unit; }
 int sim_cache_check(sim_cache *c, char *err, size_t errlen)
 {
     return c->ops->check ? c->ops->check(c->state, err, errlen) : 0;
+}
+
+/* Declared in sim_replay.h: the policy's occupancy, when it reports one. */
+int64_t sim_cache_used(const sim_cache *c)
+{
+    return c->ops->used ? (int64_t)c->ops->used(c->state) : -1;
 }

@@ -151,6 +151,11 @@ static void free_id(sim_objcache *oc, uint32_t id)
     oc->free_ids[oc->nfree++] = id;
 }
 
+uint64_t sim_objcache_used_state(void *state)
+{
+    return (*(sim_objcache **)state)->used;
+}
+
 void sim_objcache_prefetch_state(void *state, uint64_t key)
 {
     const sim_objcache *oc = *(sim_objcache *const *)state;

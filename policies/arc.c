@@ -365,4 +365,5 @@ const struct sim_policy_ops sim_policy_arc = {
     .access = arc_access,
     .check = arc_check,
     .prefetch = arc_prefetch,
+    .used = sim_objcache_used_state,
 };

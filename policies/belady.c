@@ -148,4 +148,5 @@ const struct sim_policy_ops sim_policy_belady = {
     .destroy = belady_destroy,
     .access = belady_access,
     .check = belady_check,
+    .used = sim_objcache_used_state,
 };

@@ -162,4 +162,5 @@ const struct sim_policy_ops sim_policy_clock = {
     .access = clock_access,
     .check = clock_check,
     .prefetch = sim_objcache_prefetch_state,
+    .used = sim_objcache_used_state,
 };

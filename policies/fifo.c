@@ -111,4 +111,5 @@ const struct sim_policy_ops sim_policy_fifo = {
     .access = fifo_access,
     .check = fifo_check,
     .prefetch = sim_objcache_prefetch_state,
+    .used = sim_objcache_used_state,
 };

@@ -192,4 +192,5 @@ const struct sim_policy_ops sim_policy_gdsf = {
     .destroy = gdsf_destroy,
     .access = gdsf_access,
     .check = gdsf_check,
+    .used = sim_objcache_used_state,
 };

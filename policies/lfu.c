@@ -273,4 +273,5 @@ const struct sim_policy_ops sim_policy_lfu = {
     .access = lfu_access,
     .check = lfu_check,
     .prefetch = sim_objcache_prefetch_state,
+    .used = sim_objcache_used_state,
 };

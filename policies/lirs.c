@@ -525,4 +525,5 @@ const struct sim_policy_ops sim_policy_lirs = {
     .access = lirs_access,
     .check = lirs_check,
     .prefetch = lirs_prefetch,
+    .used = sim_objcache_used_state,
 };

@@ -124,4 +124,5 @@ const struct sim_policy_ops sim_policy_lru = {
     .access = lru_access,
     .check = lru_check,
     .prefetch = sim_objcache_prefetch_state,
+    .used = sim_objcache_used_state,
 };

@@ -164,4 +164,5 @@ const struct sim_policy_ops sim_policy_random = {
     .access = random_access,
     .check = random_check,
     .prefetch = sim_objcache_prefetch_state,
+    .used = sim_objcache_used_state,
 };

@@ -359,4 +359,5 @@ const struct sim_policy_ops sim_policy_s3fifo = {
     .destroy = s3fifo_destroy,
     .access = s3fifo_access,
     .check = s3fifo_check,
+    .used = sim_objcache_used_state,
 };

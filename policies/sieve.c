@@ -167,4 +167,5 @@ const struct sim_policy_ops sim_policy_sieve = {
     .destroy = sieve_destroy,
     .access = sieve_access,
     .check = sieve_check,
+    .used = sim_objcache_used_state,
 };

@@ -215,4 +215,5 @@ const struct sim_policy_ops sim_policy_size = {
     .access = size_access,
     .check = size_check,
     .prefetch = sim_objcache_prefetch_state,
+    .used = sim_objcache_used_state,
 };

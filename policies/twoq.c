@@ -318,4 +318,5 @@ const struct sim_policy_ops sim_policy_twoq = {
     .access = twoq_access,
     .check = twoq_check,
     .prefetch = twoq_prefetch,
+    .used = sim_objcache_used_state,
 };

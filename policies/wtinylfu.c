@@ -407,4 +407,5 @@ const struct sim_policy_ops sim_policy_wtinylfu = {
     .destroy = wtinylfu_destroy,
     .access = wtinylfu_access,
     .check = wtinylfu_check,
+    .used = sim_objcache_used_state,
 };

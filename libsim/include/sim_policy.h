@@ -83,6 +83,10 @@ struct sim_policy_ops {
      * lookup will touch (the run loop calls it a few requests ahead, which
      * hides memory latency on large caches).  May be NULL. */
     void (*prefetch)(void *state, uint64_t key);
+    /* xUsed: units currently occupied (for occupancy time series; since
+     * 0.1, appended last so older initialisers stay valid).  May be NULL:
+     * occupancy is then reported as unknown. */
+    uint64_t (*used)(void *state);
 };
 
 /*=====   Key table   =====*/
@@ -200,6 +204,11 @@ int sim_objcache_is_live(const sim_objcache *oc, uint32_t id);
  * A ready-made xPrefetch for policies whose state struct begins with their
  * `sim_objcache *` (as policies/lru.c does): prefetches the key's slot. */
 void sim_objcache_prefetch_state(void *state, uint64_t key);
+
+/*! sim_objcache_used_state() :
+ * A ready-made xUsed for the same policies: sim_objcache_used() of the
+ * state's first member. */
+uint64_t sim_objcache_used_state(void *state);
 
 /*! sim_objcache_evict_id() :
  * Evicts a specific cached object outside the normal victim path (used by

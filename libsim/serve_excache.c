@@ -1,0 +1,142 @@
+/*
+ * serve_excache.c - IC-Cache's example cache: past requests kept with
+ * their embeddings and answers, for use as in-context examples.
+ *
+ * Each entry holds the request's class and category (ground truth, hidden
+ * from the router), the model that answered, whether the answer was
+ * acceptable (hidden), its token count and the learned utility u in [0, 1],
+ * the router's estimate of how much the entry helps a similar request.
+ *
+ * Admission and eviction follow the knapsack view: every answer is
+ * admitted, and while the cache is over its byte budget the entry with the
+ * lowest utility per byte among SAMPLE random entries is evicted (sampling,
+ * as Redis does for LRU, keeps eviction O(1); with SAMPLE = 16 the victim
+ * is in the worst 6% of entries 64% of the time).  The entry chosen is
+ * deterministic for a seed.
+ *
+ * Invariants: 1. bytes == sum of live entries' bytes <= budget after an
+ *                insert returns;
+ *             2. live[] lists exactly the live ids; pos[live[i]] == i.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+
+#define SAMPLE 16
+
+int excache_init(struct excache *x, uint32_t dim, uint64_t budget, enum sim_vec_kind kind,
+                 uint64_t seed, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    struct sim_vec_config vc;
+    sim_vec_config_init(&vc, kind, dim);
+    vc.seed = seed;
+    vc.capacity = 1024;
+    /* Every request inserts an example, so construction cost is paid per
+     * request: a lighter graph than the index defaults (M 16, ef 200). */
+    vc.M = 8;
+    vc.ef_construction = 48;
+    vc.ef_search = 32;
+    x->idx = sim_vec_create(&vc, err, errlen);
+    if (!x->idx)
+        return SIM_EINVAL;
+    x->budget = budget;
+    x->dim = dim;
+    sim_rng_seed(&x->rng, seed ^ 0x6578616d706c6573ULL);
+    return 0;
+}
+
+void excache_free(struct excache *x)
+{
+    sim_vec_free(x->idx);
+    free(x->e);
+    free(x->free_ids);
+    free(x->live);
+    free(x->pos);
+    memset(x, 0, sizeof *x);
+}
+
+static int grow(struct excache *x)
+{
+    uint32_t n = x->cap ? x->cap * 2 : 1024;
+    struct exentry *e = realloc(x->e, n * sizeof *e);
+    if (!e)
+        return SIM_ENOMEM;
+    x->e = e;
+    uint32_t *f = realloc(x->free_ids, n * sizeof *f);
+    if (!f)
+        return SIM_ENOMEM;
+    x->free_ids = f;
+    uint32_t *l = realloc(x->live, n * sizeof *l);
+    if (!l)
+        return SIM_ENOMEM;
+    x->live = l;
+    uint32_t *p = realloc(x->pos, n * sizeof *p);
+    if (!p)
+        return SIM_ENOMEM;
+    x->pos = p;
+    x->cap = n;
+    return 0;
+}
+
+void excache_remove(struct excache *x, uint32_t id)
+{
+    struct exentry *e = &x->e[id];
+    sim_vec_delete(x->idx, id);
+    x->bytes -= e->bytes;
+    e->live = 0;
+    uint32_t p = x->pos[id], last = x->live[--x->nlive];
+    x->live[p] = last;
+    x->pos[last] = p;
+    x->free_ids[x->nfree++] = id;
+}
+
+/* The sampled knapsack victim: lowest utility per byte among SAMPLE. */
+static uint32_t victim(struct excache *x)
+{
+    uint32_t best = x->live[sim_rng_below(&x->rng, x->nlive)];
+    for (int i = 1; i < SAMPLE; i++) {
+        uint32_t c = x->live[sim_rng_below(&x->rng, x->nlive)];
+        double vc = x->e[c].utility / x->e[c].bytes;
+        double vb = x->e[best].utility / x->e[best].bytes;
+        if (vc < vb || (vc == vb && c < best))
+            best = c;
+    }
+    return best;
+}
+
+int excache_insert(struct excache *x, const struct exentry *proto, const float *emb,
+                   char *err, size_t errlen)
+{
+    if (proto->bytes > x->budget)
+        return 0; /* larger than the whole cache: not kept */
+    if (x->nfree == 0 && x->n == x->cap && grow(x))
+        return SIM_ENOMEM;
+    uint32_t id = x->nfree ? x->free_ids[--x->nfree] : x->n++;
+    int rc = sim_vec_insert(x->idx, id, emb, x->dim, err, errlen);
+    if (rc) {
+        x->free_ids[x->nfree++] = id;
+        return rc;
+    }
+    x->e[id] = *proto;
+    x->e[id].live = 1;
+    x->pos[id] = x->nlive;
+    x->live[x->nlive++] = id;
+    x->bytes += proto->bytes;
+    x->inserted++;
+    while (x->bytes > x->budget) {
+        uint32_t v = victim(x);
+        excache_remove(x, v);
+        x->evicted++;
+    }
+    return 0;
+}
+
+int excache_search(struct excache *x, const float *q, size_t k, uint64_t *ids, float *sims,
+                   char *err, size_t errlen)
+{
+    if (x->nlive == 0)
+        return 0;
+    return sim_vec_search(x->idx, q, x->dim, k, ids, sims, err, errlen);
+}

@@ -1,0 +1,144 @@
+/*
+ * bench_serve.c - `make bench`: simulated requests per second of wall time
+ * for the whole serving simulation (routing, example retrieval, queues,
+ * feedback, admission), with the example cache at 10^4 and 10^5 entries.
+ *
+ * The workload: intents with Zipf(0.9)-like popularity, embeddings =
+ * intent centroid + noise, three categories, Poisson arrivals at a load the
+ * pool sustains.  The example cache's byte budget is set so that it holds
+ * the stated number of entries once full; the timed part starts then.
+ * Target (issue 6): >= 200,000 simulated requests per second at 10^5
+ * entries.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim.h"
+#include "sim_serve.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static const char *pool_text =
+    "[pool]\ncategories = math knowledge chat\n"
+    "[model small]\nreplicas = 64\nbatch = 64\nprefill_ms_per_token = 0.02\n"
+    "decode_ms_per_token = 6\ntokens_per_s = 2500\ncost_in_per_mtok = 0.6\n"
+    "cost_out_per_mtok = 0.6\nquality = 0.66\ndifficulty_slope = 0.4\nexample_gain = 0.25\n"
+    "[model large]\nreplicas = 64\nbatch = 64\nprefill_ms_per_token = 0.11\n"
+    "decode_ms_per_token = 25\ntokens_per_s = 700\ncost_in_per_mtok = 10\n"
+    "cost_out_per_mtok = 30\nquality = 0.83\ndifficulty_slope = 0.3\nexample_gain = 0.05\n";
+
+struct workload {
+    uint32_t dim, intents;
+    float *centroids;
+    struct sim_rng g;
+    float *emb;
+};
+
+static void next_request(struct workload *w, uint64_t i, struct sim_req *q, const char **cat)
+{
+    static const char *cats[] = {"math", "knowledge", "chat"};
+    /* Popularity ~ u^3 over intents: a few hot intents, a long tail. */
+    uint64_t c = (uint64_t)(w->intents * pow(sim_rng_unit(&w->g), 3));
+    memset(q, 0, sizeof *q);
+    q->index = i;
+    q->cls = c + 1;
+    q->present = SIM_F_TOKENS | SIM_F_CLASS | SIM_F_EMB | SIM_F_CATEGORY;
+    q->tokens_in = 200 + (uint32_t)sim_rng_below(&w->g, 400);
+    q->tokens_out = 100 + (uint32_t)sim_rng_below(&w->g, 300);
+    for (uint32_t d = 0; d < w->dim; d++)
+        w->emb[d] = w->centroids[c * w->dim + d] + 0.2f * (float)(sim_rng_unit(&w->g) - 0.5);
+    q->emb = w->emb;
+    q->dim = w->dim;
+    *cat = cats[c % 3];
+}
+
+static int run(const sim_modelpool *pool, enum sim_vec_kind kind, uint32_t dim,
+               uint64_t entries, uint64_t timed)
+{
+    struct workload w;
+    w.dim = dim;
+    w.intents = (uint32_t)(entries * 2);
+    w.centroids = malloc((size_t)w.intents * dim * sizeof(float));
+    w.emb = malloc(dim * sizeof(float));
+    sim_rng_seed(&w.g, 7);
+    for (size_t i = 0; i < (size_t)w.intents * dim; i++)
+        w.centroids[i] = (float)(sim_rng_unit(&w.g) - 0.5);
+
+    char err[SIM_ERRLEN];
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, pool);
+    c.router = SIM_ROUTE_ICCACHE;
+    c.index = kind;
+    c.arrival_rate = 200; /* well within 128 replicas' capacity */
+    /* Bytes per entry: (tokens_in + tokens_out) * 4 + dim * 4, about 2 kB +
+     * the embedding on average: size the budget for `entries` of them. */
+    c.cache_bytes = entries * (500 * 4 + dim * 4);
+    sim_serve *s = sim_serve_create(&c, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "bench_serve: %s\n", err);
+        return 1;
+    }
+    uint64_t i = 0;
+    struct sim_req q;
+    const char *cat;
+    double t0 = now();
+    /* Warm up: fill the example cache. */
+    for (; i < entries * 3 / 2; i++) {
+        next_request(&w, i, &q, &cat);
+        if (sim_serve_arrive(s, &q, cat, err, sizeof err)) {
+            fprintf(stderr, "bench_serve: %s\n", err);
+            return 1;
+        }
+    }
+    double t1 = now();
+    for (uint64_t n = 0; n < timed; n++, i++) {
+        next_request(&w, i, &q, &cat);
+        sim_serve_arrive(s, &q, cat, err, sizeof err);
+    }
+    struct sim_serve_stats st;
+    sim_serve_finish(s, 1, &st);
+    double t2 = now();
+    printf("%-5s dim %3u  entries %7llu  warm-up %6.1f s  %9.0f req/s  (examples/req %.2f, "
+           "offload %.2f, quality %.3f)\n",
+           sim_vec_kind_name(kind), dim, (unsigned long long)st.cache_entries, t1 - t0,
+           (double)timed / (t2 - t1), st.examples_per_request, st.offload[0], st.quality);
+    sim_serve_free(s);
+    free(w.centroids);
+    free(w.emb);
+    return 0;
+}
+
+int main(void)
+{
+    char path[] = "/tmp/bench_serve_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || write(fd, pool_text, strlen(pool_text)) != (ssize_t)strlen(pool_text))
+        return 1;
+    close(fd);
+    char err[SIM_ERRLEN];
+    sim_modelpool *pool = sim_modelpool_load(path, err, sizeof err);
+    unlink(path);
+    if (!pool) {
+        fprintf(stderr, "bench_serve: %s\n", err);
+        return 1;
+    }
+    printf("serving simulation, IC-Cache router; target >= 200000 simulated req/s at 1e5 "
+           "entries\n");
+    int rc = 0;
+    if (getenv("BENCH_SERVE_QUICK")) return run(pool, SIM_VEC_HNSW, 64, 2000, 20000);
+    rc |= run(pool, SIM_VEC_HNSW, 64, 10000, 200000);
+    rc |= run(pool, SIM_VEC_HNSW, 64, 100000, 200000);
+    rc |= run(pool, SIM_VEC_FLAT, 64, 10000, 20000);
+    rc |= run(pool, SIM_VEC_HNSW, 384, 100000, 100000);
+    sim_modelpool_free(pool);
+    return rc;
+}

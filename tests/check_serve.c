@@ -1,0 +1,458 @@
+/*
+ * check_serve.c - the serving simulation: model pool configs, queueing
+ * against analytic results, conservation, routers and the example cache.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim.h"
+#include "sim_serve.h"
+
+static char cfg_path[64];
+
+static void write_cfg(const char *text)
+{
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/check_serve_XXXXXX");
+    int fd = mkstemp(cfg_path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static sim_modelpool *load(const char *text, char *err)
+{
+    write_cfg(text);
+    sim_modelpool *p = sim_modelpool_load(cfg_path, err, SIM_ERRLEN);
+    unlink(cfg_path);
+    return p;
+}
+
+#define MODEL(name, rep, batch, dec, tps, q)                                             \
+    "[model " name "]\nreplicas = " rep "\nbatch = " batch "\nprefill_ms_per_token = 0\n" \
+    "decode_ms_per_token = " dec "\ntokens_per_s = " tps "\ncost_in_per_mtok = 1\n"       \
+    "cost_out_per_mtok = 2\nquality = " q "\n"
+
+/*=====   config   =====*/
+
+START_TEST(pool_parses_fields)
+{
+    char err[SIM_ERRLEN];
+    sim_modelpool *p = load("[pool]\ncategories = code chat\n" MODEL("s", "2", "8", "5", "400", "0.6")
+                            "quality.code = 0.5\nexample_gain = 0.2\n"
+                            MODEL("l", "1", "4", "20", "100", "0.9"), err);
+    ck_assert_msg(p != NULL, "%s", err);
+    ck_assert_uint_eq(sim_modelpool_count(p), 2);
+    const struct sim_model *s = sim_modelpool_model(p, 0);
+    ck_assert_str_eq(s->name, "s");
+    ck_assert_uint_eq(s->replicas, 2);
+    ck_assert_double_eq_tol(s->decode_s, 0.005, 1e-12);
+    ck_assert_double_eq_tol(s->cost_out, 2e-6, 1e-15);
+    ck_assert_int_eq(sim_modelpool_category(p, "chat"), 1);
+    ck_assert_double_eq(s->quality[0], 0.5); /* code */
+    ck_assert_double_eq(s->quality[1], 0.6); /* chat: the default */
+    ck_assert_uint_eq(sim_modelpool_largest(p), 1);
+    ck_assert_int_eq(sim_modelpool_category(p, "nope"), SIM_ENOTFOUND);
+    sim_modelpool_free(p);
+}
+END_TEST
+
+/* Each bad config and a fragment its message must contain. */
+static const char *const bad_cfgs[][2] = {
+    {MODEL("a", "0", "1", "1", "1000", "0.5"), ":2: replicas: 0 is outside"},
+    {MODEL("a", "1", "1", "1", "1000", "1.5"), ":9: quality: 1.5 is outside"},
+    {"[pool]\ncategories = x\n" MODEL("a", "1", "1", "1", "1000", "0.5") "quality.y = 0.4\n",
+     ":12: quality.y: unknown category 'y'"},
+    {"[model a]\nreplicas = 1\n", ":1: model 'a': missing field 'batch'"},
+    {MODEL("a", "1", "1", "10", "50", "0.5"), "tokens_per_s 50 is below"},
+    {MODEL("a", "1", "1", "1", "1000", "0.5") "speed = 3\n", ":10: unknown field 'speed'"},
+    {MODEL("a", "1", "1", "1", "1000", "zero"), ":9: quality: 'zero' is not a number"},
+    {"[pool]\n", "no [model] section"},
+};
+
+START_TEST(pool_errors_name_line_and_field)
+{
+    char err[SIM_ERRLEN] = "";
+    sim_modelpool *p = load(bad_cfgs[_i][0], err);
+    ck_assert_ptr_null(p);
+    ck_assert_msg(strstr(err, bad_cfgs[_i][1]) != NULL, "case %d: '%s'", _i, err);
+    ck_assert_msg(strncmp(err, "/tmp/check_serve_", 17) == 0, "no file name: '%s'", err);
+}
+END_TEST
+
+/*=====   queueing   =====*/
+
+/* One replica, batch 1, no prefill, 1 ms per output token: a FIFO single
+ * server whose service time is tokens_out ms. */
+static const char *single_server =
+    MODEL("only", "1", "1", "1", "1000", "0.8");
+
+static struct sim_serve_stats run_queue(double lambda, int exponential, uint64_t n)
+{
+    char err[SIM_ERRLEN];
+    sim_modelpool *p = load(single_server, err);
+    ck_assert_msg(p != NULL, "%s", err);
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, p);
+    c.router = SIM_ROUTE_LARGE;
+    c.arrival_rate = lambda;
+    c.seed = 11;
+    sim_serve *s = sim_serve_create(&c, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    struct sim_rng g;
+    sim_rng_seed(&g, 5);
+    for (uint64_t i = 0; i < n; i++) {
+        struct sim_req q;
+        memset(&q, 0, sizeof q);
+        q.index = i;
+        q.key = i;
+        q.present = SIM_F_KEY | SIM_F_TOKENS;
+        q.tokens_in = 10;
+        /* Exponential with mean 1000 tokens (1 s), drawn continuous and
+         * rounded: the rounding changes the mean by < 0.01%. */
+        q.tokens_out = exponential ? (uint32_t)llround(-1000 * log(1 - sim_rng_unit(&g))) : 1000;
+        ck_assert_int_eq(sim_serve_arrive(s, &q, NULL, err, sizeof err), 0);
+    }
+    struct sim_serve_stats st;
+    sim_serve_finish(s, 1, &st);
+    ck_assert_uint_eq(st.completed, n);
+    ck_assert_uint_eq(st.in_flight, 0);
+    sim_serve_free(s);
+    sim_modelpool_free(p);
+    return st;
+}
+
+START_TEST(mm1_mean_latency)
+{
+    /* M/M/1, mu = 1/s: at rho 0.5 the mean time in system is
+     * 1 / (mu - lambda) = 2 s; at rho 0.7, 3.33 s. */
+    struct sim_serve_stats st = run_queue(0.5, 1, 200000);
+    ck_assert_msg(fabs(st.e2e_mean - 2.0) / 2.0 < 0.03, "rho 0.5: %g", st.e2e_mean);
+    ck_assert_msg(fabs(st.throughput_rps - 0.5) / 0.5 < 0.02, "throughput %g", st.throughput_rps);
+    st = run_queue(0.7, 1, 200000);
+    ck_assert_msg(fabs(st.e2e_mean - 1 / 0.3) / (1 / 0.3) < 0.05, "rho 0.7: %g", st.e2e_mean);
+}
+END_TEST
+
+START_TEST(md1_mean_latency)
+{
+    /* M/D/1, service 1 s: mean wait rho / (2 mu (1 - rho)); at rho 0.6 that
+     * is 0.75 s, so the mean time in system is 1.75 s.  TTFT = wait (no
+     * prefill work), exactly. */
+    struct sim_serve_stats st = run_queue(0.6, 0, 200000);
+    ck_assert_msg(fabs(st.e2e_mean - 1.75) / 1.75 < 0.03, "e2e %g", st.e2e_mean);
+    ck_assert_msg(fabs(st.ttft_mean - 0.75) / 0.75 < 0.05, "ttft %g", st.ttft_mean);
+}
+END_TEST
+
+START_TEST(requests_are_conserved)
+{
+    /* Overload (rho 2): stop at the last arrival without draining. */
+    char err[SIM_ERRLEN];
+    sim_modelpool *p = load(single_server, err);
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, p);
+    c.router = SIM_ROUTE_LARGE;
+    c.arrival_rate = 2;
+    sim_serve *s = sim_serve_create(&c, err, sizeof err);
+    for (uint64_t i = 0; i < 5000; i++) {
+        struct sim_req q = {.index = i, .present = SIM_F_TOKENS, .tokens_in = 1,
+                            .tokens_out = 1000};
+        ck_assert_int_eq(sim_serve_arrive(s, &q, NULL, err, sizeof err), 0);
+    }
+    struct sim_serve_stats st;
+    sim_serve_finish(s, 0, &st);
+    ck_assert_uint_eq(st.arrived, 5000);
+    ck_assert_uint_eq(st.completed + st.in_flight, 5000);
+    ck_assert_uint_gt(st.in_flight, 2000); /* half the work is still queued */
+    sim_serve_free(s);
+    sim_modelpool_free(p);
+}
+END_TEST
+
+START_TEST(batching_shares_throughput)
+{
+    /* Two requests of 1000 tokens arrive together at a replica with batch 2,
+     * decode 1 ms/token and tokens_per_s 1000: alpha = 1, so each advances
+     * at half speed and both finish at 2 s (processor sharing). */
+    char err[SIM_ERRLEN];
+    sim_modelpool *p = load(MODEL("m", "1", "2", "1", "1000", "0.5"), err);
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, p);
+    c.router = SIM_ROUTE_LARGE;
+    sim_serve *s = sim_serve_create(&c, err, sizeof err);
+    for (uint64_t i = 0; i < 2; i++) {
+        struct sim_req q = {.index = i, .present = SIM_F_TOKENS | SIM_F_TIME,
+                            .tokens_out = 1000};
+        ck_assert_int_eq(sim_serve_arrive(s, &q, NULL, err, sizeof err), 0);
+    }
+    struct sim_serve_stats st;
+    sim_serve_finish(s, 1, &st);
+    ck_assert_double_eq_tol(st.e2e_mean, 2.0, 1e-9);
+    sim_serve_free(s);
+    sim_modelpool_free(p);
+}
+END_TEST
+
+/*=====   routers   =====*/
+
+/* A query workload: intents (classes) in 3 categories, Zipf-like
+ * popularity, embeddings = intent centroid + noise, normalised. */
+enum { DIM = 32, INTENTS = 400 };
+static float centroids[INTENTS][DIM];
+
+static void make_request(struct sim_rng *g, uint64_t i, double rate, struct sim_req *q,
+                         float *emb, const char **cat)
+{
+    static const char *cats[] = {"math", "knowledge", "chat"};
+    uint64_t c = (uint64_t)(INTENTS * pow(sim_rng_unit(g), 3)); /* skewed */
+    memset(q, 0, sizeof *q);
+    q->index = i;
+    q->time = (uint64_t)((double)i / rate * 1e6);
+    q->cls = c + 1;
+    q->present = SIM_F_TIME | SIM_F_TOKENS | SIM_F_CLASS | SIM_F_EMB | SIM_F_CATEGORY;
+    q->tokens_in = 200 + (uint32_t)sim_rng_below(g, 400);
+    q->tokens_out = 100 + (uint32_t)sim_rng_below(g, 300);
+    double norm = 0;
+    for (int d = 0; d < DIM; d++) {
+        emb[d] = centroids[c][d] + 0.25f * (float)(sim_rng_unit(g) - 0.5);
+        norm += emb[d] * emb[d];
+    }
+    for (int d = 0; d < DIM; d++)
+        emb[d] /= (float)sqrt(norm);
+    q->emb = emb;
+    q->dim = DIM;
+    *cat = cats[c % 3];
+}
+
+static void init_centroids(void)
+{
+    struct sim_rng g;
+    sim_rng_seed(&g, 99);
+    for (int c = 0; c < INTENTS; c++)
+        for (int d = 0; d < DIM; d++)
+            centroids[c][d] = (float)(sim_rng_unit(&g) - 0.5);
+}
+
+static const char *pair_cfg =
+    "[pool]\ncategories = math knowledge chat\n"
+    MODEL("small", "2", "16", "6", "2500", "0.66") "difficulty_slope = 0.4\nexample_gain = 0.25\n"
+    "cost_in_per_mtok = 0.1\ncost_out_per_mtok = 0.1\n"
+    MODEL("large", "2", "16", "25", "700", "0.83") "difficulty_slope = 0.3\nexample_gain = 0.05\n";
+
+static struct sim_serve_stats run_router(enum sim_router r, double target, uint64_t n,
+                                         double rate)
+{
+    char err[SIM_ERRLEN];
+    sim_modelpool *p = load(pair_cfg, err);
+    ck_assert_msg(p != NULL, "%s", err);
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, p);
+    c.router = r;
+    c.quality_target = target;
+    c.cache_bytes = 8u << 20;
+    sim_serve *s = sim_serve_create(&c, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    struct sim_rng g;
+    sim_rng_seed(&g, 21);
+    init_centroids();
+    float emb[DIM];
+    for (uint64_t i = 0; i < n; i++) {
+        struct sim_req q;
+        const char *cat;
+        make_request(&g, i, rate, &q, emb, &cat);
+        ck_assert_msg(sim_serve_arrive(s, &q, cat, err, sizeof err) == 0, "%s", err);
+    }
+    struct sim_serve_stats st;
+    sim_serve_finish(s, 1, &st);
+    sim_serve_free(s);
+    sim_modelpool_free(p);
+    return st;
+}
+
+START_TEST(target_one_is_always_large)
+{
+    struct sim_serve_stats a = run_router(SIM_ROUTE_LARGE, 0.75, 4000, 2);
+    struct sim_serve_stats b = run_router(SIM_ROUTE_ICCACHE, 1.0, 4000, 2);
+    ck_assert_double_eq(b.offload[1], 1.0);
+    ck_assert_double_eq(a.quality, b.quality);
+    ck_assert_double_eq(a.e2e_mean, b.e2e_mean);
+    ck_assert_double_eq(a.ttft_mean, b.ttft_mean);
+    ck_assert_double_eq(a.cost, b.cost);
+    ck_assert_double_eq(a.win_rate, 0.5); /* against itself: all ties */
+}
+END_TEST
+
+START_TEST(iccache_offloads_and_keeps_quality)
+{
+    /* With examples the small model reaches the target on requests whose
+     * intent is cached, so IC-Cache sends work to it; quality stays near
+     * always-large's. */
+    struct sim_serve_stats large = run_router(SIM_ROUTE_LARGE, 0.75, 6000, 2);
+    struct sim_serve_stats small = run_router(SIM_ROUTE_SMALL, 0.75, 6000, 2);
+    struct sim_serve_stats ic = run_router(SIM_ROUTE_ICCACHE, 0.80, 6000, 2);
+    ck_assert_msg(ic.offload[0] > 0.3, "offload %g", ic.offload[0]);
+    ck_assert_msg(ic.example_hit_rate > 0.3, "example hits %g", ic.example_hit_rate);
+    ck_assert_msg(ic.quality > small.quality + 0.05, "ic %g small %g", ic.quality,
+                  small.quality);
+    ck_assert_msg(ic.cost < large.cost, "cost %g vs %g", ic.cost, large.cost);
+}
+END_TEST
+
+START_TEST(threshold_router_extremes)
+{
+    /* tau -1: every predicted gap exceeds it, all large; tau 1: none does. */
+    char err[SIM_ERRLEN];
+    sim_modelpool *p = load(pair_cfg, err);
+    for (int k = 0; k < 2; k++) {
+        struct sim_serve_config c;
+        sim_serve_config_init(&c, p);
+        c.router = SIM_ROUTE_THRESHOLD;
+        c.route_tau = k ? 1 : -1;
+        sim_serve *s = sim_serve_create(&c, err, sizeof err);
+        for (uint64_t i = 0; i < 200; i++) {
+            struct sim_req q = {.index = i, .time = i * 1000000, .cls = i % 7,
+                                .present = SIM_F_TOKENS | SIM_F_TIME | SIM_F_CLASS,
+                                .tokens_in = 100, .tokens_out = 50};
+            ck_assert_int_eq(sim_serve_arrive(s, &q, "math", err, sizeof err), 0);
+        }
+        struct sim_serve_stats st;
+        sim_serve_finish(s, 1, &st);
+        ck_assert_double_eq(st.offload[k ? 0 : 1], 1.0);
+        sim_serve_free(s);
+    }
+    sim_modelpool_free(p);
+}
+END_TEST
+
+START_TEST(semcache_serves_as_is)
+{
+    struct sim_serve_stats sc = run_router(SIM_ROUTE_SEMCACHE, 0.75, 6000, 2);
+    struct sim_serve_stats large = run_router(SIM_ROUTE_LARGE, 0.75, 6000, 2);
+    ck_assert_msg(sc.cache_served > 0.3, "served from cache %g", sc.cache_served);
+    /* Neighbours of other intents above the threshold are served wrongly. */
+    ck_assert_msg(sc.quality < large.quality, "semcache %g large %g", sc.quality,
+                  large.quality);
+    ck_assert_msg(sc.win_rate < 0.5, "win rate %g", sc.win_rate);
+}
+END_TEST
+
+START_TEST(missing_fields_are_errors)
+{
+    char err[SIM_ERRLEN];
+    sim_modelpool *p = load(pair_cfg, err);
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, p);
+    sim_serve *s = sim_serve_create(&c, err, sizeof err);
+    struct sim_req q = {.index = 0, .present = SIM_F_KEY};
+    ck_assert_int_eq(sim_serve_arrive(s, &q, NULL, err, sizeof err), SIM_EMISSING);
+    ck_assert_ptr_nonnull(strstr(err, "needs embeddings"));
+    q.present = SIM_F_TOKENS;
+    float e[4] = {1, 0, 0, 0};
+    q.emb = e;
+    q.dim = 4;
+    ck_assert_int_eq(sim_serve_arrive(s, &q, "poetry", err, sizeof err), SIM_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "category 'poetry'"));
+    sim_serve_free(s);
+    sim_modelpool_free(p);
+}
+END_TEST
+
+START_TEST(iccache_policy_hand_sequence)
+{
+    /* Four requests, byte budget for two entries (each 10 tokens * 4 bytes
+     * + 4 floats = 56 bytes; budget 112):
+     *   1. class 1, e1: cache empty -> miss; stored.
+     *   2. class 1, e1: entry 1 is identical (cosine 1) -> hit, useful.
+     *   3. class 2, e1: entries 1, 2 (class 1) -> hit, but a false hit;
+     *      storing it evicts one entry (three would need 168 bytes).
+     *   4. class 3, e2 orthogonal to e1: cosine 0 < min_sim 0.5 -> miss. */
+    char err[SIM_ERRLEN];
+    struct sim_cache_config cfg = {112, SIM_UNIT_BYTES, 1,
+                                   SIM_F_EMB | SIM_F_CLASS | SIM_F_TOKENS | SIM_F_KEY, NULL};
+    sim_cache *c = sim_cache_create("iccache", &cfg, err, sizeof err);
+    ck_assert_msg(c != NULL, "%s", err);
+    float e1[4] = {1, 0, 0, 0}, e2[4] = {0, 1, 0, 0};
+    const float *embs[] = {e1, e1, e1, e2};
+    uint64_t cls[] = {1, 1, 2, 3};
+    int hit[] = {0, 1, 1, 0}, false_hit[] = {0, 0, 1, 0}, ev[] = {0, 0, 1, 1};
+    for (int i = 0; i < 4; i++) {
+        struct sim_req q = {.index = (uint64_t)i, .cls = cls[i], .emb = embs[i], .dim = 4,
+                            .tokens_in = 6, .tokens_out = 4,
+                            .present = SIM_F_EMB | SIM_F_CLASS | SIM_F_TOKENS};
+        struct sim_outcome o;
+        sim_cache_access(c, &q, &o);
+        ck_assert_int_eq(o.hit, hit[i]);
+        ck_assert_int_eq(o.false_hit, false_hit[i]);
+        ck_assert_int_eq(o.evictions, ev[i]);
+        ck_assert_int_eq(sim_cache_check(c, err, sizeof err), 0);
+    }
+    double v[2];
+    sim_cache_extra_values(c, v);
+    ck_assert_double_eq(v[1], 0.25); /* one useful hit in four */
+    sim_cache_free(c);
+}
+END_TEST
+
+START_TEST(router_specs_are_checked)
+{
+    char err[SIM_ERRLEN];
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, NULL);
+    ck_assert_int_eq(sim_serve_config_parse(&c, "iccache:target=0.9,cache=2M,k=2", err,
+                                            sizeof err), 0);
+    ck_assert_double_eq(c.quality_target, 0.9);
+    ck_assert_uint_eq(c.cache_bytes, 2u << 20);
+    ck_assert_uint_eq(c.k, 2);
+    static const char *const bad[][2] = {
+        {"oracle", "unknown router 'oracle'"},
+        {"iccache:speed=1", "unknown parameter 'speed'"},
+        {"iccache:target=1.5", "outside"},
+        {"semcache:cache=12Q", "'cache': '12Q' is not a size"},
+        {"threshold:tau=x", "not a number"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_lt(sim_serve_config_parse(&c, bad[i][0], err, sizeof err), 0);
+        ck_assert_msg(strstr(err, bad[i][1]) != NULL, "%s: %s", bad[i][0], err);
+    }
+    ck_assert_double_eq(c.quality_target, 0.9); /* unchanged by failures */
+}
+END_TEST
+
+static Suite *serve_suite(void)
+{
+    Suite *s = suite_create("serve");
+    TCase *tc = tcase_create("Core");
+    tcase_add_test(tc, pool_parses_fields);
+    tcase_add_test(tc, mm1_mean_latency);
+    tcase_add_test(tc, md1_mean_latency);
+    tcase_add_test(tc, requests_are_conserved);
+    tcase_add_test(tc, batching_shares_throughput);
+    tcase_add_test(tc, target_one_is_always_large);
+    tcase_add_test(tc, iccache_offloads_and_keeps_quality);
+    tcase_add_test(tc, semcache_serves_as_is);
+    tcase_add_test(tc, threshold_router_extremes);
+    tcase_add_test(tc, iccache_policy_hand_sequence);
+    tcase_set_timeout(tc, 120);
+    suite_add_tcase(s, tc);
+    TCase *e = tcase_create("Errors");
+    tcase_add_loop_test(e, pool_errors_name_line_and_field, 0,
+                        (int)(sizeof bad_cfgs / sizeof bad_cfgs[0]));
+    tcase_add_test(e, missing_fields_are_errors);
+    tcase_add_test(e, router_specs_are_checked);
+    suite_add_tcase(s, e);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(serve_suite());
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
