@@ -1,5 +1,5 @@
 /*
- * gen_serve.c - LLM serving workloads (sim_serve, sim_gen.h): multi-turn
+ * gen_serve.c - LLM serving workloads (sim_servegen, sim_gen.h): multi-turn
  * chat with shared system prompts and prefix block ids, RAG prompts that
  * retrieve chunks from a corpus, and MoE expert activations.
  *
@@ -81,7 +81,7 @@ struct session {
     uint32_t turn;
 };
 
-struct sim_serve_s {
+struct sim_servegen_s {
     enum serve_kind kind;
     uint64_t seed, requests, emitted;
     struct sim_rng rng;
@@ -106,7 +106,7 @@ struct sim_serve_s {
 
 /*=====   Setup   =====*/
 
-void sim_serve_free(sim_serve *g)
+void sim_servegen_free(sim_servegen *g)
 {
     if (!g)
         return;
@@ -119,7 +119,7 @@ void sim_serve_free(sim_serve *g)
     free(g);
 }
 
-static int setup_prompts(sim_serve *g, const sim_params *p, char *err, size_t errlen)
+static int setup_prompts(sim_servegen *g, const sim_params *p, char *err, size_t errlen)
 {
     g->block = (uint64_t)sim_params_int(p, "block");
     g->prompt_tokens = (uint64_t)sim_params_int(p, "prompt_tokens");
@@ -150,7 +150,7 @@ static int setup_prompts(sim_serve *g, const sim_params *p, char *err, size_t er
                          sim_params_real(p, "prompt_alpha"), err, errlen);
 }
 
-static int setup_moe(sim_serve *g, const sim_params *p, char *err, size_t errlen)
+static int setup_moe(sim_servegen *g, const sim_params *p, char *err, size_t errlen)
 {
     g->layers = (uint64_t)sim_params_int(p, "layers");
     g->experts = (uint64_t)sim_params_int(p, "experts");
@@ -182,13 +182,13 @@ static int setup_moe(sim_serve *g, const sim_params *p, char *err, size_t errlen
     return sim_zipf_init(&g->zchunk, g->experts, sim_params_real(p, "alpha"), err, errlen);
 }
 
-sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_t errlen)
+sim_servegen *sim_servegen_create(const struct sim_servegen_config *cfg, char *err, size_t errlen)
 {
     if (cfg->requests == 0) {
         snprintf(err, errlen, "the number of requests must be positive");
         return NULL;
     }
-    sim_serve *g = calloc(1, sizeof *g);
+    sim_servegen *g = calloc(1, sizeof *g);
     if (!g) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -209,7 +209,7 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
         rc = gen_clock_setup(&g->clk, cfg->arrivals ? cfg->arrivals : "poisson:rate=10", err,
                              errlen);
     if (rc) {
-        sim_serve_free(g);
+        sim_servegen_free(g);
         return NULL;
     }
     return g;
@@ -218,7 +218,7 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
 /*=====   Prompt blocks   =====*/
 
 /* Appends the block whose content is `what` (after the blocks so far). */
-static int add_block(sim_serve *g, uint64_t what)
+static int add_block(sim_servegen *g, uint64_t what)
 {
     uint64_t prev = g->nblocks ? g->blocks[g->nblocks - 1] : 0;
     uint64_t h = sim_key_hash(sim_key_hash(prev + 0x9e3779b97f4a7c15ULL) ^ what);
@@ -240,7 +240,7 @@ static int add_block(sim_serve *g, uint64_t what)
 
 /* Appends the blocks of `tokens` tokens of content `src` (block-aligned);
  * a partly filled last block is named by its fill too. */
-static int add_run(sim_serve *g, uint64_t src, uint64_t tokens)
+static int add_run(sim_servegen *g, uint64_t src, uint64_t tokens)
 {
     for (uint64_t t = 0; t < tokens; t += g->block) {
         uint64_t fill = tokens - t < g->block ? tokens - t : g->block;
@@ -251,14 +251,14 @@ static int add_run(sim_serve *g, uint64_t src, uint64_t tokens)
     return 0;
 }
 
-static uint32_t draw_tokens(sim_serve *g, double mean)
+static uint32_t draw_tokens(sim_servegen *g, double mean)
 {
     double x = 0.5 * mean - 0.5 * mean * sim_gen_log(sim_gen_unit_open(&g->rng));
     return x < 1 ? 1 : x > 1e9 ? 1000000000u : (uint32_t)(x + 0.5);
 }
 
 /* A chat turn: pick (or start) a session, extend its history. */
-static int chat_turn(sim_serve *g, struct sim_req *req)
+static int chat_turn(sim_servegen *g, struct sim_req *req)
 {
     struct session *s = &g->sess[sim_rng_below(&g->rng, g->nsess)];
     if (!s->id || sim_rng_unit(&g->rng) < g->pnew) {
@@ -287,7 +287,7 @@ static int chat_turn(sim_serve *g, struct sim_req *req)
 }
 
 /* A RAG prompt: system prompt, k distinct chunks, the question. */
-static int rag_prompt(sim_serve *g, struct sim_req *req)
+static int rag_prompt(sim_servegen *g, struct sim_req *req)
 {
     uint64_t chunk[1000];
     g->nblocks = 0;
@@ -315,7 +315,7 @@ static int rag_prompt(sim_serve *g, struct sim_req *req)
 }
 
 /* The next (token, layer, expert) activation. */
-static void moe_step(sim_serve *g, struct sim_req *req)
+static void moe_step(sim_servegen *g, struct sim_req *req)
 {
     if (++g->slot >= g->k) { /* next layer (and token) */
         g->slot = 0;
@@ -346,7 +346,7 @@ static void moe_step(sim_serve *g, struct sim_req *req)
     req->turn = (uint32_t)g->layer;
 }
 
-int sim_serve_next(sim_serve *g, struct sim_req *req)
+int sim_servegen_next(sim_servegen *g, struct sim_req *req)
 {
     if (g->emitted >= g->requests)
         return 0;
@@ -372,11 +372,11 @@ int sim_serve_next(sim_serve *g, struct sim_req *req)
     req->index = g->emitted++;
     req->op = SIM_OP_GET;
     req->next_access = -1;
-    req->present = sim_serve_fields(g);
+    req->present = sim_servegen_fields(g);
     return 1;
 }
 
-uint32_t sim_serve_fields(const sim_serve *g)
+uint32_t sim_servegen_fields(const sim_servegen *g)
 {
     if (g->kind == SV_MOE)
         return SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE | SIM_F_OP | SIM_F_CONTEXT;

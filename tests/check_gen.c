@@ -636,11 +636,11 @@ END_TEST
 
 /*=====   LLM serving workloads   =====*/
 
-static sim_serve *make_serve(const char *spec, uint64_t n)
+static sim_servegen *make_serve(const char *spec, uint64_t n)
 {
     char err[SIM_ERRLEN];
-    struct sim_serve_config cfg = {8, n, spec, NULL};
-    sim_serve *g = sim_serve_create(&cfg, err, sizeof err);
+    struct sim_servegen_config cfg = {8, n, spec, NULL};
+    sim_servegen *g = sim_servegen_create(&cfg, err, sizeof err);
     ck_assert_msg(g != NULL, "%s", err);
     return g;
 }
@@ -652,13 +652,13 @@ static sim_serve *make_serve(const char *spec, uint64_t n)
 START_TEST(serve_chat_prefixes)
 {
     enum { N = 3000, S = 20 };
-    sim_serve *g = make_serve("chat:sessions=20,prompts=2,block=256", N);
+    sim_servegen *g = make_serve("chat:sessions=20,prompts=2,block=256", N);
     static uint64_t last[N + 1][64];
     static uint32_t nlast[N + 1];
     uint64_t sys[3][3] = {{0}}; /* system prompt blocks, by first block */
     struct sim_req q;
     int extended = 0;
-    while (sim_serve_next(g, &q) == 1) {
+    while (sim_servegen_next(g, &q) == 1) {
         ck_assert(q.context >= 1 && q.context <= N);
         uint64_t rest = q.tokens_in - 768;
         ck_assert_uint_eq(q.nblocks, 3 + (rest + 255) / 256);
@@ -684,7 +684,7 @@ START_TEST(serve_chat_prefixes)
             ck_assert_uint_eq(sys[slot][i], q.blocks[i] + 1);
     }
     ck_assert_int_gt(extended, 1000);
-    sim_serve_free(g);
+    sim_servegen_free(g);
 }
 END_TEST
 
@@ -692,11 +692,11 @@ START_TEST(serve_rag_blocks)
 {
     /* 1000 + 3 x 600 + question: ceil(1000/512) + 3 ceil(600/512) +
      * ceil(q/512) = 2 + 6 + ceil(q/512) blocks. */
-    sim_serve *g = make_serve("rag:chunks=1000,alpha=1.2,k=3,chunk_tokens=600", 2000);
+    sim_servegen *g = make_serve("rag:chunks=1000,alpha=1.2,k=3,chunk_tokens=600", 2000);
     struct sim_req q;
     uint64_t first_blocks[2] = {0, 0};
     int shared_chunk = 0, n = 0;
-    while (sim_serve_next(g, &q) == 1) {
+    while (sim_servegen_next(g, &q) == 1) {
         uint64_t qt = q.tokens_in - 1000 - 1800;
         ck_assert_uint_eq(q.nblocks, 8 + (qt + 511) / 512);
         if (n++) { /* the system prompt's two blocks are shared */
@@ -709,7 +709,7 @@ START_TEST(serve_rag_blocks)
         shared_chunk += q.blocks[2] < 100; /* a first chunk seen early on */
     }
     ck_assert_int_gt(shared_chunk, 100); /* popular chunks recur */
-    sim_serve_free(g);
+    sim_servegen_free(g);
 }
 END_TEST
 
@@ -718,9 +718,9 @@ START_TEST(serve_moe_experts)
     struct sim_req q;
     /* 4 layers x k = 2: requests come in groups of 2 distinct experts of
      * one layer; keys in layer l are l*16+1 .. l*16+16. */
-    sim_serve *g = make_serve("moe:layers=4,experts=16,k=2,alpha=1,locality=0", 8000);
+    sim_servegen *g = make_serve("moe:layers=4,experts=16,k=2,alpha=1,locality=0", 8000);
     uint64_t prev = 0, hot[64] = {0};
-    for (int i = 0; sim_serve_next(g, &q) == 1; i++) {
+    for (int i = 0; sim_servegen_next(g, &q) == 1; i++) {
         uint64_t layer = (uint64_t)(i / 2) % 4;
         ck_assert_uint_eq(q.turn, layer);
         ck_assert_uint_eq(q.context, (uint64_t)i / 8 + 1);
@@ -737,31 +737,31 @@ START_TEST(serve_moe_experts)
             top = hot[l * 16 + e] > top ? hot[l * 16 + e] : top;
         ck_assert_uint_gt(top, 2000 / 16 * 2);
     }
-    sim_serve_free(g);
+    sim_servegen_free(g);
     /* locality = 1: every token repeats the first token's experts. */
     g = make_serve("moe:layers=3,experts=50,k=3,locality=1", 900);
     uint64_t first[9];
-    for (int i = 0; sim_serve_next(g, &q) == 1; i++) {
+    for (int i = 0; sim_servegen_next(g, &q) == 1; i++) {
         if (i < 9)
             first[i] = q.key;
         else
             ck_assert_uint_eq(q.key, first[i % 9]);
     }
-    sim_serve_free(g);
+    sim_servegen_free(g);
 }
 END_TEST
 
 START_TEST(serve_bad_specs)
 {
     char err[SIM_ERRLEN];
-    struct sim_serve_config cfg = {1, 10, "chat:block=0", NULL};
-    ck_assert_ptr_null(sim_serve_create(&cfg, err, sizeof err));
+    struct sim_servegen_config cfg = {1, 10, "chat:block=0", NULL};
+    ck_assert_ptr_null(sim_servegen_create(&cfg, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "'block'"));
     cfg.spec = "moe:k=5,experts=4";
-    ck_assert_ptr_null(sim_serve_create(&cfg, err, sizeof err));
+    ck_assert_ptr_null(sim_servegen_create(&cfg, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "'k'"));
     cfg.spec = "vllm";
-    ck_assert_ptr_null(sim_serve_create(&cfg, err, sizeof err));
+    ck_assert_ptr_null(sim_servegen_create(&cfg, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "unknown serving workload 'vllm'"));
 }
 END_TEST

@@ -240,6 +240,34 @@ START_TEST(shards_close_to_exact)
 }
 END_TEST
 
+/* The batch entry point gives the same curve as request-by-request calls. */
+START_TEST(batch_equals_single)
+{
+    struct sim_req *t = gen_trace("zipf:n=30000,alpha=0.7", "lognormal:mu=8,sigma=1", 100000, 0,
+                                  0);
+    for (int unit = 0; unit < 2; unit++) {
+        enum sim_unit u = unit ? SIM_UNIT_OBJECTS : SIM_UNIT_BYTES;
+        const uint64_t *caps = unit ? obj_caps : byte_caps;
+        size_t k = unit ? 12 : 9;
+        sim_mrc *a = make_mrc(u, 1, caps, k), *b = make_mrc(u, 1, caps, k);
+        for (uint64_t i = 0; i < 100000; i++)
+            ck_assert_int_eq(sim_mrc_access(a, &t[i], NULL), 0);
+        for (uint64_t i = 0; i < 100000; i += 1000)
+            ck_assert_int_eq(sim_mrc_access_batch(b, t + i, 1000), 0);
+        for (size_t j = 0; j < k; j++) {
+            struct sim_metrics x, y;
+            sim_mrc_metrics(a, j, &x);
+            sim_mrc_metrics(b, j, &y);
+            ck_assert_uint_eq(x.hits, y.hits);
+            ck_assert_uint_eq(x.bytes_missed, y.bytes_missed);
+        }
+        sim_mrc_free(a);
+        sim_mrc_free(b);
+    }
+    free(t);
+}
+END_TEST
+
 START_TEST(oversized_object_always_misses)
 {
     /* Capacity 100 bytes: key 1 of 150 bytes never fits; key 2 (50) hits
@@ -305,6 +333,7 @@ static Suite *mrc_suite(void)
     tcase_add_test(core, exact_equals_lru_with_deletes);
     tcase_add_test(core, shards_close_to_exact);
     tcase_add_test(core, csv_row_shape);
+    tcase_add_test(core, batch_equals_single);
     suite_add_tcase(s, core);
     TCase *lim = tcase_create("Limits");
     tcase_add_test(lim, oversized_object_always_misses);

@@ -447,7 +447,7 @@ static int generate_llm(const struct opts *o)
 
 static int serve_next(void *src, struct sim_req *q, char *err, size_t errlen)
 {
-    int rc = sim_serve_next(src, q);
+    int rc = sim_servegen_next(src, q);
     if (rc < 0)
         snprintf(err, errlen, "out of memory");
     return rc;
@@ -456,12 +456,12 @@ static int serve_next(void *src, struct sim_req *q, char *err, size_t errlen)
 static int generate_serve(const struct opts *o)
 {
     char err[SIM_ERRLEN];
-    struct sim_serve_config cfg = {o->seed, o->requests, o->serve, o->arrivals};
-    sim_serve *g = sim_serve_create(&cfg, err, sizeof err);
+    struct sim_servegen_config cfg = {o->seed, o->requests, o->serve, o->arrivals};
+    sim_servegen *g = sim_servegen_create(&cfg, err, sizeof err);
     if (!g)
         cli_usage_error("%s", err);
-    int status = pump(o, sim_serve_fields(g), serve_next, g, NULL, 0);
-    sim_serve_free(g);
+    int status = pump(o, sim_servegen_fields(g), serve_next, g, NULL, 0);
+    sim_servegen_free(g);
     return status;
 }
 

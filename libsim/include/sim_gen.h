@@ -219,27 +219,27 @@ void sim_llm_free(sim_llm *g);
  * chunk) and turn; moe requests key = layer * experts + expert + 1,
  * context = token, turn = layer, size = expert_bytes.
  */
-struct sim_serve_config {
+struct sim_servegen_config {
     uint64_t seed;
     uint64_t requests;      /* > 0 */
     const char *spec;       /* NULL: "chat" */
     const char *arrivals;   /* NULL: "poisson:rate=10" (per token for moe) */
 };
 
-typedef struct sim_serve_s sim_serve;
+typedef struct sim_servegen_s sim_servegen;
 
-/*! sim_serve_create() : @return the generator or NULL with err set. */
-sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_t errlen);
+/*! sim_servegen_create() : @return the generator or NULL with err set. */
+sim_servegen *sim_servegen_create(const struct sim_servegen_config *cfg, char *err, size_t errlen);
 
-/*! sim_serve_next() : the next request (blocks valid until the next call).
+/*! sim_servegen_next() : the next request (blocks valid until the next call).
  * @return 1, 0 at the end, or SIM_ENOMEM. */
-int sim_serve_next(sim_serve *g, struct sim_req *req);
+int sim_servegen_next(sim_servegen *g, struct sim_req *req);
 
-/*! sim_serve_fields() : the SIM_F_* fields the requests carry. */
-uint32_t sim_serve_fields(const sim_serve *g);
+/*! sim_servegen_fields() : the SIM_F_* fields the requests carry. */
+uint32_t sim_servegen_fields(const sim_servegen *g);
 
-/*! sim_serve_free() : accepts NULL. */
-void sim_serve_free(sim_serve *g);
+/*! sim_servegen_free() : accepts NULL. */
+void sim_servegen_free(sim_servegen *g);
 
 #ifdef __cplusplus
 }
