@@ -1,5 +1,5 @@
 /*
- * gen_internal.h - what the generators (gen.c, gen_llm.c) share; not
+ * gen_internal.h - what the generators (gen.c, genllm*.c) share; not
  * installed.
  */
 #ifndef SIM_GEN_INTERNAL_H

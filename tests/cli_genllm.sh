@@ -90,11 +90,13 @@ usage "unknown workload" -w chat
 usage "'k'" -w moe:experts=4,k=8
 usage "mooncake" -w query -F mooncake
 usage "mooncake output" -F mooncake
-usage "go with --llm" --users users=5 -n 5
-usage "not for -w" -w query --users users=5
-usage "--llm" -w query --llm
+usage "go with -w" --dim 8 -n 5
+usage "go with -w" --npy "$T/x.npy" -n 5
+usage "not for -w" -w query --sizes fixed
+usage "does not go with" -w query --describe "$T/query.a"
 usage "oracle" -w serve -F oracle
-usage "go with --llm" -c a:share=1
+usage "go with -w" -c a:share=1
+usage "go with -w" --category a:share=1
 usage "not for -w" -w query -p zipf
 usage "npy" -w moe --npy "$T/x.npy"
 usage "file of its own" -w query --npy -

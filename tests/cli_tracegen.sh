@@ -70,36 +70,11 @@ expect 2 "csv or oracle" "unwritable format" -- "$TG" -F arc
 [ -e "$T/bad.csv" ] && fail "a failed run left its output file"
 ls "$T" | grep -q '\.tmp\.' && fail "a temporary file was left behind"
 
-# --- LLM queries: deterministic, every column, bad dimension named
-"$TG" --llm -n 2000 --dim 16 --seed 2 -o "$T/l1.csv" && "$TG" --llm -n 2000 --dim 16 --seed 2 -o "$T/l2.csv" ||
-    fail "--llm generation failed"
-cmp -s "$T/l1.csv" "$T/l2.csv" || fail "--llm: same seed gave different bytes"
-[ "$(head -1 "$T/l1.csv")" = "time,key,size,ttl,op,category,user,context,turn,class,tokens_in,tokens_out,emb" ] ||
-    fail "--llm header: $(head -1 "$T/l1.csv")"
-awk -F, 'NR > 1 && split($13, v, " ") != 16 { bad = 1 } END { exit bad }' "$T/l1.csv" ||
-    fail "--llm: an embedding without 16 numbers"
-cut -d, -f6 "$T/l1.csv" | sort -u | tr '\n' ' ' | grep -q "category chat code search" ||
-    fail "--llm: default categories missing"
-"$TG" --llm -n 300 --dim 8 --seed 2 --emb-out "$T/e.npy" -o "$T/l3.csv" || fail "--emb-out failed"
-head -1 "$T/l3.csv" | grep -q ",emb" && fail "--emb-out: the CSV still has an emb column"
-# 128-byte header (magic, version, length, dict padded to 64-byte alignment)
-# then 300 x 8 float32.
-[ "$(wc -c <"$T/e.npy")" -eq $((128 + 300 * 8 * 4)) ] || fail "--emb-out: .npy size $(wc -c <"$T/e.npy")"
-head -c 6 "$T/e.npy" | od -c | head -1 | grep -q "N   U   M   P   Y" || fail "--emb-out: not .npy"
-expect 2 "'dim'" "dim 0" -- "$TG" --llm --dim 0
-expect 2 "'share'" "negative share" -- "$TG" --llm --category a:share=-1
-expect 2 "go with --llm" "--category without --llm" -- "$TG" --category a
-expect 0 "" "describe an LLM trace" -- "$TG" --describe "$T/l1.csv"
-
-# --- serving workloads: blocks column; a bad parameter named
-"$TG" --serve chat:block=256 -n 500 -o "$T/chat.csv" || fail "--serve chat failed"
-[ "$(head -1 "$T/chat.csv")" = "time,key,size,op,user,context,turn,tokens_in,tokens_out,blocks" ] ||
-    fail "--serve chat header: $(head -1 "$T/chat.csv")"
-"$TG" --serve rag -n 100 -o "$T/rag.csv" && "$TG" --serve moe -n 1000 -o "$T/moe.bin" ||
-    fail "--serve rag/moe failed"
-[ "$(wc -c <"$T/moe.bin")" -eq 24000 ] || fail "--serve moe: not 1000 oracle records"
-expect 2 "'block'" "block 0" -- "$TG" --serve chat:block=0
-expect 2 "unknown serving workload" "unknown serving workload" -- "$TG" --serve vllm
+# --- LLM workloads (-w; more in cli_genllm.sh): --describe reads a query
+# trace's extra columns
+"$TG" -w query -n 2000 --dim 16 --seed 2 -o "$T/l1.csv" || fail "-w query failed"
+expect 0 "" "describe an LLM trace" -- "$TG" --describe -o "$T/ldesc.csv" "$T/l1.csv"
+[ "$(metric requests "$T/ldesc.csv")" = 2000 ] || fail "describe an LLM trace: requests"
 
 # --- conversion: oracle -> csv -> oracle is the identity (times are whole
 # seconds in oracleGeneral, so nothing is lost on the way)

@@ -1,10 +1,11 @@
 /*
  * tracegen - write synthetic workloads, convert traces, describe traces.
  *
- * Three modes: generate (the default: libsim's sim_gen, sim_gen.h), --convert
- * (any readable trace to CSV or oracleGeneral) and --describe (statistics of
- * a trace as CSV, libsim's sim_stats).  All the work is in libsim; this file
- * parses options and moves requests from a source to a writer.
+ * Three modes: generate (the default: libsim's sim_gen, sim_gen.h; with -w
+ * an LLM workload of sim_genllm.h instead), --convert (any readable trace to
+ * CSV or oracleGeneral) and --describe (statistics of a trace as CSV,
+ * libsim's sim_stats).  All the work is in libsim; this file parses options
+ * and moves requests from a source to a writer.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -16,9 +17,8 @@
 #include "sim_gen.h"
 #include "sim_genllm.h"
 #include "sim_stats.h"
-#include "sim_vec.h"
 
-enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE, MODE_LLM, MODE_SERVE };
+enum mode { MODE_GEN, MODE_CONVERT, MODE_DESCRIBE };
 
 struct opts {
     enum mode mode;
@@ -31,14 +31,11 @@ struct opts {
     int ignore_size;
     const char *output;
     uint64_t buckets;       /* describe: time buckets */
-    const char **categories; /* --llm, -w query */
-    size_t ncategories;
-    uint64_t dim;
-    const char *users;
-    const char *serve;      /* --serve spec */
-    const char *emb_out;    /* --llm: embeddings to this .npy */
     struct genllm_opts {    /* -w: LLM workloads of sim_genllm.h */
         const char *workload, *npy;
+        const char **categories; /* -c */
+        size_t ncategories;
+        uint64_t dim;       /* --dim; 0: not given */
     } genllm;
 };
 
@@ -48,14 +45,12 @@ static void usage(FILE *f)
 "Usage: tracegen [OPTION]... [-o FILE]\n"
 "       tracegen --convert FORMAT [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
 "       tracegen --describe [-f FMT] [--ignore-size] [-o FILE] TRACE\n"
-"       tracegen --llm [--category SPEC]... [--dim N] [--users SPEC]\n"
-"                [--emb-out FILE.npy] [OPTION]...\n"
-"       tracegen --serve SPEC [OPTION]...\n"
 "       tracegen -w WORKLOAD [-c SPEC]... [--dim N] [--npy FILE] [OPTION]...\n"
 "       tracegen --list\n"
 "Write a synthetic workload (default: 10^6 requests, Zipf 0.9 over 10^5\n"
 "objects of 4096 bytes, Poisson arrivals at 1000/s), convert a trace, or\n"
-"describe one.  Specs are NAME or NAME:key=value,... (see --list).\n"
+"describe one; with -w, an LLM workload (see tracegen-llm(7)).  Specs are\n"
+"NAME or NAME:key=value,... (see --list).\n"
 "\n"
 "  -o, --output FILE       output file (- for standard output, the default);\n"
 "                          .zst or .gz compress; replaced only on success\n"
@@ -69,20 +64,10 @@ static void usage(FILE *f)
 "      --ttl SPEC          object TTLs: none, fixed, uniform, exp\n"
 "      --arrivals SPEC     arrival times: poisson, onoff\n"
 "      --locality SPEC     p=P,window=W: repeat a recent request with prob. P\n"
-"      --llm               LLM queries in categories, with classes, users,\n"
-"                          conversations, tokens and embeddings (CSV emb column)\n"
-"  -c, --category SPEC     --llm: NAME:share=,classes=,alpha=,spread=,noise=,\n"
-"                          paraphrase=,ttl=,tokens_in=,tokens_out= (repeat);\n"
-"                          -w query: NAME:share=,density=,within=,... (repeat)\n"
-"      --dim N             --llm, -w query: embedding dimension (default 64)\n"
-"      --users SPEC        --llm: users=1000,followup=0.3\n"
-"      --emb-out FILE.npy  --llm: embeddings to a companion .npy (float32,\n"
-"                          one row per request) instead of the emb column\n"
-"      --serve SPEC        LLM serving: chat (multi-turn, shared system prompts,\n"
-"                          prefix block ids), rag (retrieved chunks) or moe\n"
-"                          (per-token, per-layer top-k experts); see --list\n"
 "  -w, --workload SPEC     an LLM workload: query, serve, rag or moe\n"
 "                          (-F mooncake for serve and rag; see tracegen-llm(7))\n"
+"  -c, --category SPEC     -w query: NAME:share=,density=,within=,... (repeat)\n"
+"      --dim N             -w query: embedding dimension (default 64)\n"
 "      --npy FILE          -w query: embeddings to FILE (.npy) instead of inline\n"
 "      --convert FORMAT    copy TRACE to -o FILE in FORMAT (csv or oracle)\n"
 "      --describe          print statistics of TRACE as CSV\n"
@@ -119,22 +104,11 @@ static void list_specs(void)
          "  onoff:rate=1000,on=10,off=50,diurnal=0,period=86400\n"
          "locality (--locality):\n"
          "  p=0,window=100\n"
-         "LLM categories (--llm --category), defaults code, chat and search:\n"
-         "  NAME:share=1,classes=1000,alpha=0.8,spread=1,noise=0.3,paraphrase=0.3,ttl=0,\n"
-         "       tokens_in=200,tokens_out=300\n"
-         "LLM users (--users):\n"
-         "  users=1000,followup=0.3\n"
-         "LLM serving (--serve):\n"
-         "  chat:sessions=100,new=0.2,prompts=10,prompt_alpha=1,prompt_tokens=1000,\n"
-         "       tokens_in=200,tokens_out=300,block=512\n"
-         "  rag:chunks=100000,alpha=0.9,k=5,chunk_tokens=512,prompt_tokens=1000,\n"
-         "      tokens_in=50,tokens_out=300,block=512\n"
-         "  moe:layers=32,experts=64,k=2,alpha=1,locality=0.3,expert_bytes=100000000");
+         "LLM workloads (-w query|serve|rag|moe, -c): see tracegen-llm(7)");
 }
 
 enum { OPT_SEED = 256, OPT_SIZES, OPT_TTL, OPT_ARRIVALS, OPT_LOCALITY, OPT_CONVERT,
-       OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST, OPT_LLM, OPT_CATEGORY, OPT_DIM,
-       OPT_USERS, OPT_SERVE, OPT_EMB_OUT, OPT_NPY };
+       OPT_DESCRIBE, OPT_BUCKETS, OPT_IGNORE_SIZE, OPT_LIST, OPT_DIM, OPT_NPY };
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -152,13 +126,9 @@ static const struct option longopts[] = {
     {"format", required_argument, NULL, 'f'},
     {"ignore-size", no_argument, NULL, OPT_IGNORE_SIZE},
     {"list", no_argument, NULL, OPT_LIST},
-    {"llm", no_argument, NULL, OPT_LLM},
-    {"category", required_argument, NULL, OPT_CATEGORY},
-    {"dim", required_argument, NULL, OPT_DIM},
-    {"users", required_argument, NULL, OPT_USERS},
-    {"serve", required_argument, NULL, OPT_SERVE},
-    {"emb-out", required_argument, NULL, OPT_EMB_OUT},
     {"workload", required_argument, NULL, 'w'},
+    {"category", required_argument, NULL, 'c'},
+    {"dim", required_argument, NULL, OPT_DIM},
     {"npy", required_argument, NULL, OPT_NPY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -176,7 +146,7 @@ static int parse_out_format(const char *s)
 static void set_mode(struct opts *o, enum mode m)
 {
     if (o->mode != MODE_GEN && o->mode != m)
-        cli_usage_error("--convert, --describe, --llm and --serve exclude each other");
+        cli_usage_error("--convert and --describe exclude each other");
     o->mode = m;
 }
 
@@ -189,7 +159,6 @@ static void parse_args(int argc, char **argv, struct opts *o)
     o->requests = 1000000;
     o->buckets = 100;
     o->output = "-";
-    o->dim = 64;
     while ((c = getopt_long(argc, argv, "o:F:n:p:f:w:c:hV", longopts, NULL)) != -1) {
         if (parse_genllm_option(c, o))
             continue;
@@ -232,24 +201,6 @@ static void parse_args(int argc, char **argv, struct opts *o)
         }
         case OPT_IGNORE_SIZE: o->ignore_size = 1; break;
         case OPT_LIST: list_specs(); exit(EXIT_OK);
-        case OPT_LLM: set_mode(o, MODE_LLM); break;
-        case OPT_CATEGORY:
-            o->categories = realloc(o->categories, (o->ncategories + 1) * sizeof *o->categories);
-            if (!o->categories)
-                cli_usage_error("out of memory");
-            o->categories[o->ncategories++] = optarg;
-            break;
-        case OPT_DIM:
-            if (cli_parse_u64(optarg, &o->dim) || o->dim == 0 || o->dim > 65536)
-                cli_usage_error("invalid --dim '%s': parameter 'dim' must be in 1..65536",
-                                optarg);
-            break;
-        case OPT_USERS: o->users = optarg; break;
-        case OPT_EMB_OUT: o->emb_out = optarg; break;
-        case OPT_SERVE:
-            set_mode(o, MODE_SERVE);
-            o->serve = optarg;
-            break;
         case 'h': usage(stdout); exit(EXIT_OK);
         case 'V': printf("tracegen %s\n", sim_version()); exit(EXIT_OK);
         default:
@@ -257,9 +208,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
             exit(EXIT_USAGE);
         }
     }
-    if ((o->categories || o->users || o->emb_out) && o->mode != MODE_LLM && !o->genllm.workload)
-        cli_usage_error("--category, --users and --emb-out go with --llm");
-    if ((o->mode == MODE_GEN || o->mode == MODE_LLM || o->mode == MODE_SERVE) && optind < argc)
+    if ((o->genllm.categories || o->genllm.dim || o->genllm.npy) && !o->genllm.workload)
+        cli_usage_error("-c/--category, --dim and --npy go with -w (see tracegen-llm(7))");
+    if (o->mode == MODE_GEN && optind < argc)
         cli_usage_error("unexpected argument '%s' (traces go with --convert or --describe)",
                         argv[optind]);
     if ((o->mode == MODE_CONVERT || o->mode == MODE_DESCRIBE) && argc - optind != 1)
@@ -269,19 +220,24 @@ static void parse_args(int argc, char **argv, struct opts *o)
 
 /*=====   LLM workloads (-w): a hook into sim_genllm.h   =====*/
 
-/* Takes -w, -c (--category's short form) and --npy; returns 0 for any
- * other option.  --dim and --category are shared with --llm. */
+/* Takes -w, -c/--category, --dim and --npy; returns 0 for any other
+ * option. */
 static int parse_genllm_option(int c, struct opts *o)
 {
+    struct genllm_opts *l = &o->genllm;
     switch (c) {
-    case 'w': o->genllm.workload = optarg; return 1;
+    case 'w': l->workload = optarg; return 1;
     case 'c':
-        o->categories = realloc(o->categories, (o->ncategories + 1) * sizeof *o->categories);
-        if (!o->categories)
+        l->categories = realloc(l->categories, (l->ncategories + 1) * sizeof *l->categories);
+        if (!l->categories)
             cli_usage_error("out of memory");
-        o->categories[o->ncategories++] = optarg;
+        l->categories[l->ncategories++] = optarg;
         return 1;
-    case OPT_NPY: o->genllm.npy = optarg; return 1;
+    case OPT_DIM:
+        if (cli_parse_u64(optarg, &l->dim) || l->dim == 0 || l->dim > 65536)
+            cli_usage_error("invalid --dim '%s': parameter 'dim' must be in 1..65536", optarg);
+        return 1;
+    case OPT_NPY: l->npy = optarg; return 1;
     default: return 0;
     }
 }
@@ -292,16 +248,17 @@ static int generate_genllm(const struct opts *o)
 {
     char err[SIM_ERRLEN];
     if (o->mode != MODE_GEN)
-        cli_usage_error("-w does not go with --convert, --describe, --llm or --serve");
-    if (o->npatterns || o->sizes || o->ttl || o->locality || o->users || o->emb_out)
-        cli_usage_error("-p, --sizes, --ttl, --locality, --users and --emb-out are not for -w "
+        cli_usage_error("-w does not go with --convert or --describe");
+    if (o->npatterns || o->sizes || o->ttl || o->locality)
+        cli_usage_error("-p, --sizes, --ttl and --locality are not for -w "
                         "(see tracegen-llm(7))");
     if (o->out_format == SIM_FMT_ORACLE)
         cli_usage_error("-w workloads are written as csv or mooncake, not oracle");
     if (o->genllm.npy && (!strcmp(o->genllm.npy, "-") || !strcmp(o->genllm.npy, o->output)))
         cli_usage_error("--npy needs a file of its own");
-    struct sim_genllm_config cfg = {o->seed, o->requests, o->genllm.workload, o->categories,
-                                    o->ncategories, (uint32_t)o->dim, o->arrivals};
+    struct sim_genllm_config cfg = {o->seed, o->requests, o->genllm.workload,
+                                    o->genllm.categories, o->genllm.ncategories,
+                                    o->genllm.dim ? (uint32_t)o->genllm.dim : 64, o->arrivals};
     sim_genllm *g = sim_genllm_create(&cfg, err, sizeof err);
     if (!g)
         cli_usage_error("%s", err);
@@ -331,15 +288,10 @@ static enum sim_format out_format(const struct opts *o)
 
 /* Moves every request from `next` to a new writer; returns an exit status. */
 static int pump(const struct opts *o, uint32_t fields,
-                int (*next)(void *src, struct sim_req *q, char *err, size_t errlen), void *src,
-                const char *const *cats, unsigned ncats)
+                int (*next)(void *src, struct sim_req *q, char *err, size_t errlen), void *src)
 {
     char err[SIM_ERRLEN];
     sim_writer *w = sim_writer_open(o->output, out_format(o), fields, err, sizeof err);
-    if (w && ncats && sim_writer_set_category_names(w, cats, ncats, err, sizeof err)) {
-        sim_writer_abort(w);
-        w = NULL;
-    }
     if (!w) {
         cli_warn("%s", err);
         return EXIT_DATA;
@@ -374,94 +326,13 @@ static int reader_next(void *src, struct sim_req *q, char *err, size_t errlen)
 static int generate(const struct opts *o)
 {
     char err[SIM_ERRLEN];
-    if (o->genllm.npy)
-        cli_usage_error("--npy goes with -w query");
     struct sim_gen_config cfg = {o->seed, o->requests, o->patterns, o->npatterns,
                                  o->sizes, o->ttl, o->arrivals, o->locality};
     sim_gen *g = sim_gen_create(&cfg, err, sizeof err);
     if (!g)
         cli_usage_error("%s", err);
-    int status = pump(o, sim_gen_fields(g), gen_next, g, NULL, 0);
+    int status = pump(o, sim_gen_fields(g), gen_next, g);
     sim_gen_free(g);
-    return status;
-}
-
-/* --llm: the generator, and with --emb-out the embeddings collected for
- * the .npy (the requests then go out without their emb column). */
-struct llm_src {
-    sim_llm *g;
-    float *emb;
-    uint64_t rows;
-    uint32_t dim;
-};
-
-static int llm_next(void *src, struct sim_req *q, char *err, size_t errlen)
-{
-    struct llm_src *s = src;
-    int rc = sim_llm_next(s->g, q);
-    if (rc == 1 && s->emb) {
-        memcpy(s->emb + s->rows++ * s->dim, q->emb, s->dim * sizeof *s->emb);
-        q->present &= ~(uint32_t)SIM_F_EMB;
-        q->emb = NULL;
-        q->dim = 0;
-    }
-    (void)err, (void)errlen;
-    return rc;
-}
-
-static int generate_llm(const struct opts *o)
-{
-    char err[SIM_ERRLEN];
-    struct sim_llm_config cfg = {o->seed, o->requests, o->categories, o->ncategories,
-                                 (uint32_t)o->dim, o->users, o->arrivals};
-    struct llm_src src = {sim_llm_create(&cfg, err, sizeof err), NULL, 0, (uint32_t)o->dim};
-    if (!src.g)
-        cli_usage_error("%s", err);
-    uint32_t fields = sim_llm_fields(src.g);
-    if (o->emb_out) {
-        src.emb = malloc(o->requests * o->dim * sizeof *src.emb);
-        if (!src.emb) {
-            cli_warn("out of memory for %llu embeddings of %llu floats",
-                     (unsigned long long)o->requests, (unsigned long long)o->dim);
-            sim_llm_free(src.g);
-            return EXIT_DATA;
-        }
-        fields &= ~(uint32_t)SIM_F_EMB;
-    }
-    const char *names[256];
-    unsigned n = sim_llm_category_count(src.g);
-    for (unsigned i = 0; i < n && i < 256; i++)
-        names[i] = sim_llm_category_name(src.g, i);
-    int status = pump(o, fields, llm_next, &src, names, n);
-    if (status == EXIT_OK && o->emb_out &&
-        sim_npy_write(o->emb_out, src.emb, src.rows, src.dim, err, sizeof err)) {
-        cli_warn("%s", err);
-        if (strcmp(o->output, "-"))
-            remove(o->output); /* all or nothing */
-        status = EXIT_DATA;
-    }
-    free(src.emb);
-    sim_llm_free(src.g);
-    return status;
-}
-
-static int serve_next(void *src, struct sim_req *q, char *err, size_t errlen)
-{
-    int rc = sim_servegen_next(src, q);
-    if (rc < 0)
-        snprintf(err, errlen, "out of memory");
-    return rc;
-}
-
-static int generate_serve(const struct opts *o)
-{
-    char err[SIM_ERRLEN];
-    struct sim_servegen_config cfg = {o->seed, o->requests, o->serve, o->arrivals};
-    sim_servegen *g = sim_servegen_create(&cfg, err, sizeof err);
-    if (!g)
-        cli_usage_error("%s", err);
-    int status = pump(o, sim_servegen_fields(g), serve_next, g, NULL, 0);
-    sim_servegen_free(g);
     return status;
 }
 
@@ -480,7 +351,7 @@ static int convert(const struct opts *o, const char *path)
     sim_reader *r = open_trace(o, path);
     if (!r)
         return EXIT_DATA;
-    int status = pump(o, sim_reader_fields(r), reader_next, r, NULL, 0);
+    int status = pump(o, sim_reader_fields(r), reader_next, r);
     sim_reader_close(r);
     return status;
 }
@@ -533,12 +404,10 @@ int main(int argc, char **argv)
     else switch (o.mode) {
     case MODE_CONVERT: status = convert(&o, argv[optind]); break;
     case MODE_DESCRIBE: status = describe(&o, argv[optind]); break;
-    case MODE_LLM: status = generate_llm(&o); break;
-    case MODE_SERVE: status = generate_serve(&o); break;
     default: status = generate(&o); break;
     }
     free(o.patterns);
-    free(o.categories);
+    free(o.genllm.categories);
     cli_close_stdout();
     return status;
 }
