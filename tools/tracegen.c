@@ -395,6 +395,7 @@ int main(int argc, char **argv)
     struct opts o;
     memset(&o, 0, sizeof o);
     cli_prog = "tracegen";
+    argv[0] = (char *)cli_prog; /* getopt's own messages then start "tracegen:" */
     parse_args(argc, argv, &o);
     int status;
     if (!o.genllm.workload && o.out_format == SIM_FMT_MOONCAKE)
