@@ -28,10 +28,11 @@ plot for [r in routers] sel(r) using (column('offered_rps')):(column('e2e_p50') 
 unset logscale y
 
 if (!exists("trade")) trade = dir.'/tradeoff.csv'
-rsel(r) = sprintf("< awk -F, 'NR == 1 || ($2 == \"%s\" && $1 == 2)' '%s'", r, csv)
+if (!exists("ref")) ref = 2
+rsel(r) = sprintf("< awk -F, 'NR == 1 || ($2 == \"%s\" && $1 == %g)' '%s'", r, ref, csv)
 tsel(r) = sprintf("< awk -F, 'NR == 1 || $2 == \"%s\"' '%s'", r, trade)
 set output dir.'/quality-offload.png'
-set title 'Quality against the share served by the small model (knobs swept at 2 requests/s)'
+set title sprintf('Quality against the share served by the small model (knobs swept at %g requests/s)', ref)
 set xlabel 'share served by the small model'
 set ylabel 'acceptable answers'
 set xrange [0:1]
