@@ -32,7 +32,8 @@ struct sim_objcache_s {
     uint32_t cap_recs;      /* records allocated */
     uint32_t *free_ids;     /* stack of freed ids */
     uint32_t nfree, cap_free;
-    uint8_t *live;          /* one byte per record: 1 if cached */
+    uint8_t *live;          /* one byte per record: bit 0 set if cached, the
+                               policy's tag in bits 1-7 */
     struct sim_keymap map;
     uint64_t used, capacity, count;
     uint32_t evicted_by_id; /* sim_objcache_evict_id calls during this access */
@@ -107,7 +108,18 @@ size_t sim_objcache_stride(const sim_objcache *oc) { return oc->stride; }
 
 int sim_objcache_is_live(const sim_objcache *oc, uint32_t id)
 {
-    return id < oc->limit && oc->live[id];
+    return id < oc->limit && (oc->live[id] & 1);
+}
+
+unsigned sim_objcache_tag(const sim_objcache *oc, uint32_t id)
+{
+    return oc->live[id] >> 1;
+}
+
+void sim_objcache_set_tag(sim_objcache *oc, uint32_t id, unsigned tag)
+{
+    assert(tag < 128 && (oc->live[id] & 1));
+    oc->live[id] = (uint8_t)(1u | tag << 1);
 }
 
 /* A fresh id, growing the record array by 1.5x when needed. */
@@ -159,7 +171,7 @@ uint64_t sim_objcache_used_state(void *state)
 void sim_objcache_prefetch_state(void *state, uint64_t key)
 {
     const sim_objcache *oc = *(sim_objcache *const *)state;
-    __builtin_prefetch(&oc->map.slots[sim_key_hash(key) & oc->map.mask]);
+    __builtin_prefetch(&oc->map.slots[sim_keymap_home(oc->map.mask, sim_key_hash(key))]);
 }
 
 void sim_objcache_evict_id(sim_objcache *oc, uint32_t id)

@@ -44,9 +44,10 @@
 
 enum { ARC_T1 = 1, ARC_T2 = 2 };
 
+/* The list (ARC_T1 or ARC_T2) is the object's framework tag, which keeps
+ * the record at 24 bytes (sim_objcache_set_tag). */
 struct arc_meta {
     struct sim_link link;
-    uint8_t list; /* ARC_T1 or ARC_T2 */
 };
 
 struct arc {
@@ -65,11 +66,6 @@ struct arc {
 #define OFF SIM_LINK_OFF(struct arc_meta, link)
 #define BASE(p) sim_objcache_base((p)->oc), sim_objcache_stride((p)->oc), OFF
 #define GBASE(p) SIM_GHOST_LIST(&(p)->g)
-
-static struct arc_meta *arc_meta(const struct arc *p, uint32_t id)
-{
-    return sim_objcache_meta(p->oc, id);
-}
 
 /*=====   Ghosts   =====*/
 
@@ -113,7 +109,7 @@ static void arc_ghost_drop(struct arc *p, uint32_t g)
 static void arc_unlink(struct arc *p, uint32_t id)
 {
     uint32_t size = sim_objcache_obj(p->oc, id)->size;
-    if (arc_meta(p, id)->list == ARC_T1) {
+    if (sim_objcache_tag(p->oc, id) == ARC_T1) {
         sim_list_unlink(&p->t1, BASE(p), id);
         p->st1 -= size;
     } else {
@@ -125,7 +121,7 @@ static void arc_unlink(struct arc *p, uint32_t id)
 static void arc_push(struct arc *p, int list, uint32_t id)
 {
     uint32_t size = sim_objcache_obj(p->oc, id)->size;
-    arc_meta(p, id)->list = (uint8_t)list;
+    sim_objcache_set_tag(p->oc, id, (unsigned)list);
     if (list == ARC_T1) {
         sim_list_push_head(&p->t1, BASE(p), id);
         p->st1 += size;
@@ -281,7 +277,7 @@ static int arc_check_data(struct arc *p, const struct sim_list *l, int list, uin
 {
     uint64_t sum = 0, n = 0;
     for (uint32_t id = l->head; id != NONE; id = sim_list_link(BASE(p), id)->next, n++) {
-        if (!sim_objcache_is_live(p->oc, id) || arc_meta(p, id)->list != list) {
+        if (!sim_objcache_is_live(p->oc, id) || sim_objcache_tag(p->oc, id) != (unsigned)list) {
             snprintf(err, errlen, "arc: bad object %u in T%d", id, list);
             return SIM_EINVAL;
         }

@@ -63,7 +63,7 @@ static inline void *sim_ghosts_rec(const struct sim_ghosts *g, uint32_t id)
 /*! sim_ghosts_prefetch() : starts loading key's home slot (for xPrefetch). */
 static inline void sim_ghosts_prefetch(const struct sim_ghosts *g, uint64_t key)
 {
-    __builtin_prefetch(&g->map.slots[sim_key_hash(key) & g->map.mask]);
+    __builtin_prefetch(&g->map.slots[sim_keymap_home(g->map.mask, sim_key_hash(key))]);
 }
 
 #endif

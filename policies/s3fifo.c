@@ -43,13 +43,15 @@
 #include "ghost.h"
 #include "sim_policy.h"
 
-enum { S3FIFO_SMALL = 1, S3FIFO_MAIN = 2 };
-#define S3FIFO_FREQ_MAX 0xffffu
+enum { S3FIFO_SMALL = 0, S3FIFO_MAIN = 1 };
+/* An object's queue and count live in its framework tag (queue in bit 0,
+ * count above), which keeps the record at 24 bytes instead of 32.  The
+ * count saturates at 63; as it is only compared with the threshold (at
+ * most 63) or capped to 3, that changes no decision. */
+#define S3FIFO_FREQ_MAX 63u
 
 struct s3fifo_meta {
     struct sim_link link;
-    uint16_t freq;
-    uint16_t queue;  /* S3FIFO_SMALL or S3FIFO_MAIN */
 };
 
 struct s3fifo {
@@ -74,7 +76,7 @@ static const struct sim_param_def s3fifo_params[] = {
     {"small", SIM_P_REAL, "0.1", 0.0, 1.0, NULL, "share of the capacity for the small FIFO"},
     {"ghost", SIM_P_REAL, "0.9", 0.0, 100.0, NULL,
      "capacity of the ghost FIFO, as a multiple of the cache capacity"},
-    {"threshold", SIM_P_INT, "2", 1, 65535, NULL,
+    {"threshold", SIM_P_INT, "2", 1, S3FIFO_FREQ_MAX, NULL,
      "hits in the small FIFO that move an object to the main FIFO"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
@@ -82,6 +84,21 @@ static const struct sim_param_def s3fifo_params[] = {
 static struct s3fifo_meta *s3fifo_meta(const struct s3fifo *p, uint32_t id)
 {
     return sim_objcache_meta(p->oc, id);
+}
+
+static unsigned s3fifo_queue(const struct s3fifo *p, uint32_t id)
+{
+    return sim_objcache_tag(p->oc, id) & 1;
+}
+
+static unsigned s3fifo_freq(const struct s3fifo *p, uint32_t id)
+{
+    return sim_objcache_tag(p->oc, id) >> 1;
+}
+
+static void s3fifo_set(struct s3fifo *p, uint32_t id, unsigned queue, unsigned freq)
+{
+    sim_objcache_set_tag(p->oc, id, queue | freq << 1);
 }
 
 static uint64_t s3fifo_size(const struct s3fifo *p, uint32_t id)
@@ -130,10 +147,10 @@ static void ghost_put(struct s3fifo *p, uint64_t key, uint32_t size)
 
 /*=====   Queues   =====*/
 
-static void s3fifo_push(struct s3fifo *p, int queue, uint32_t id)
+/* Pushes id at the head of queue with count freq. */
+static void s3fifo_push(struct s3fifo *p, unsigned queue, uint32_t id, unsigned freq)
 {
-    struct s3fifo_meta *m = s3fifo_meta(p, id);
-    m->queue = (uint16_t)queue;
+    s3fifo_set(p, id, queue, freq);
     if (queue == S3FIFO_SMALL) {
         sim_list_push_head(&p->small, BASE(p), id);
         p->small_bytes += s3fifo_size(p, id);
@@ -145,7 +162,7 @@ static void s3fifo_push(struct s3fifo *p, int queue, uint32_t id)
 
 static void s3fifo_unlink(struct s3fifo *p, uint32_t id)
 {
-    if (s3fifo_meta(p, id)->queue == S3FIFO_SMALL) {
+    if (s3fifo_queue(p, id) == S3FIFO_SMALL) {
         sim_list_unlink(&p->small, BASE(p), id);
         p->small_bytes -= s3fifo_size(p, id);
     } else {
@@ -158,10 +175,11 @@ static void s3fifo_unlink(struct s3fifo *p, uint32_t id)
 
 static void s3fifo_hit(void *pol, uint32_t id, const struct sim_req *req)
 {
-    struct s3fifo_meta *m = s3fifo_meta(pol, id);
+    struct s3fifo *p = pol;
     (void)req;
-    if (m->freq < S3FIFO_FREQ_MAX)
-        m->freq++;
+    unsigned freq = s3fifo_freq(p, id);
+    if (freq < S3FIFO_FREQ_MAX)
+        s3fifo_set(p, id, s3fifo_queue(p, id), freq + 1);
 }
 
 /* Called on every miss that fits the cache: consult G (the key leaves it
@@ -177,9 +195,8 @@ static void s3fifo_insert(void *pol, uint32_t id, const struct sim_req *req)
 {
     struct s3fifo *p = pol;
     (void)req;
-    s3fifo_meta(p, id)->freq = 0;
     if (p->ghost_hit) {
-        s3fifo_push(p, S3FIFO_MAIN, id);
+        s3fifo_push(p, S3FIFO_MAIN, id, 0);
     } else if (s3fifo_size(p, id) >= p->small_cap) {
         /* As large as S: libCacheSim has evicted for it, then refuses it.
          * The store is the framework's last step, so undoing it is safe;
@@ -187,9 +204,9 @@ static void s3fifo_insert(void *pol, uint32_t id, const struct sim_req *req)
         sim_objcache_evict_id(p->oc, id);
         p->refused++;
     } else if (!p->has_evicted && p->small_bytes >= p->small_cap) {
-        s3fifo_push(p, S3FIFO_MAIN, id);
+        s3fifo_push(p, S3FIFO_MAIN, id, 0);
     } else {
-        s3fifo_push(p, S3FIFO_SMALL, id);
+        s3fifo_push(p, S3FIFO_SMALL, id, 0);
     }
     p->ghost_hit = 0;
 }
@@ -200,12 +217,11 @@ static uint32_t s3fifo_evict_main(struct s3fifo *p)
 {
     for (;;) {
         uint32_t id = p->main.tail;
-        struct s3fifo_meta *m = s3fifo_meta(p, id);
+        unsigned freq = s3fifo_freq(p, id);
         s3fifo_unlink(p, id);
-        if (m->freq == 0)
+        if (freq == 0)
             return id;
-        m->freq = (uint16_t)((m->freq < 3 ? m->freq : 3) - 1);
-        s3fifo_push(p, S3FIFO_MAIN, id);
+        s3fifo_push(p, S3FIFO_MAIN, id, (freq < 3 ? freq : 3) - 1);
     }
 }
 
@@ -215,11 +231,9 @@ static uint32_t s3fifo_evict_small(struct s3fifo *p)
 {
     while (p->small.count) {
         uint32_t id = p->small.tail;
-        struct s3fifo_meta *m = s3fifo_meta(p, id);
         s3fifo_unlink(p, id);
-        if (m->freq >= p->threshold) {
-            m->freq = 0;
-            s3fifo_push(p, S3FIFO_MAIN, id);
+        if (s3fifo_freq(p, id) >= p->threshold) {
+            s3fifo_push(p, S3FIFO_MAIN, id, 0);
         } else {
             struct sim_obj *o = sim_objcache_obj(p->oc, id);
             ghost_put(p, o->key, o->size);
@@ -307,7 +321,7 @@ static int s3fifo_check_queue(const struct s3fifo *p, const struct sim_list *l, 
 {
     uint64_t n = 0, b = 0;
     for (uint32_t id = l->head; id != SIM_KEYMAP_NONE; id = s3fifo_meta(p, id)->link.next) {
-        if (!sim_objcache_is_live(p->oc, id) || s3fifo_meta(p, id)->queue != queue)
+        if (!sim_objcache_is_live(p->oc, id) || s3fifo_queue(p, id) != (unsigned)queue)
             return 0;
         b += s3fifo_size(p, id);
         n++;

@@ -37,8 +37,8 @@
 enum { TWOQ_IN = 1, TWOQ_M = 2, TWOQ_OUT = 3 };
 
 struct twoq_meta {
-    struct sim_link link;
-    uint8_t queue; /* TWOQ_IN or TWOQ_M */
+    struct sim_link link; /* the queue (TWOQ_IN or TWOQ_M) is the framework tag,
+                             which keeps the record at 24 bytes */
 };
 
 struct twoq {
@@ -59,11 +59,6 @@ static const struct sim_param_def twoq_params[] = {
     {"kout", SIM_P_REAL, "0.5", 0, 16, NULL, "A1out ghost size, as a share of the cache (Kout)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
-
-static struct twoq_meta *twoq_meta(const struct twoq *p, uint32_t id)
-{
-    return sim_objcache_meta(p->oc, id);
-}
 
 static uint32_t twoq_size(const struct twoq *p, uint32_t id)
 {
@@ -103,7 +98,7 @@ static void twoq_out_add(struct twoq *p, uint64_t key, uint32_t size)
 
 static void twoq_unlink(struct twoq *p, uint32_t id)
 {
-    if (twoq_meta(p, id)->queue == TWOQ_IN) {
+    if (sim_objcache_tag(p->oc, id) == TWOQ_IN) {
         sim_list_unlink(&p->in, BASE(p), id);
         p->s_in -= twoq_size(p, id);
     } else {
@@ -117,7 +112,7 @@ static void twoq_hit(void *pol, uint32_t id, const struct sim_req *req)
 {
     struct twoq *p = pol;
     (void)req;
-    if (twoq_meta(p, id)->queue == TWOQ_M && p->m.head != id) {
+    if (sim_objcache_tag(p->oc, id) == TWOQ_M && p->m.head != id) {
         sim_list_unlink(&p->m, BASE(p), id);
         sim_list_push_head(&p->m, BASE(p), id);
     }
@@ -165,7 +160,7 @@ static void twoq_enter_m(struct twoq *p, uint32_t id)
         twoq_unlink(p, v);
         sim_objcache_evict_id(p->oc, v);
     }
-    twoq_meta(p, id)->queue = TWOQ_M;
+    sim_objcache_set_tag(p->oc, id, TWOQ_M);
     sim_list_push_head(&p->m, BASE(p), id);
     p->s_m += size;
 }
@@ -179,7 +174,7 @@ static void twoq_insert(void *pol, uint32_t id, const struct sim_req *req)
         twoq_enter_m(p, id);
         return;
     }
-    twoq_meta(p, id)->queue = TWOQ_IN;
+    sim_objcache_set_tag(p->oc, id, TWOQ_IN);
     sim_list_push_head(&p->in, BASE(p), id);
     p->s_in += twoq_size(p, id);
 }
@@ -242,7 +237,7 @@ static int twoq_check_queue(struct twoq *p, const struct sim_list *l, int queue,
 {
     uint64_t sum = 0, n = 0;
     for (uint32_t id = l->head; id != NONE; id = sim_list_link(BASE(p), id)->next, n++) {
-        if (!sim_objcache_is_live(p->oc, id) || twoq_meta(p, id)->queue != queue) {
+        if (!sim_objcache_is_live(p->oc, id) || sim_objcache_tag(p->oc, id) != (unsigned)queue) {
             snprintf(err, errlen, "twoq: bad object %u in queue %d", id, queue);
             return SIM_EINVAL;
         }
