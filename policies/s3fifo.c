@@ -40,7 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ghost.h"
+#include "gfifo.h"
 #include "sim_policy.h"
 
 enum { S3FIFO_SMALL = 0, S3FIFO_MAIN = 1 };
@@ -63,10 +63,7 @@ struct s3fifo {
     int has_evicted;    /* an eviction happened */
     int ghost_hit;      /* the current miss found its key in G */
     uint32_t refused;   /* stored-then-refused objects in this access */
-    /* G: ghost records (ghost.h) in a FIFO list. */
-    struct sim_ghosts g;
-    struct sim_list g_q;
-    uint64_t g_bytes;
+    struct sim_gfifo g; /* G (gfifo.h) */
 };
 
 #define OFF SIM_LINK_OFF(struct s3fifo_meta, link)
@@ -106,43 +103,22 @@ static uint64_t s3fifo_size(const struct s3fifo *p, uint32_t id)
     return sim_objcache_obj(p->oc, id)->size;
 }
 
-static struct sim_ghost *ghost_rec(const struct s3fifo *p, uint32_t g)
-{
-    return sim_ghosts_rec(&p->g, g);
-}
-
-/*=====   The ghost FIFO   =====*/
-
-static void ghost_drop(struct s3fifo *p, uint32_t g)
-{
-    p->g_bytes -= ghost_rec(p, g)->size;
-    sim_list_unlink(&p->g_q, SIM_GHOST_LIST(&p->g), g);
-    sim_ghosts_del(&p->g, g);
-}
-
 /* Removes key from G; returns 1 if it was there. */
 static int ghost_take(struct s3fifo *p, uint64_t key)
 {
-    uint32_t g = sim_ghosts_find(&p->g, key);
-    if (g == SIM_KEYMAP_NONE)
-        return 0;
-    ghost_drop(p, g);
-    return 1;
+    uint32_t size;
+    return sim_gfifo_take(&p->g, key, &size);
 }
 
 /* Adds key to G's head, dropping the oldest keys to make room (as a FIFO
  * cache of capacity ghost_cap would).  Out of memory: the key is not kept. */
 static void ghost_put(struct s3fifo *p, uint64_t key, uint32_t size)
 {
-    if (size > p->ghost_cap || sim_ghosts_find(&p->g, key) != SIM_KEYMAP_NONE)
+    if (size > p->ghost_cap || sim_gfifo_has(&p->g, key))
         return;
-    while (p->g_bytes + size > p->ghost_cap)
-        ghost_drop(p, p->g_q.tail);
-    uint32_t g = sim_ghosts_add(&p->g, key, size);
-    if (g == SIM_KEYMAP_NONE)
-        return;
-    sim_list_push_head(&p->g_q, SIM_GHOST_LIST(&p->g), g);
-    p->g_bytes += size;
+    while (p->g.bytes + size > p->ghost_cap)
+        sim_gfifo_pop(&p->g);
+    sim_gfifo_push(&p->g, key, size);
 }
 
 /*=====   Queues   =====*/
@@ -274,7 +250,7 @@ static void s3fifo_destroy(void *state)
     if (!p)
         return;
     sim_objcache_free(p->oc);
-    sim_ghosts_free(&p->g);
+    sim_gfifo_free(&p->g);
     free(p);
 }
 
@@ -288,17 +264,12 @@ static void *s3fifo_create(const struct sim_cache_config *cfg, const sim_params 
     }
     sim_list_init(&p->small);
     sim_list_init(&p->main);
-    sim_list_init(&p->g_q);
     /* libCacheSim's arithmetic: truncating products of double ratios. */
     p->small_cap = (uint64_t)((double)cfg->capacity * sim_params_real(params, "small"));
     p->main_cap = cfg->capacity - p->small_cap;
     p->ghost_cap = (uint64_t)((double)cfg->capacity * sim_params_real(params, "ghost"));
     p->threshold = (unsigned)sim_params_int(params, "threshold");
-    if (sim_ghosts_init(&p->g, sizeof(struct sim_ghost))) {
-        free(p);
-        snprintf(err, errlen, "s3fifo: out of memory");
-        return NULL;
-    }
+    sim_gfifo_init(&p->g);
     p->oc = sim_objcache_create(cfg, &s3fifo_hooks, p, err, errlen);
     if (!p->oc) {
         s3fifo_destroy(p);
@@ -329,6 +300,12 @@ static int s3fifo_check_queue(const struct s3fifo *p, const struct sim_list *l, 
     return n == l->count && b == bytes;
 }
 
+/* For sim_gfifo_check: no key in G may be cached. */
+static int s3fifo_cached(const void *oc, uint64_t key)
+{
+    return sim_objcache_find(oc, key) != SIM_KEYMAP_NONE;
+}
+
 static int s3fifo_check(void *state, char *err, size_t errlen)
 {
     struct s3fifo *p = state;
@@ -345,17 +322,9 @@ static int s3fifo_check(void *state, char *err, size_t errlen)
                  (unsigned long long)sim_objcache_used(p->oc));
         return SIM_EINVAL;
     }
-    uint64_t gb = 0;
-    for (uint32_t g = p->g_q.head; g != SIM_KEYMAP_NONE; g = ghost_rec(p, g)->link.next) {
-        if (sim_objcache_find(p->oc, ghost_rec(p, g)->key) != SIM_KEYMAP_NONE) {
-            snprintf(err, errlen, "s3fifo: a cached key is in the ghost FIFO");
-            return SIM_EINVAL;
-        }
-        gb += ghost_rec(p, g)->size;
-    }
-    if (gb != p->g_bytes || gb > p->ghost_cap || p->g.map.count != p->g_q.count) {
-        snprintf(err, errlen, "s3fifo: ghost FIFO holds %llu bytes, counted %llu",
-                 (unsigned long long)gb, (unsigned long long)p->g_bytes);
+    if (sim_gfifo_check(&p->g, s3fifo_cached, p->oc) || p->g.bytes > p->ghost_cap) {
+        snprintf(err, errlen, "s3fifo: the ghost FIFO is inconsistent, over its %llu "
+                 "bytes or holds a cached key", (unsigned long long)p->ghost_cap);
         return SIM_EINVAL;
     }
     return 0;
