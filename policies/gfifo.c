@@ -50,65 +50,88 @@ void sim_gfifo_free(struct sim_gfifo *f)
     sim_gfifo_init(f);
 }
 
-/* Rebuilds the ring with `cap` slots, in arrival order, without holes, and
- * the table for it.  Out of memory, everything is forgotten. */
-static void gfifo_rebuild(struct sim_gfifo *f, uint32_t cap)
+/* Squeezes the holes out of the ring in place, keeping arrival order. */
+static void gfifo_squeeze(struct sim_gfifo *f)
 {
-    sim_keymap_free(&f->map); /* first, so that two tables never coexist */
-    uint8_t *keys = malloc((size_t)cap * 8);
-    uint32_t *sizes = f->sizes ? malloc((size_t)cap * sizeof *sizes) : NULL;
-    uint64_t *holes = calloc((cap + 63) / 64, sizeof *holes);
-    if (!keys || (f->sizes && !sizes) || !holes) {
-        free(keys);
-        free(sizes);
-        free(holes);
-        sim_gfifo_free(f);
-        return;
-    }
-    uint32_t n = 0;
+    uint32_t w = 0;
     for (uint32_t i = 0; i < f->used; i++) {
         uint32_t s = gfifo_slot(f, i);
         if (gfifo_is_hole(f, s))
             continue;
-        memcpy(keys + (size_t)n * 8, f->keys + (size_t)s * 8, 8);
-        if (sizes)
-            sizes[n] = f->sizes[s];
-        n++;
+        uint32_t d = gfifo_slot(f, w++);
+        if (d != s) {
+            memcpy(f->keys + (size_t)d * 8, f->keys + (size_t)s * 8, 8);
+            if (f->sizes)
+                f->sizes[d] = f->sizes[s];
+        }
     }
-    free(f->keys);
-    free(f->sizes);
-    free(f->holes);
+    f->used = w;
+    memset(f->holes, 0, (f->cap + 63) / 64 * sizeof *f->holes);
+}
+
+/* Grows the (squeezed) ring to cap slots with realloc, moving the part
+ * from the tail to the old end up to the new end.  0 or SIM_ENOMEM. */
+static int gfifo_grow(struct sim_gfifo *f, uint32_t cap)
+{
+    uint8_t *keys = realloc(f->keys, (size_t)cap * 8);
+    if (!keys)
+        return SIM_ENOMEM;
     f->keys = keys;
-    f->sizes = sizes;
-    f->holes = holes;
-    f->cap = cap;
-    f->tail = 0;
-    f->used = n;
-    /* Sized for the ring, so that pushes until the next rebuild never grow
-     * the table (sim_keymap's growth keeps old and new tables at once). */
-    if (sim_keymap_init(&f->map, cap, &f->keys, 8)) {
-        sim_gfifo_free(f);
-        return;
+    if (f->sizes) {
+        uint32_t *sizes = realloc(f->sizes, (size_t)cap * sizeof *sizes);
+        if (!sizes)
+            return SIM_ENOMEM;
+        f->sizes = sizes;
     }
-    for (uint32_t s = 0; s < n; s++)
+    uint64_t *holes = realloc(f->holes, (cap + 63) / 64 * sizeof *holes);
+    if (!holes)
+        return SIM_ENOMEM;
+    memset(holes, 0, (cap + 63) / 64 * sizeof *holes);
+    f->holes = holes;
+    uint32_t old = f->cap, top = old - f->tail; /* slots from the tail to the old end */
+    if (f->used && (uint64_t)f->tail + f->used > old) {
+        memmove(f->keys + (size_t)(cap - top) * 8, f->keys + (size_t)f->tail * 8,
+                (size_t)top * 8);
+        if (f->sizes)
+            memmove(f->sizes + (cap - top), f->sizes + f->tail, (size_t)top * sizeof *f->sizes);
+        f->tail = cap - top;
+    }
+    f->cap = cap;
+    return 0;
+}
+
+/* Makes room for one push in a full ring: squeezes its holes out in place
+ * and grows it by 1.25x unless a quarter of it were holes; then rebuilds
+ * the table, sized for the whole ring so that it never grows by itself.
+ * Everything is done in place (realloc, a table reused when its size does
+ * not change): freeing and allocating a new ring each time left freed
+ * blocks resident in the heap.  Out of memory, everything is forgotten. */
+static void gfifo_make_room(struct sim_gfifo *f)
+{
+    uint64_t cap = f->cap ? f->cap : GFIFO_MIN;
+    if (f->cap && (f->used - f->count) * 4 < f->cap)
+        cap += cap / 4;
+    if (cap > SIM_KEYMAP_NONE / 2)
+        return;
+    if (f->cap)
+        gfifo_squeeze(f);
+    if (cap != f->cap || !f->map.slots) {
+        sim_keymap_free(&f->map);
+        if (gfifo_grow(f, (uint32_t)cap) || sim_keymap_init(&f->map, cap, &f->keys, 8)) {
+            sim_gfifo_free(f);
+            return;
+        }
+    } else {
+        memset(f->map.slots, 0, (f->map.mask + 1) * sizeof *f->map.slots);
+        f->map.count = 0;
+    }
+    for (uint32_t i = 0; i < f->used; i++) {
+        uint32_t s = gfifo_slot(f, i);
         if (sim_keymap_put(&f->map, gfifo_key(f, s), s)) {
             sim_gfifo_free(f);
             return;
         }
-}
-
-/* Makes room for one push: squeezes the holes out of a full ring, growing
- * it by 1.25x unless a quarter of it were holes. */
-static void gfifo_make_room(struct sim_gfifo *f)
-{
-    uint64_t cap = f->cap;
-    if (cap == 0)
-        cap = GFIFO_MIN;
-    else if ((f->used - f->count) * 4 < cap)
-        cap += cap / 4;
-    if (cap > SIM_KEYMAP_NONE / 2)
-        return;
-    gfifo_rebuild(f, (uint32_t)cap);
+    }
 }
 
 /* The first size other than 1 brings the size array in. */

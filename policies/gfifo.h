@@ -8,9 +8,9 @@
  * as in object units) sit in a ring, oldest at `tail`; a sim_keymap maps a
  * key to its ring slot (the table reads the key from the ring).  Taking a
  * key out of the middle (a ghost hit) leaves a hole, skipped when it
- * reaches the tail.  A full ring is rebuilt in arrival order without its
- * holes, 1.25x larger unless a quarter of it was holes, and the table with
- * it (freed first, so the two tables never coexist).  A ghost thus costs
+ * reaches the tail.  A full ring is squeezed in place (arrival order kept,
+ * holes dropped), grown by 1.25x with realloc unless a quarter of it were
+ * holes, and the table refilled.  A ghost thus costs
  * about 12 * 1.25 bytes of ring plus 10-15 of table, against 24 + 10-15
  * (plus a growth transient) for a linked ghost record (ghost.h): S3-FIFO
  * went from 82.7 to ~60 bytes per cached object.

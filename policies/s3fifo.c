@@ -330,6 +330,14 @@ static int s3fifo_check(void *state, char *err, size_t errlen)
     return 0;
 }
 
+/* xPrefetch: the key's slots in the cache's table and in G's. */
+static void s3fifo_prefetch(void *state, uint64_t key)
+{
+    struct s3fifo *p = state;
+    sim_objcache_prefetch_state(state, key);
+    sim_gfifo_prefetch(&p->g, key);
+}
+
 const struct sim_policy_ops sim_policy_s3fifo = {
     .abi_version = SIM_POLICY_ABI,
     .name = "s3fifo",
@@ -342,5 +350,6 @@ const struct sim_policy_ops sim_policy_s3fifo = {
     .destroy = s3fifo_destroy,
     .access = s3fifo_access,
     .check = s3fifo_check,
+    .prefetch = s3fifo_prefetch,
     .used = sim_objcache_used_state,
 };
