@@ -594,19 +594,9 @@ int sim__reader_batch(sim_reader *r, struct sim_req *req, size_t n, char *err,
             }
         return (int)k;
     }
-    int k = sim_fmt_oracle_batch(r, req, n, err, errlen);
-    if (k < 0) {
+    int k = sim_fmt_oracle_batch(r, req, n, err, errlen); /* complete requests */
+    if (k < 0)
         locate(r, err, errlen);
-        return k;
-    }
-    for (int i = 0; i < k; i++) {
-        req[i].index = r->index++;
-        req[i].present |= SIM_F_KEY;
-        if (r->opts.ignore_size) {
-            req[i].size = 1;
-            req[i].present |= SIM_F_SIZE;
-        }
-    }
     return k;
 }
 
