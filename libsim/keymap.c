@@ -27,8 +27,8 @@
 
 #include "sim_policy.h"
 
-#define MAX_LOAD_NUM 4
-#define MAX_LOAD_DEN 5
+#define MAX_LOAD_NUM SIM_KEYMAP_LOAD_NUM
+#define MAX_LOAD_DEN SIM_KEYMAP_LOAD_DEN
 #define DIST_FAR 255u
 
 static inline uint64_t rec_key(const struct sim_keymap *m, uint32_t id)
@@ -128,7 +128,7 @@ static int grow(struct sim_keymap *m)
 
 int sim_keymap_put(struct sim_keymap *m, uint64_t key, uint32_t id)
 {
-    if ((m->count + 1) * MAX_LOAD_DEN > (m->mask + 1) * MAX_LOAD_NUM) {
+    if (!sim_keymap_room(m)) {
         int rc = grow(m);
         if (rc)
             return rc;

@@ -191,6 +191,34 @@ static int expired(const struct sim_obj *o, const struct sim_req *req)
     return o->expire && req->time / 1000000 >= o->expire;
 }
 
+/* Puts every live record into the (empty) key table. */
+static int refill_map(sim_objcache *oc)
+{
+    for (uint32_t id = 0; id < oc->limit; id++)
+        if ((oc->live[id] & 1) && sim_keymap_put(&oc->map, sim_objcache_obj(oc, id)->key, id))
+            return SIM_ENOMEM;
+    return 0;
+}
+
+/* Grows the key table by 1.5x, rebuilding it from the live records: the
+ * old table is freed before the new one is allocated, where sim_keymap's
+ * own growth holds both (that moment was the peak of LRU's memory in byte
+ * units).  Out of memory, the table is rebuilt at its old size, whose
+ * memory was just freed; 0 or SIM_ENOMEM. */
+static int grow_map(sim_objcache *oc)
+{
+    uint64_t n = oc->map.mask + 1;
+    sim_keymap_free(&oc->map);
+    if (!sim_keymap_init(&oc->map, (n + n / 2) * SIM_KEYMAP_LOAD_NUM / SIM_KEYMAP_LOAD_DEN,
+                         &oc->base, oc->stride) && !refill_map(oc))
+        return 0;
+    sim_keymap_free(&oc->map);
+    if (sim_keymap_init(&oc->map, (n - 1) * SIM_KEYMAP_LOAD_NUM / SIM_KEYMAP_LOAD_DEN,
+                        &oc->base, oc->stride) == 0)
+        refill_map(oc);
+    return SIM_ENOMEM;
+}
+
 static void store(sim_objcache *oc, const struct sim_req *req, uint32_t size,
                   struct sim_outcome *out)
 {
@@ -200,6 +228,8 @@ static void store(sim_objcache *oc, const struct sim_req *req, uint32_t size,
         free_id(oc, v);
         out->evictions++;
     }
+    if (!sim_keymap_room(&oc->map) && grow_map(oc))
+        return; /* out of memory */
     uint32_t id = alloc_id(oc);
     if (id == SIM_KEYMAP_NONE)
         return; /* out of memory: the object is simply not cached */

@@ -117,6 +117,19 @@ static inline uint64_t sim_keymap_home(uint64_t mask, uint64_t h)
     return (h & 0xffffffffu) * (mask + 1) >> 32;
 }
 
+/* The table grows (to 1.5x) when a put would fill it beyond this load. */
+#define SIM_KEYMAP_LOAD_NUM 4
+#define SIM_KEYMAP_LOAD_DEN 5
+
+/*! sim_keymap_room() : 1 if one more put fits without the table growing
+ * (growing keeps the old and the new table at once; a caller that can list
+ * its entries may instead free the table, init a larger one and put them
+ * again, as objcache.c does). */
+static inline int sim_keymap_room(const struct sim_keymap *m)
+{
+    return (m->count + 1) * SIM_KEYMAP_LOAD_DEN <= (m->mask + 1) * SIM_KEYMAP_LOAD_NUM;
+}
+
 /*! sim_keymap_init() : an empty table sized for `expect` entries (may be 0).
  * @return 0 or SIM_ENOMEM. */
 int sim_keymap_init(struct sim_keymap *m, uint64_t expect, uint8_t *const *base,
