@@ -9,12 +9,30 @@
  * cachesim does by default, so that results agree with it.
  */
 
+#include <stdlib.h>
+
 #include "reader.h"
 
 #define REC 24
 
-/* Records are parsed in place from the stream's buffer (sim_in_peek): an
- * own buffer filled by sim_in_read cost one more copy of every byte. */
+/* Records are parsed in place from the stream's buffer (sim_in_window):
+ * an own buffer filled by sim_in_read cost one more copy of every byte.
+ * The window is kept between calls and consumed (sim_in_skip) only when
+ * used up, so that one record at a time (sim_reader_next) stays cheap. */
+struct oracle {
+    const unsigned char *p; /* next record in the window */
+    size_t left, used;      /* bytes left in the window, bytes consumed */
+};
+
+static int oracle_open(sim_reader *r, char *err, size_t errlen)
+{
+    r->state = calloc(1, sizeof(struct oracle));
+    if (!r->state) {
+        snprintf(err, errlen, "%s: out of memory", sim_reader_path(r));
+        return SIM_ENOMEM;
+    }
+    return 0;
+}
 
 static uint32_t le32(const unsigned char *p)
 {
@@ -31,13 +49,18 @@ static inline int oracle_parse(sim_reader *r, struct sim_req *req, size_t n, int
                                char *err, size_t errlen)
 {
     static const struct sim_req empty = {.next_access = -1};
+    struct oracle *o = r->state;
     size_t k = 0;
     while (k == 0) {
-        size_t avail;
-        const unsigned char *p;
-        int rc = sim_in_window(r->in, REC, &p, &avail, err, errlen);
-        if (rc)
-            return rc;
+        if (o->left < REC) {
+            sim_in_skip(r->in, o->used);
+            o->used = 0;
+            int rc = sim_in_window(r->in, REC, &o->p, &o->left, err, errlen);
+            if (rc)
+                return rc;
+        }
+        size_t avail = o->left;
+        const unsigned char *p = o->p;
         if (avail < REC) {
             if (avail == 0)
                 return 0;
@@ -54,7 +77,8 @@ static inline int oracle_parse(sim_reader *r, struct sim_req *req, size_t n, int
                 continue;
             int64_t next = (int64_t)le64(p + 16);
             struct sim_req *q = &req[k++];
-            *q = empty;
+            if (whole) /* else sim_reader_next has done it */
+                *q = empty;
             q->time = (uint64_t)le32(p) * 1000000u;
             q->key = le64(p + 4);
             q->size = size;
@@ -66,7 +90,9 @@ static inline int oracle_parse(sim_reader *r, struct sim_req *req, size_t n, int
                     q->size = 1;
             }
         }
-        sim_in_skip(r->in, i * REC);
+        o->p = p;
+        o->left -= i * REC;
+        o->used += i * REC;
     }
     return (int)k;
 }
@@ -82,7 +108,16 @@ static int oracle_next(sim_reader *r, struct sim_req *req, char *err, size_t err
     return oracle_parse(r, req, 1, 0, err, errlen);
 }
 
+static void oracle_rewind(sim_reader *r)
+{
+    struct oracle *o = r->state;
+    o->p = NULL;
+    o->left = o->used = 0;
+}
+
+static void oracle_close(sim_reader *r) { free(r->state); }
+
 const struct sim_fmt sim_fmt_oracle = {
     SIM_FMT_ORACLE, SIM_F_TIME | SIM_F_SIZE | SIM_F_NEXT,
-    NULL, oracle_next, NULL, NULL,
+    oracle_open, oracle_next, oracle_rewind, oracle_close,
 };
