@@ -1,6 +1,7 @@
 /*
- * ghost.h - ghost entries for policies that remember evicted keys (ARC's
- * B1/B2, 2Q's A1out, LIRS's non-resident blocks).  Not installed.
+ * ghost.h - ghost records for policies that keep evicted keys in lists of
+ * their own (LIRS's non-resident blocks; FIFO ghosts use gfifo.h, which
+ * needs about half the memory).  Not installed.
  *
  * A ghost record starts with the key (uint64_t) and the object's size
  * (uint32_t); the default layout, struct sim_ghost, adds a one-byte tag and
