@@ -20,6 +20,11 @@ ssize_t sim_in_read(sim_in *in, void *buf, size_t n, char *err, size_t errlen);
  * unread data and sets *avail, without consuming; NULL on error. */
 const unsigned char *sim_in_peek(sim_in *in, size_t n, size_t *avail, char *err,
                                  size_t errlen);
+/* sim_in_peek that returns ensure()'s error code (0 or <0). */
+int sim_in_window(sim_in *in, size_t n, const unsigned char **p, size_t *avail, char *err,
+                  size_t errlen);
+/* Consumes n bytes that sim_in_peek or sim_in_window made visible. */
+void sim_in_skip(sim_in *in, size_t n);
 /* Next line without its '\n' (and '\r'), NUL-terminated, valid until the
  * next call; sets *len.  Returns 1, 0 at end, <0 on error. */
 int sim_in_getline(sim_in *in, char **line, size_t *len, char *err, size_t errlen);
@@ -55,5 +60,10 @@ void sim__csv_real(char *buf, size_t n, double x);
 
 void sim__cache_add_seconds(sim_cache *c, double s);
 void *sim__cache_state(sim_cache *c);
+/* Up to n requests, as n sim_reader_next calls would return them; through
+ * the format's batch hook when it has one.  Returns the count, 0 at end,
+ * <0 on error. */
+int sim__reader_batch(sim_reader *r, struct sim_req *req, size_t n, char *err,
+                      size_t errlen);
 
 #endif

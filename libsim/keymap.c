@@ -13,16 +13,22 @@
  * algorithm R); the stored distance gives each entry's home without reading
  * its record, which is what makes evictions cheap (reading the records of a
  * run was a quarter of LRU's time).  A distance too large for 8 bits is
- * stored as 255, meaning "read the record".  The table doubles at load 0.8
- * and never shrinks.
+ * stored as 255, meaning "read the record".
+ *
+ * The slot count need not be a power of two: the home slot is the hash's
+ * low 32 bits scaled to the table ((h mod 2^32) * n / 2^32, Lemire's
+ * "fastrange"), so a table sized for a known count is filled to 0.8 rather
+ * than to 0.4-0.8 (the objects table of a cache of 76,303 objects: 1 MiB ->
+ * 745 KiB, 3.6 bytes less per cached object).  The table grows by 1.5x at
+ * load 0.8 and never shrinks.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim_policy.h"
 
-#define MAX_LOAD_NUM 4
-#define MAX_LOAD_DEN 5
+#define MAX_LOAD_NUM SIM_KEYMAP_LOAD_NUM
+#define MAX_LOAD_DEN SIM_KEYMAP_LOAD_DEN
 #define DIST_FAR 255u
 
 static inline uint64_t rec_key(const struct sim_keymap *m, uint32_t id)
@@ -41,21 +47,29 @@ static inline uint64_t make_slot(uint32_t fp, uint64_t dist, uint32_t id)
     return (uint64_t)fp << 40 | (dist < DIST_FAR ? dist : DIST_FAR) << 32 | id;
 }
 
+static inline uint64_t next_slot(uint64_t i, uint64_t mask) { return i == mask ? 0 : i + 1; }
+
+/* (i - home) mod the slot count mask + 1. */
+static inline uint64_t dist_of(uint64_t i, uint64_t home, uint64_t mask)
+{
+    return i >= home ? i - home : i + mask + 1 - home;
+}
+
 /* The home slot of the entry in slot i. */
 static inline uint64_t home_of(const struct sim_keymap *m, uint64_t i, uint64_t s)
 {
     uint32_t d = slot_dist(s);
     if (d == DIST_FAR)
-        return sim_key_hash(rec_key(m, (uint32_t)s)) & m->mask;
-    return (i - d) & m->mask;
+        return sim_keymap_home(m->mask, sim_key_hash(rec_key(m, (uint32_t)s)));
+    return i >= d ? i - d : i + m->mask + 1 - d;
 }
 
 int sim_keymap_init(struct sim_keymap *m, uint64_t expect, uint8_t *const *base,
                     size_t stride)
 {
-    uint64_t n = 16;
-    while (n * MAX_LOAD_NUM < expect * MAX_LOAD_DEN)
-        n <<= 1;
+    uint64_t n = (expect * MAX_LOAD_DEN + MAX_LOAD_NUM - 1) / MAX_LOAD_NUM + 1;
+    if (n < 16)
+        n = 16;
     m->slots = calloc(n, sizeof *m->slots);
     if (!m->slots)
         return SIM_ENOMEM;
@@ -76,7 +90,7 @@ uint32_t sim_keymap_get(const struct sim_keymap *m, uint64_t key)
 {
     uint64_t h = sim_key_hash(key);
     uint32_t fp = fingerprint(h);
-    for (uint64_t i = h & m->mask;; i = (i + 1) & m->mask) {
+    for (uint64_t i = sim_keymap_home(m->mask, h);; i = next_slot(i, m->mask)) {
         uint64_t s = m->slots[i];
         if (s == 0)
             return SIM_KEYMAP_NONE;
@@ -87,15 +101,15 @@ uint32_t sim_keymap_get(const struct sim_keymap *m, uint64_t key)
 
 static void insert_slot(uint64_t *slots, uint64_t mask, uint64_t h, uint32_t id)
 {
-    uint64_t home = h & mask, i = home;
+    uint64_t home = sim_keymap_home(mask, h), i = home;
     while (slots[i])
-        i = (i + 1) & mask;
-    slots[i] = make_slot(fingerprint(h), (i - home) & mask, id);
+        i = next_slot(i, mask);
+    slots[i] = make_slot(fingerprint(h), dist_of(i, home, mask), id);
 }
 
 static int grow(struct sim_keymap *m)
 {
-    uint64_t n = (m->mask + 1) * 2;
+    uint64_t n = (m->mask + 1) + (m->mask + 1) / 2;
     uint64_t *slots = calloc(n, sizeof *slots);
     if (!slots)
         return SIM_ENOMEM;
@@ -114,7 +128,7 @@ static int grow(struct sim_keymap *m)
 
 int sim_keymap_put(struct sim_keymap *m, uint64_t key, uint32_t id)
 {
-    if ((m->count + 1) * MAX_LOAD_DEN > (m->mask + 1) * MAX_LOAD_NUM) {
+    if (!sim_keymap_room(m)) {
         int rc = grow(m);
         if (rc)
             return rc;
@@ -128,8 +142,8 @@ void sim_keymap_del(struct sim_keymap *m, uint64_t key)
 {
     uint64_t h = sim_key_hash(key);
     uint32_t fp = fingerprint(h);
-    uint64_t i = h & m->mask;
-    for (;; i = (i + 1) & m->mask) {
+    uint64_t i = sim_keymap_home(m->mask, h);
+    for (;; i = next_slot(i, m->mask)) {
         uint64_t s = m->slots[i];
         if (!s)
             return; /* absent: nothing to do */
@@ -139,14 +153,14 @@ void sim_keymap_del(struct sim_keymap *m, uint64_t key)
     /* Algorithm R: pull back every later entry whose home is not in (i, j]. */
     uint64_t j = i;
     for (;;) {
-        j = (j + 1) & m->mask;
+        j = next_slot(j, m->mask);
         uint64_t s = m->slots[j];
         if (!s)
             break;
         uint64_t home = home_of(m, j, s);
         int stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
         if (!stays) {
-            uint64_t dist = (i - home) & m->mask;
+            uint64_t dist = dist_of(i, home, m->mask);
             m->slots[i] = make_slot(slot_fp(s), dist, (uint32_t)s);
             i = j;
         }

@@ -581,6 +581,25 @@ int sim_reader_next(sim_reader *r, struct sim_req *req, char *err, size_t errlen
     return 1;
 }
 
+int sim__reader_batch(sim_reader *r, struct sim_req *req, size_t n, char *err,
+                      size_t errlen)
+{
+    if (r->fmt != &sim_fmt_oracle || r->npy) {
+        size_t k = 0;
+        for (int rc; k < n; k++)
+            if ((rc = sim_reader_next(r, &req[k], err, errlen)) != 1) {
+                if (rc < 0)
+                    return rc;
+                break;
+            }
+        return (int)k;
+    }
+    int k = sim_fmt_oracle_batch(r, req, n, err, errlen); /* complete requests */
+    if (k < 0)
+        locate(r, err, errlen);
+    return k;
+}
+
 int sim_reader_rewind(sim_reader *r, char *err, size_t errlen)
 {
     int rc = sim_in_rewind(r->in, err, errlen);

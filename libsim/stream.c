@@ -71,6 +71,19 @@ static ssize_t produce(sim_in *in, char *err, size_t errlen)
     unsigned char *dst = in->buf + in->len;
     size_t room = in->cap - in->len;
     for (;;) {
+        /* Uncompressed input, once the chunk that detect() read is used up,
+         * is read straight into buf: going through cbuf copied every byte
+         * twice (about 5% of an LRU run's instructions). */
+        if (in->comp == COMP_NONE && in->cpos == in->clen && !in->ceof) {
+            size_t n = fread(dst, 1, room, in->f);
+            if (n == 0 && ferror(in->f)) {
+                snprintf(err, errlen, "%s: read error: %s", in->path, strerror(errno));
+                return SIM_EIO;
+            }
+            in->ceof = n == 0;
+            in->consumed += (long long)n;
+            return (ssize_t)n;
+        }
         int rc = fill_raw(in, err, errlen);
         if (rc)
             return rc;
@@ -266,6 +279,20 @@ ssize_t sim_in_read(sim_in *in, void *buf, size_t n, char *err, size_t errlen)
         got += k;
     }
     return (ssize_t)got;
+}
+
+int sim_in_window(sim_in *in, size_t n, const unsigned char **p, size_t *avail, char *err,
+                  size_t errlen)
+{
+    int rc = ensure(in, n, err, errlen);
+    *p = in->buf + in->pos;
+    *avail = rc ? 0 : in->len - in->pos;
+    return rc;
+}
+
+void sim_in_skip(sim_in *in, size_t n)
+{
+    in->pos += n;
 }
 
 const unsigned char *sim_in_peek(sim_in *in, size_t n, size_t *avail, char *err,

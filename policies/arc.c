@@ -22,8 +22,8 @@
  * A ghost hit evicts with REPLACE only.  REPLACE also takes T1 when T2 is
  * empty (libCacheSim; the paper leaves that case undefined).
  *
- * Ghosts have their own record array and key table (ghost.h), 24 bytes
- * plus the table slot each.  Deviations: a delete of a key that is only a
+ * Ghosts are keys in two FIFO rings with their own key tables (gfifo.h),
+ * about 12 bytes plus a table slot each.  Deviations: a delete of a key that is only a
  * ghost leaves the ghost (the framework does not report absent keys);
  * expired and deleted objects leave no ghost (as libCacheSim).
  *
@@ -37,25 +37,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ghost.h"
+#include "gfifo.h"
 #include "sim_policy.h"
 
 #define NONE SIM_KEYMAP_NONE
 
 enum { ARC_T1 = 1, ARC_T2 = 2 };
 
+/* The list (ARC_T1 or ARC_T2) is the object's framework tag, which keeps
+ * the record at 24 bytes (sim_objcache_set_tag). */
 struct arc_meta {
     struct sim_link link;
-    uint8_t list; /* ARC_T1 or ARC_T2 */
 };
 
 struct arc {
     sim_objcache *oc;
-    struct sim_list t1, t2, b1, b2;
-    uint64_t st1, st2, sb1, sb2;   /* sizes in units */
+    struct sim_list t1, t2;
+    uint64_t st1, st2;             /* their sizes in units */
+    struct sim_gfifo b1, b2;       /* ghosts; |B1| is b1.bytes */
     double p;                      /* target size of T1 */
     uint64_t c;
-    struct sim_ghosts g;           /* B1 (tag ARC_T1) and B2 (ARC_T2) */
     int ghost_hit;                 /* this miss was in B1 (1) or B2 (2) */
     uint64_t incoming;             /* size of the missed object */
     int removed;                   /* a delete or expiry happened */
@@ -64,48 +65,15 @@ struct arc {
 
 #define OFF SIM_LINK_OFF(struct arc_meta, link)
 #define BASE(p) sim_objcache_base((p)->oc), sim_objcache_stride((p)->oc), OFF
-#define GBASE(p) SIM_GHOST_LIST(&(p)->g)
-
-static struct arc_meta *arc_meta(const struct arc *p, uint32_t id)
-{
-    return sim_objcache_meta(p->oc, id);
-}
 
 /*=====   Ghosts   =====*/
 
-static struct sim_ghost *arc_gh(const struct arc *p, uint32_t g)
-{
-    return sim_ghosts_rec(&p->g, g);
-}
-
-/* Remembers an evicted object in B1 (list ARC_T1) or B2.  Out of memory the
- * ghost is simply not kept. */
+/* Remembers an evicted object in B1 (list ARC_T1) or B2.  A ghost is
+ * pushed at the MRU end and leaves from the LRU end or on a hit, so each
+ * list is a FIFO (gfifo.h).  Out of memory the ghost is simply not kept. */
 static void arc_ghost_add(struct arc *p, int list, uint64_t key, uint32_t size)
 {
-    uint32_t g = sim_ghosts_add(&p->g, key, size);
-    if (g == NONE)
-        return;
-    arc_gh(p, g)->tag = (uint8_t)list;
-    if (list == ARC_T1) {
-        sim_list_push_head(&p->b1, GBASE(p), g);
-        p->sb1 += size;
-    } else {
-        sim_list_push_head(&p->b2, GBASE(p), g);
-        p->sb2 += size;
-    }
-}
-
-static void arc_ghost_drop(struct arc *p, uint32_t g)
-{
-    struct sim_ghost *r = arc_gh(p, g);
-    if (r->tag == ARC_T1) {
-        sim_list_unlink(&p->b1, GBASE(p), g);
-        p->sb1 -= r->size;
-    } else {
-        sim_list_unlink(&p->b2, GBASE(p), g);
-        p->sb2 -= r->size;
-    }
-    sim_ghosts_del(&p->g, g);
+    sim_gfifo_push(list == ARC_T1 ? &p->b1 : &p->b2, key, size);
 }
 
 /*=====   Cached objects   =====*/
@@ -113,7 +81,7 @@ static void arc_ghost_drop(struct arc *p, uint32_t g)
 static void arc_unlink(struct arc *p, uint32_t id)
 {
     uint32_t size = sim_objcache_obj(p->oc, id)->size;
-    if (arc_meta(p, id)->list == ARC_T1) {
+    if (sim_objcache_tag(p->oc, id) == ARC_T1) {
         sim_list_unlink(&p->t1, BASE(p), id);
         p->st1 -= size;
     } else {
@@ -125,7 +93,7 @@ static void arc_unlink(struct arc *p, uint32_t id)
 static void arc_push(struct arc *p, int list, uint32_t id)
 {
     uint32_t size = sim_objcache_obj(p->oc, id)->size;
-    arc_meta(p, id)->list = (uint8_t)list;
+    sim_objcache_set_tag(p->oc, id, (unsigned)list);
     if (list == ARC_T1) {
         sim_list_push_head(&p->t1, BASE(p), id);
         p->st1 += size;
@@ -152,23 +120,22 @@ static int arc_admit(void *pol, const struct sim_req *req)
     struct arc *p = pol;
     p->ghost_hit = 0;
     p->incoming = req->size;
-    uint32_t g = sim_ghosts_find(&p->g, req->key);
-    if (g == NONE)
-        return 1;
-    if (arc_gh(p, g)->tag == ARC_T1) {
-        double delta = p->sb1 ? (double)p->sb2 / (double)p->sb1 : 0;
+    uint32_t size; /* the ghost's, still counted in its list's size for delta */
+    if (sim_gfifo_take(&p->b1, req->key, &size)) {
+        uint64_t sb1 = p->b1.bytes + size;
+        double delta = sb1 ? (double)p->b2.bytes / (double)sb1 : 0;
         p->p += delta > 1 ? delta : 1;
         if (p->p > (double)p->c)
             p->p = (double)p->c;
         p->ghost_hit = 1;
-    } else {
-        double delta = p->sb2 ? (double)p->sb1 / (double)p->sb2 : 0;
+    } else if (sim_gfifo_take(&p->b2, req->key, &size)) {
+        uint64_t sb2 = p->b2.bytes + size;
+        double delta = sb2 ? (double)p->b1.bytes / (double)sb2 : 0;
         p->p -= delta > 1 ? delta : 1;
         if (p->p < 0)
             p->p = 0;
         p->ghost_hit = 2;
     }
-    arc_ghost_drop(p, g);
     return 1;
 }
 
@@ -194,17 +161,17 @@ static uint32_t arc_victim(void *pol)
     struct arc *p = pol;
     if (p->ghost_hit)
         return arc_replace(p);
-    if (p->st1 + p->sb1 + p->incoming > p->c) {
-        if (p->sb1 > 0 || p->b1.count > 0) {
-            arc_ghost_drop(p, p->b1.tail);
+    if (p->st1 + p->b1.bytes + p->incoming > p->c) {
+        if (p->b1.count > 0) {
+            sim_gfifo_pop(&p->b1);
             return arc_replace(p);
         }
         uint32_t v = p->t1.tail;
         arc_unlink(p, v);
         return v;
     }
-    if (p->st1 + p->st2 + p->sb1 + p->sb2 >= 2 * p->c && p->b2.count > 0)
-        arc_ghost_drop(p, p->b2.tail);
+    if (p->st1 + p->st2 + p->b1.bytes + p->b2.bytes >= 2 * p->c && p->b2.count > 0)
+        sim_gfifo_pop(&p->b2);
     return arc_replace(p);
 }
 
@@ -237,7 +204,8 @@ static void arc_destroy(void *state)
     if (!p)
         return;
     sim_objcache_free(p->oc);
-    sim_ghosts_free(&p->g);
+    sim_gfifo_free(&p->b1);
+    sim_gfifo_free(&p->b2);
     free(p);
 }
 
@@ -252,17 +220,11 @@ static void *arc_create(const struct sim_cache_config *cfg, const sim_params *pa
     }
     sim_list_init(&p->t1);
     sim_list_init(&p->t2);
-    sim_list_init(&p->b1);
-    sim_list_init(&p->b2);
+    sim_gfifo_init(&p->b1);
+    sim_gfifo_init(&p->b2);
     p->c = cfg->capacity;
-    if (sim_ghosts_init(&p->g, sizeof(struct sim_ghost))) {
-        free(p);
-        snprintf(err, errlen, "arc: out of memory");
-        return NULL;
-    }
     p->oc = sim_objcache_create(cfg, &arc_hooks, p, err, errlen);
     if (!p->oc) {
-        sim_ghosts_free(&p->g);
         free(p);
         return NULL;
     }
@@ -281,7 +243,7 @@ static int arc_check_data(struct arc *p, const struct sim_list *l, int list, uin
 {
     uint64_t sum = 0, n = 0;
     for (uint32_t id = l->head; id != NONE; id = sim_list_link(BASE(p), id)->next, n++) {
-        if (!sim_objcache_is_live(p->oc, id) || arc_meta(p, id)->list != list) {
+        if (!sim_objcache_is_live(p->oc, id) || sim_objcache_tag(p->oc, id) != (unsigned)list) {
             snprintf(err, errlen, "arc: bad object %u in T%d", id, list);
             return SIM_EINVAL;
         }
@@ -295,23 +257,24 @@ static int arc_check_data(struct arc *p, const struct sim_list *l, int list, uin
     return 0;
 }
 
-/* Sums a ghost list, checking tags and the ghost table. */
-static int arc_check_ghosts(struct arc *p, const struct sim_list *l, int list,
-                            uint64_t want, char *err, size_t errlen)
+/* For sim_gfifo_check: a ghost may be neither cached nor in the other list. */
+struct arc_ghost_check {
+    const struct arc *p;
+    const struct sim_gfifo *other;
+};
+
+static int arc_bad_ghost(const void *arg, uint64_t key)
 {
-    uint64_t sum = 0, n = 0;
-    for (uint32_t g = l->head; g != NONE; g = sim_list_link(GBASE(p), g)->next, n++) {
-        struct sim_ghost *r = arc_gh(p, g);
-        if (r->tag != list || sim_ghosts_find(&p->g, r->key) != g ||
-            sim_objcache_find(p->oc, r->key) != NONE) {
-            snprintf(err, errlen, "arc: bad ghost %u in B%d", g, list);
-            return SIM_EINVAL;
-        }
-        sum += r->size;
-    }
-    if (sum != want || n != l->count) {
-        snprintf(err, errlen, "arc: B%d holds %llu units, counted %llu", list,
-                 (unsigned long long)sum, (unsigned long long)want);
+    const struct arc_ghost_check *c = arg;
+    return sim_objcache_find(c->p->oc, key) != NONE || sim_gfifo_has(c->other, key);
+}
+
+static int arc_check_ghosts(const struct arc *p, char *err, size_t errlen)
+{
+    struct arc_ghost_check b1 = {p, &p->b2}, b2 = {p, &p->b1};
+    if (sim_gfifo_check(&p->b1, arc_bad_ghost, &b1)
+        || sim_gfifo_check(&p->b2, arc_bad_ghost, &b2)) {
+        snprintf(err, errlen, "arc: B1 or B2 inconsistent, cached, or overlapping");
         return SIM_EINVAL;
     }
     return 0;
@@ -323,12 +286,10 @@ static int arc_check(void *state, char *err, size_t errlen)
     int rc;
     if ((rc = arc_check_data(p, &p->t1, ARC_T1, p->st1, err, errlen)) ||
         (rc = arc_check_data(p, &p->t2, ARC_T2, p->st2, err, errlen)) ||
-        (rc = arc_check_ghosts(p, &p->b1, ARC_T1, p->sb1, err, errlen)) ||
-        (rc = arc_check_ghosts(p, &p->b2, ARC_T2, p->sb2, err, errlen)))
+        (rc = arc_check_ghosts(p, err, errlen)))
         return rc;
     if (p->t1.count + p->t2.count != sim_objcache_count(p->oc) ||
-        p->st1 + p->st2 != sim_objcache_used(p->oc) ||
-        p->b1.count + p->b2.count != p->g.map.count) {
+        p->st1 + p->st2 != sim_objcache_used(p->oc)) {
         snprintf(err, errlen, "arc: lists and tables disagree");
         return SIM_EINVAL;
     }
@@ -338,7 +299,8 @@ static int arc_check(void *state, char *err, size_t errlen)
         return SIM_EINVAL;
     }
     if (!p->removed && !p->sized &&
-        (p->st1 + p->sb1 > p->c || p->st1 + p->st2 + p->sb1 + p->sb2 > 2 * p->c)) {
+        (p->st1 + p->b1.bytes > p->c
+         || p->st1 + p->st2 + p->b1.bytes + p->b2.bytes > 2 * p->c)) {
         snprintf(err, errlen, "arc: directory larger than the paper allows");
         return SIM_EINVAL;
     }
@@ -350,7 +312,8 @@ static void arc_prefetch(void *state, uint64_t key)
 {
     struct arc *p = state;
     sim_objcache_prefetch_state(state, key);
-    sim_ghosts_prefetch(&p->g, key);
+    sim_gfifo_prefetch(&p->b1, key);
+    sim_gfifo_prefetch(&p->b2, key);
 }
 
 const struct sim_policy_ops sim_policy_arc = {

@@ -1,5 +1,5 @@
 /*
- * ghost.c - ghost entries (evicted keys) for ARC, 2Q and LIRS; see ghost.h.
+ * ghost.c - ghost records (evicted keys) for LIRS; see ghost.h.
  */
 #include <stdlib.h>
 #include <string.h>

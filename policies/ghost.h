@@ -1,6 +1,7 @@
 /*
- * ghost.h - ghost entries for policies that remember evicted keys (ARC's
- * B1/B2, 2Q's A1out, LIRS's non-resident blocks).  Not installed.
+ * ghost.h - ghost records for policies that keep evicted keys in lists of
+ * their own (LIRS's non-resident blocks; FIFO ghosts use gfifo.h, which
+ * needs about half the memory).  Not installed.
  *
  * A ghost record starts with the key (uint64_t) and the object's size
  * (uint32_t); the default layout, struct sim_ghost, adds a one-byte tag and
@@ -63,7 +64,7 @@ static inline void *sim_ghosts_rec(const struct sim_ghosts *g, uint32_t id)
 /*! sim_ghosts_prefetch() : starts loading key's home slot (for xPrefetch). */
 static inline void sim_ghosts_prefetch(const struct sim_ghosts *g, uint64_t key)
 {
-    __builtin_prefetch(&g->map.slots[sim_key_hash(key) & g->map.mask]);
+    __builtin_prefetch(&g->map.slots[sim_keymap_home(g->map.mask, sim_key_hash(key))]);
 }
 
 #endif

@@ -40,16 +40,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ghost.h"
+#include "gfifo.h"
 #include "sim_policy.h"
 
-enum { S3FIFO_SMALL = 1, S3FIFO_MAIN = 2 };
-#define S3FIFO_FREQ_MAX 0xffffu
+enum { S3FIFO_SMALL = 0, S3FIFO_MAIN = 1 };
+/* An object's queue and count live in its framework tag (queue in bit 0,
+ * count above), which keeps the record at 24 bytes instead of 32.  The
+ * count saturates at 63; as it is only compared with the threshold (at
+ * most 63) or capped to 3, that changes no decision. */
+#define S3FIFO_FREQ_MAX 63u
 
 struct s3fifo_meta {
     struct sim_link link;
-    uint16_t freq;
-    uint16_t queue;  /* S3FIFO_SMALL or S3FIFO_MAIN */
 };
 
 struct s3fifo {
@@ -61,10 +63,7 @@ struct s3fifo {
     int has_evicted;    /* an eviction happened */
     int ghost_hit;      /* the current miss found its key in G */
     uint32_t refused;   /* stored-then-refused objects in this access */
-    /* G: ghost records (ghost.h) in a FIFO list. */
-    struct sim_ghosts g;
-    struct sim_list g_q;
-    uint64_t g_bytes;
+    struct sim_gfifo g; /* G (gfifo.h) */
 };
 
 #define OFF SIM_LINK_OFF(struct s3fifo_meta, link)
@@ -74,7 +73,7 @@ static const struct sim_param_def s3fifo_params[] = {
     {"small", SIM_P_REAL, "0.1", 0.0, 1.0, NULL, "share of the capacity for the small FIFO"},
     {"ghost", SIM_P_REAL, "0.9", 0.0, 100.0, NULL,
      "capacity of the ghost FIFO, as a multiple of the cache capacity"},
-    {"threshold", SIM_P_INT, "2", 1, 65535, NULL,
+    {"threshold", SIM_P_INT, "2", 1, S3FIFO_FREQ_MAX, NULL,
      "hits in the small FIFO that move an object to the main FIFO"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
@@ -84,56 +83,50 @@ static struct s3fifo_meta *s3fifo_meta(const struct s3fifo *p, uint32_t id)
     return sim_objcache_meta(p->oc, id);
 }
 
+static unsigned s3fifo_queue(const struct s3fifo *p, uint32_t id)
+{
+    return sim_objcache_tag(p->oc, id) & 1;
+}
+
+static unsigned s3fifo_freq(const struct s3fifo *p, uint32_t id)
+{
+    return sim_objcache_tag(p->oc, id) >> 1;
+}
+
+static void s3fifo_set(struct s3fifo *p, uint32_t id, unsigned queue, unsigned freq)
+{
+    sim_objcache_set_tag(p->oc, id, queue | freq << 1);
+}
+
 static uint64_t s3fifo_size(const struct s3fifo *p, uint32_t id)
 {
     return sim_objcache_obj(p->oc, id)->size;
 }
 
-static struct sim_ghost *ghost_rec(const struct s3fifo *p, uint32_t g)
-{
-    return sim_ghosts_rec(&p->g, g);
-}
-
-/*=====   The ghost FIFO   =====*/
-
-static void ghost_drop(struct s3fifo *p, uint32_t g)
-{
-    p->g_bytes -= ghost_rec(p, g)->size;
-    sim_list_unlink(&p->g_q, SIM_GHOST_LIST(&p->g), g);
-    sim_ghosts_del(&p->g, g);
-}
-
 /* Removes key from G; returns 1 if it was there. */
 static int ghost_take(struct s3fifo *p, uint64_t key)
 {
-    uint32_t g = sim_ghosts_find(&p->g, key);
-    if (g == SIM_KEYMAP_NONE)
-        return 0;
-    ghost_drop(p, g);
-    return 1;
+    uint32_t size;
+    return sim_gfifo_take(&p->g, key, &size);
 }
 
 /* Adds key to G's head, dropping the oldest keys to make room (as a FIFO
  * cache of capacity ghost_cap would).  Out of memory: the key is not kept. */
 static void ghost_put(struct s3fifo *p, uint64_t key, uint32_t size)
 {
-    if (size > p->ghost_cap || sim_ghosts_find(&p->g, key) != SIM_KEYMAP_NONE)
+    if (size > p->ghost_cap || sim_gfifo_has(&p->g, key))
         return;
-    while (p->g_bytes + size > p->ghost_cap)
-        ghost_drop(p, p->g_q.tail);
-    uint32_t g = sim_ghosts_add(&p->g, key, size);
-    if (g == SIM_KEYMAP_NONE)
-        return;
-    sim_list_push_head(&p->g_q, SIM_GHOST_LIST(&p->g), g);
-    p->g_bytes += size;
+    while (p->g.bytes + size > p->ghost_cap)
+        sim_gfifo_pop(&p->g);
+    sim_gfifo_push(&p->g, key, size);
 }
 
 /*=====   Queues   =====*/
 
-static void s3fifo_push(struct s3fifo *p, int queue, uint32_t id)
+/* Pushes id at the head of queue with count freq. */
+static void s3fifo_push(struct s3fifo *p, unsigned queue, uint32_t id, unsigned freq)
 {
-    struct s3fifo_meta *m = s3fifo_meta(p, id);
-    m->queue = (uint16_t)queue;
+    s3fifo_set(p, id, queue, freq);
     if (queue == S3FIFO_SMALL) {
         sim_list_push_head(&p->small, BASE(p), id);
         p->small_bytes += s3fifo_size(p, id);
@@ -145,7 +138,7 @@ static void s3fifo_push(struct s3fifo *p, int queue, uint32_t id)
 
 static void s3fifo_unlink(struct s3fifo *p, uint32_t id)
 {
-    if (s3fifo_meta(p, id)->queue == S3FIFO_SMALL) {
+    if (s3fifo_queue(p, id) == S3FIFO_SMALL) {
         sim_list_unlink(&p->small, BASE(p), id);
         p->small_bytes -= s3fifo_size(p, id);
     } else {
@@ -158,10 +151,11 @@ static void s3fifo_unlink(struct s3fifo *p, uint32_t id)
 
 static void s3fifo_hit(void *pol, uint32_t id, const struct sim_req *req)
 {
-    struct s3fifo_meta *m = s3fifo_meta(pol, id);
+    struct s3fifo *p = pol;
     (void)req;
-    if (m->freq < S3FIFO_FREQ_MAX)
-        m->freq++;
+    unsigned freq = s3fifo_freq(p, id);
+    if (freq < S3FIFO_FREQ_MAX)
+        s3fifo_set(p, id, s3fifo_queue(p, id), freq + 1);
 }
 
 /* Called on every miss that fits the cache: consult G (the key leaves it
@@ -177,9 +171,8 @@ static void s3fifo_insert(void *pol, uint32_t id, const struct sim_req *req)
 {
     struct s3fifo *p = pol;
     (void)req;
-    s3fifo_meta(p, id)->freq = 0;
     if (p->ghost_hit) {
-        s3fifo_push(p, S3FIFO_MAIN, id);
+        s3fifo_push(p, S3FIFO_MAIN, id, 0);
     } else if (s3fifo_size(p, id) >= p->small_cap) {
         /* As large as S: libCacheSim has evicted for it, then refuses it.
          * The store is the framework's last step, so undoing it is safe;
@@ -187,9 +180,9 @@ static void s3fifo_insert(void *pol, uint32_t id, const struct sim_req *req)
         sim_objcache_evict_id(p->oc, id);
         p->refused++;
     } else if (!p->has_evicted && p->small_bytes >= p->small_cap) {
-        s3fifo_push(p, S3FIFO_MAIN, id);
+        s3fifo_push(p, S3FIFO_MAIN, id, 0);
     } else {
-        s3fifo_push(p, S3FIFO_SMALL, id);
+        s3fifo_push(p, S3FIFO_SMALL, id, 0);
     }
     p->ghost_hit = 0;
 }
@@ -200,12 +193,11 @@ static uint32_t s3fifo_evict_main(struct s3fifo *p)
 {
     for (;;) {
         uint32_t id = p->main.tail;
-        struct s3fifo_meta *m = s3fifo_meta(p, id);
+        unsigned freq = s3fifo_freq(p, id);
         s3fifo_unlink(p, id);
-        if (m->freq == 0)
+        if (freq == 0)
             return id;
-        m->freq = (uint16_t)((m->freq < 3 ? m->freq : 3) - 1);
-        s3fifo_push(p, S3FIFO_MAIN, id);
+        s3fifo_push(p, S3FIFO_MAIN, id, (freq < 3 ? freq : 3) - 1);
     }
 }
 
@@ -215,11 +207,9 @@ static uint32_t s3fifo_evict_small(struct s3fifo *p)
 {
     while (p->small.count) {
         uint32_t id = p->small.tail;
-        struct s3fifo_meta *m = s3fifo_meta(p, id);
         s3fifo_unlink(p, id);
-        if (m->freq >= p->threshold) {
-            m->freq = 0;
-            s3fifo_push(p, S3FIFO_MAIN, id);
+        if (s3fifo_freq(p, id) >= p->threshold) {
+            s3fifo_push(p, S3FIFO_MAIN, id, 0);
         } else {
             struct sim_obj *o = sim_objcache_obj(p->oc, id);
             ghost_put(p, o->key, o->size);
@@ -260,7 +250,7 @@ static void s3fifo_destroy(void *state)
     if (!p)
         return;
     sim_objcache_free(p->oc);
-    sim_ghosts_free(&p->g);
+    sim_gfifo_free(&p->g);
     free(p);
 }
 
@@ -274,17 +264,12 @@ static void *s3fifo_create(const struct sim_cache_config *cfg, const sim_params 
     }
     sim_list_init(&p->small);
     sim_list_init(&p->main);
-    sim_list_init(&p->g_q);
     /* libCacheSim's arithmetic: truncating products of double ratios. */
     p->small_cap = (uint64_t)((double)cfg->capacity * sim_params_real(params, "small"));
     p->main_cap = cfg->capacity - p->small_cap;
     p->ghost_cap = (uint64_t)((double)cfg->capacity * sim_params_real(params, "ghost"));
     p->threshold = (unsigned)sim_params_int(params, "threshold");
-    if (sim_ghosts_init(&p->g, sizeof(struct sim_ghost))) {
-        free(p);
-        snprintf(err, errlen, "s3fifo: out of memory");
-        return NULL;
-    }
+    sim_gfifo_init(&p->g);
     p->oc = sim_objcache_create(cfg, &s3fifo_hooks, p, err, errlen);
     if (!p->oc) {
         s3fifo_destroy(p);
@@ -307,12 +292,18 @@ static int s3fifo_check_queue(const struct s3fifo *p, const struct sim_list *l, 
 {
     uint64_t n = 0, b = 0;
     for (uint32_t id = l->head; id != SIM_KEYMAP_NONE; id = s3fifo_meta(p, id)->link.next) {
-        if (!sim_objcache_is_live(p->oc, id) || s3fifo_meta(p, id)->queue != queue)
+        if (!sim_objcache_is_live(p->oc, id) || s3fifo_queue(p, id) != (unsigned)queue)
             return 0;
         b += s3fifo_size(p, id);
         n++;
     }
     return n == l->count && b == bytes;
+}
+
+/* For sim_gfifo_check: no key in G may be cached. */
+static int s3fifo_cached(const void *oc, uint64_t key)
+{
+    return sim_objcache_find(oc, key) != SIM_KEYMAP_NONE;
 }
 
 static int s3fifo_check(void *state, char *err, size_t errlen)
@@ -331,20 +322,20 @@ static int s3fifo_check(void *state, char *err, size_t errlen)
                  (unsigned long long)sim_objcache_used(p->oc));
         return SIM_EINVAL;
     }
-    uint64_t gb = 0;
-    for (uint32_t g = p->g_q.head; g != SIM_KEYMAP_NONE; g = ghost_rec(p, g)->link.next) {
-        if (sim_objcache_find(p->oc, ghost_rec(p, g)->key) != SIM_KEYMAP_NONE) {
-            snprintf(err, errlen, "s3fifo: a cached key is in the ghost FIFO");
-            return SIM_EINVAL;
-        }
-        gb += ghost_rec(p, g)->size;
-    }
-    if (gb != p->g_bytes || gb > p->ghost_cap || p->g.map.count != p->g_q.count) {
-        snprintf(err, errlen, "s3fifo: ghost FIFO holds %llu bytes, counted %llu",
-                 (unsigned long long)gb, (unsigned long long)p->g_bytes);
+    if (sim_gfifo_check(&p->g, s3fifo_cached, p->oc) || p->g.bytes > p->ghost_cap) {
+        snprintf(err, errlen, "s3fifo: the ghost FIFO is inconsistent, over its %llu "
+                 "bytes or holds a cached key", (unsigned long long)p->ghost_cap);
         return SIM_EINVAL;
     }
     return 0;
+}
+
+/* xPrefetch: the key's slots in the cache's table and in G's. */
+static void s3fifo_prefetch(void *state, uint64_t key)
+{
+    struct s3fifo *p = state;
+    sim_objcache_prefetch_state(state, key);
+    sim_gfifo_prefetch(&p->g, key);
 }
 
 const struct sim_policy_ops sim_policy_s3fifo = {
@@ -359,5 +350,6 @@ const struct sim_policy_ops sim_policy_s3fifo = {
     .destroy = s3fifo_destroy,
     .access = s3fifo_access,
     .check = s3fifo_check,
+    .prefetch = s3fifo_prefetch,
     .used = sim_objcache_used_state,
 };

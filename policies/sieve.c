@@ -26,9 +26,10 @@
 
 #include "sim_policy.h"
 
+/* The visited bit is the object's framework tag (sim_objcache_set_tag):
+ * a 24-byte record instead of 32, 8 bytes less per object. */
 struct sieve_meta {
     struct sim_link link;
-    uint32_t visited;
 };
 
 struct sieve {
@@ -48,14 +49,14 @@ static struct sieve_meta *sieve_meta(const struct sieve *p, uint32_t id)
 static void sieve_hit(void *pol, uint32_t id, const struct sim_req *req)
 {
     (void)req;
-    sieve_meta(pol, id)->visited = 1;
+    struct sieve *p = pol;
+    sim_objcache_set_tag(p->oc, id, 1);
 }
 
 static void sieve_insert(void *pol, uint32_t id, const struct sim_req *req)
 {
     struct sieve *p = pol;
     (void)req;
-    sieve_meta(p, id)->visited = 0;
     sim_list_push_head(&p->q, BASE(p), id);
 }
 
@@ -76,8 +77,8 @@ static uint32_t sieve_victim(void *pol)
 {
     struct sieve *p = pol;
     uint32_t id = p->hand != SIM_KEYMAP_NONE ? p->hand : p->q.tail;
-    while (sieve_meta(p, id)->visited) {
-        sieve_meta(p, id)->visited = 0;
+    while (sim_objcache_tag(p->oc, id)) {
+        sim_objcache_set_tag(p->oc, id, 0);
         id = sieve_newer(p, id);
         if (id == SIM_KEYMAP_NONE)
             id = p->q.tail;
@@ -140,7 +141,7 @@ static int sieve_check(void *state, char *err, size_t errlen)
     uint64_t n = 0;
     int hand_seen = p->hand == SIM_KEYMAP_NONE;
     for (uint32_t id = p->q.head; id != SIM_KEYMAP_NONE; id = sieve_meta(p, id)->link.next) {
-        if (!sim_objcache_is_live(p->oc, id) || sieve_meta(p, id)->visited > 1) {
+        if (!sim_objcache_is_live(p->oc, id) || sim_objcache_tag(p->oc, id) > 1) {
             snprintf(err, errlen, "sieve: bad object %u in the queue", id);
             return SIM_EINVAL;
         }
@@ -167,5 +168,6 @@ const struct sim_policy_ops sim_policy_sieve = {
     .destroy = sieve_destroy,
     .access = sieve_access,
     .check = sieve_check,
+    .prefetch = sim_objcache_prefetch_state, /* the state begins with its sim_objcache * */
     .used = sim_objcache_used_state,
 };

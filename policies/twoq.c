@@ -29,41 +29,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ghost.h"
+#include "gfifo.h"
 #include "sim_policy.h"
 
 #define NONE SIM_KEYMAP_NONE
 
-enum { TWOQ_IN = 1, TWOQ_M = 2, TWOQ_OUT = 3 };
+enum { TWOQ_IN = 1, TWOQ_M = 2 };
 
 struct twoq_meta {
-    struct sim_link link;
-    uint8_t queue; /* TWOQ_IN or TWOQ_M */
+    struct sim_link link; /* the queue (TWOQ_IN or TWOQ_M) is the framework tag,
+                             which keeps the record at 24 bytes */
 };
 
 struct twoq {
     sim_objcache *oc;
-    struct sim_list in, m, out;     /* A1in (FIFO), Am (LRU), A1out (ghosts) */
-    uint64_t s_in, s_m, s_out;      /* their sizes in units */
+    struct sim_list in, m;          /* A1in (FIFO), Am (LRU) */
+    uint64_t s_in, s_m;             /* their sizes in units */
     uint64_t kin, kout, mcap;       /* Kin, Kout, c - Kin */
-    struct sim_ghosts g;
+    struct sim_gfifo out;           /* A1out: ghost keys (gfifo.h); size out.bytes */
     int ghost_hit;                  /* this miss was in A1out */
 };
 
 #define OFF SIM_LINK_OFF(struct twoq_meta, link)
 #define BASE(p) sim_objcache_base((p)->oc), sim_objcache_stride((p)->oc), OFF
-#define GBASE(p) SIM_GHOST_LIST(&(p)->g)
 
 static const struct sim_param_def twoq_params[] = {
     {"kin", SIM_P_REAL, "0.25", 0, 1, NULL, "A1in share of the cache (Kin)"},
     {"kout", SIM_P_REAL, "0.5", 0, 16, NULL, "A1out ghost size, as a share of the cache (Kout)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
-
-static struct twoq_meta *twoq_meta(const struct twoq *p, uint32_t id)
-{
-    return sim_objcache_meta(p->oc, id);
-}
 
 static uint32_t twoq_size(const struct twoq *p, uint32_t id)
 {
@@ -72,38 +66,21 @@ static uint32_t twoq_size(const struct twoq *p, uint32_t id)
 
 /*=====   A1out   =====*/
 
-static struct sim_ghost *twoq_gh(const struct twoq *p, uint32_t g)
-{
-    return sim_ghosts_rec(&p->g, g);
-}
-
-static void twoq_out_drop(struct twoq *p, uint32_t g)
-{
-    sim_list_unlink(&p->out, GBASE(p), g);
-    p->s_out -= twoq_gh(p, g)->size;
-    sim_ghosts_del(&p->g, g);
-}
-
 /* Remembers an object leaving A1in, dropping the oldest ghosts to fit. */
 static void twoq_out_add(struct twoq *p, uint64_t key, uint32_t size)
 {
-    if (size > p->kout || sim_ghosts_find(&p->g, key) != NONE)
+    if (size > p->kout || sim_gfifo_has(&p->out, key))
         return;
-    while (p->s_out + size > p->kout)
-        twoq_out_drop(p, p->out.tail);
-    uint32_t g = sim_ghosts_add(&p->g, key, size);
-    if (g == NONE)
-        return;
-    twoq_gh(p, g)->tag = TWOQ_OUT;
-    sim_list_push_head(&p->out, GBASE(p), g);
-    p->s_out += size;
+    while (p->out.bytes + size > p->kout)
+        sim_gfifo_pop(&p->out);
+    sim_gfifo_push(&p->out, key, size);
 }
 
 /*=====   Cached objects   =====*/
 
 static void twoq_unlink(struct twoq *p, uint32_t id)
 {
-    if (twoq_meta(p, id)->queue == TWOQ_IN) {
+    if (sim_objcache_tag(p->oc, id) == TWOQ_IN) {
         sim_list_unlink(&p->in, BASE(p), id);
         p->s_in -= twoq_size(p, id);
     } else {
@@ -117,7 +94,7 @@ static void twoq_hit(void *pol, uint32_t id, const struct sim_req *req)
 {
     struct twoq *p = pol;
     (void)req;
-    if (twoq_meta(p, id)->queue == TWOQ_M && p->m.head != id) {
+    if (sim_objcache_tag(p->oc, id) == TWOQ_M && p->m.head != id) {
         sim_list_unlink(&p->m, BASE(p), id);
         sim_list_push_head(&p->m, BASE(p), id);
     }
@@ -128,10 +105,8 @@ static void twoq_hit(void *pol, uint32_t id, const struct sim_req *req)
 static int twoq_admit(void *pol, const struct sim_req *req)
 {
     struct twoq *p = pol;
-    uint32_t g = sim_ghosts_find(&p->g, req->key);
-    p->ghost_hit = g != NONE;
-    if (g != NONE)
-        twoq_out_drop(p, g);
+    uint32_t size;
+    p->ghost_hit = sim_gfifo_take(&p->out, req->key, &size);
     return req->size <= p->kin;
 }
 
@@ -165,7 +140,7 @@ static void twoq_enter_m(struct twoq *p, uint32_t id)
         twoq_unlink(p, v);
         sim_objcache_evict_id(p->oc, v);
     }
-    twoq_meta(p, id)->queue = TWOQ_M;
+    sim_objcache_set_tag(p->oc, id, TWOQ_M);
     sim_list_push_head(&p->m, BASE(p), id);
     p->s_m += size;
 }
@@ -179,7 +154,7 @@ static void twoq_insert(void *pol, uint32_t id, const struct sim_req *req)
         twoq_enter_m(p, id);
         return;
     }
-    twoq_meta(p, id)->queue = TWOQ_IN;
+    sim_objcache_set_tag(p->oc, id, TWOQ_IN);
     sim_list_push_head(&p->in, BASE(p), id);
     p->s_in += twoq_size(p, id);
 }
@@ -201,7 +176,7 @@ static void twoq_destroy(void *state)
     if (!p)
         return;
     sim_objcache_free(p->oc);
-    sim_ghosts_free(&p->g);
+    sim_gfifo_free(&p->out);
     free(p);
 }
 
@@ -209,21 +184,19 @@ static void *twoq_create(const struct sim_cache_config *cfg, const sim_params *p
                          char *err, size_t errlen)
 {
     struct twoq *p = calloc(1, sizeof *p);
-    if (!p || sim_ghosts_init(&p->g, sizeof(struct sim_ghost))) {
-        free(p);
+    if (!p) {
         snprintf(err, errlen, "twoq: out of memory");
         return NULL;
     }
     sim_list_init(&p->in);
     sim_list_init(&p->m);
-    sim_list_init(&p->out);
+    sim_gfifo_init(&p->out);
     /* Truncation as libCacheSim's (int64_t)(cache_size * ratio). */
     p->kin = (uint64_t)((double)cfg->capacity * sim_params_real(params, "kin"));
     p->kout = (uint64_t)((double)cfg->capacity * sim_params_real(params, "kout"));
     p->mcap = cfg->capacity - p->kin;
     p->oc = sim_objcache_create(cfg, &twoq_hooks, p, err, errlen);
     if (!p->oc) {
-        sim_ghosts_free(&p->g);
         free(p);
         return NULL;
     }
@@ -242,7 +215,7 @@ static int twoq_check_queue(struct twoq *p, const struct sim_list *l, int queue,
 {
     uint64_t sum = 0, n = 0;
     for (uint32_t id = l->head; id != NONE; id = sim_list_link(BASE(p), id)->next, n++) {
-        if (!sim_objcache_is_live(p->oc, id) || twoq_meta(p, id)->queue != queue) {
+        if (!sim_objcache_is_live(p->oc, id) || sim_objcache_tag(p->oc, id) != (unsigned)queue) {
             snprintf(err, errlen, "twoq: bad object %u in queue %d", id, queue);
             return SIM_EINVAL;
         }
@@ -256,22 +229,17 @@ static int twoq_check_queue(struct twoq *p, const struct sim_list *l, int queue,
     return 0;
 }
 
-static int twoq_check_out(struct twoq *p, char *err, size_t errlen)
+/* For sim_gfifo_check: no key in A1out may be cached. */
+static int twoq_cached(const void *oc, uint64_t key)
 {
-    uint64_t sum = 0, n = 0;
-    for (uint32_t g = p->out.head; g != NONE; g = sim_list_link(GBASE(p), g)->next, n++) {
-        struct sim_ghost *r = twoq_gh(p, g);
-        if (r->tag != TWOQ_OUT || sim_ghosts_find(&p->g, r->key) != g ||
-            sim_objcache_find(p->oc, r->key) != NONE) {
-            snprintf(err, errlen, "twoq: bad ghost %u in A1out", g);
-            return SIM_EINVAL;
-        }
-        sum += r->size;
-    }
-    if (sum != p->s_out || n != p->out.count || n != p->g.map.count || sum > p->kout) {
-        snprintf(err, errlen, "twoq: A1out holds %llu units, counted %llu, limit %llu",
-                 (unsigned long long)sum, (unsigned long long)p->s_out,
-                 (unsigned long long)p->kout);
+    return sim_objcache_find(oc, key) != NONE;
+}
+
+static int twoq_check_out(const struct twoq *p, char *err, size_t errlen)
+{
+    if (sim_gfifo_check(&p->out, twoq_cached, p->oc) || p->out.bytes > p->kout) {
+        snprintf(err, errlen, "twoq: A1out inconsistent, holding a cached key, or over "
+                 "its %llu units", (unsigned long long)p->kout);
         return SIM_EINVAL;
     }
     return 0;
@@ -302,7 +270,7 @@ static void twoq_prefetch(void *state, uint64_t key)
 {
     struct twoq *p = state;
     sim_objcache_prefetch_state(state, key);
-    sim_ghosts_prefetch(&p->g, key);
+    sim_gfifo_prefetch(&p->out, key);
 }
 
 const struct sim_policy_ops sim_policy_twoq = {

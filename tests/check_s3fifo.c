@@ -95,6 +95,8 @@ START_TEST(test_bad_small_share)
 {
     SEQ_REFUSED("s3fifo:small=1.5", "small");
     SEQ_REFUSED("s3fifo:threshold=0", "threshold");
+    /* Counts live in 6 bits of the framework tag (s3fifo.c). */
+    SEQ_REFUSED("s3fifo:threshold=64", "threshold");
 }
 END_TEST
 

@@ -102,13 +102,33 @@ struct sim_policy_ops {
  */
 struct sim_keymap {
     uint64_t *slots;        /* fingerprint:24 distance:8 id:32; 0 = empty */
-    uint64_t mask;          /* slot count - 1 (a power of two) */
+    uint64_t mask;          /* slot count - 1 (any count up to 2^32) */
     uint64_t count;
     uint8_t *const *base;   /* *base: the records; key at offset 0 */
     size_t stride;          /* bytes per record */
 };
 
 #define SIM_KEYMAP_NONE UINT32_MAX
+
+/*! sim_keymap_home() : the home slot of a key whose sim_key_hash is h, in
+ * a table whose `mask` is given (for prefetching it). */
+static inline uint64_t sim_keymap_home(uint64_t mask, uint64_t h)
+{
+    return (h & 0xffffffffu) * (mask + 1) >> 32;
+}
+
+/* The table grows (to 1.5x) when a put would fill it beyond this load. */
+#define SIM_KEYMAP_LOAD_NUM 4
+#define SIM_KEYMAP_LOAD_DEN 5
+
+/*! sim_keymap_room() : 1 if one more put fits without the table growing
+ * (growing keeps the old and the new table at once; a caller that can list
+ * its entries may instead free the table, init a larger one and put them
+ * again, as objcache.c does). */
+static inline int sim_keymap_room(const struct sim_keymap *m)
+{
+    return (m->count + 1) * SIM_KEYMAP_LOAD_DEN <= (m->mask + 1) * SIM_KEYMAP_LOAD_NUM;
+}
 
 /*! sim_keymap_init() : an empty table sized for `expect` entries (may be 0).
  * @return 0 or SIM_ENOMEM. */
@@ -199,6 +219,16 @@ uint64_t sim_objcache_count(const sim_objcache *oc);    /* objects cached */
 /* Highest id ever allocated + 1 (ids below it may be free: see is_live). */
 uint32_t sim_objcache_id_limit(const sim_objcache *oc);
 int sim_objcache_is_live(const sim_objcache *oc, uint32_t id);
+
+/*! sim_objcache_tag(), sim_objcache_set_tag() :
+ * Seven bits of the policy's own for cached object `id` (tag < 128; 0 when
+ * the object is stored), kept beside the framework's live flag at no extra
+ * memory.  A list or queue number kept here rather than in the policy's
+ * record lets a record of key, size, expiry and one link fit 24 bytes
+ * instead of being rounded up to 32 (ARC, 2Q, S3-FIFO: 8 bytes less per
+ * cached object). */
+unsigned sim_objcache_tag(const sim_objcache *oc, uint32_t id);
+void sim_objcache_set_tag(sim_objcache *oc, uint32_t id, unsigned tag);
 
 /*! sim_objcache_prefetch_state() :
  * A ready-made xPrefetch for policies whose state struct begins with their
