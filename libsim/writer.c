@@ -377,25 +377,67 @@ static int put_oracle(sim_writer *w, const struct sim_req *q, char *err, size_t 
     return 0;
 }
 
+/* The backward pass's key -> last position table: {key, pos} pairs in one
+ * 16-byte slot (one cache line touched per probe, where u64map's three
+ * arrays touch three), pos 0 marking a free slot (positions are 1-based).
+ * It starts small and doubles at load 1/2, so it stays the size of the
+ * distinct keys (4 MB for the default 10^5 objects) rather than of the
+ * request count.  Measured (bench_tracegen, 4M requests): oracleGeneral
+ * went from 2.85M to 3.60M requests per CPU second (was u64map, sized for
+ * nrec/4 keys: 16 MB of cold slots for 10^5 keys). */
+struct lastpos {
+    uint64_t (*slot)[2];
+    size_t mask, count;
+};
+
+static int lastpos_grow(struct lastpos *t)
+{
+    size_t n = t->slot ? (t->mask + 1) * 2 : 1024;
+    uint64_t(*s)[2] = calloc(n, sizeof *s);
+    if (!s)
+        return SIM_ENOMEM;
+    for (size_t i = 0; t->slot && i <= t->mask; i++) {
+        if (!t->slot[i][1])
+            continue;
+        size_t j = sim_key_hash(t->slot[i][0]) & (n - 1);
+        while (s[j][1])
+            j = (j + 1) & (n - 1);
+        s[j][0] = t->slot[i][0];
+        s[j][1] = t->slot[i][1];
+    }
+    free(t->slot);
+    t->slot = s;
+    t->mask = n - 1;
+    return 0;
+}
+
 /* Backward pass: each record gets the 1-based position of its key's next
  * request, or -1. */
 static int oracle_finish(sim_writer *w, char *err, size_t errlen)
 {
-    struct u64map m;
-    if (u64map_init(&m, w->nrec / 4 + 16))
+    struct lastpos t = {NULL, 0, 0};
+    if (lastpos_grow(&t))
         goto nomem;
     for (size_t i = w->nrec; i-- > 0;) {
         unsigned char *p = w->recs + i * REC;
-        int fresh;
-        uint64_t *v = u64map_upsert(&m, get_le(p + 4, 8), 0, &fresh);
-        if (!v) {
-            u64map_free(&m);
+        uint64_t key = get_le(p + 4, 8);
+        size_t j = sim_key_hash(key) & t.mask;
+        while (t.slot[j][1] && t.slot[j][0] != key)
+            j = (j + 1) & t.mask;
+        if (t.slot[j][1]) {
+            le(p + 16, t.slot[j][1], 8);
+            t.slot[j][1] = i + 1;
+            continue;
+        }
+        le(p + 16, (uint64_t)-1, 8);
+        t.slot[j][0] = key;
+        t.slot[j][1] = i + 1;
+        if (++t.count * 2 > t.mask + 1 && lastpos_grow(&t)) {
+            free(t.slot);
             goto nomem;
         }
-        le(p + 16, fresh ? (uint64_t)-1 : *v, 8);
-        *v = i + 1;
     }
-    u64map_free(&m);
+    free(t.slot);
     return sim_out_write(w->o, w->recs, w->nrec * REC, err, errlen);
 nomem:
     snprintf(err, errlen, "%s: out of memory computing next accesses", w->path);
