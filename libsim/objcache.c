@@ -23,6 +23,12 @@
 
 #include "sim_policy.h"
 
+/* Prefetching is two-stage: a key's slot when it is announced, its record
+ * and live byte OBJCACHE_PF_LAG announcements later, by when the slot has
+ * arrived (a hit reads the slot, then the record to confirm the key, then
+ * the live byte: three dependent misses without this). */
+#define OBJCACHE_PF_LAG 4
+
 struct sim_objcache_s {
     struct sim_objcache_hooks h;
     void *pol;
@@ -37,6 +43,8 @@ struct sim_objcache_s {
     struct sim_keymap map;
     uint64_t used, capacity, count;
     uint32_t evicted_by_id; /* sim_objcache_evict_id calls during this access */
+    uint64_t pf_keys[OBJCACHE_PF_LAG]; /* the last keys prefetched, a ring */
+    unsigned pf_pos;
 };
 
 /* Records must keep the header's 8-byte alignment (a 4-byte rounding made
@@ -173,10 +181,36 @@ uint64_t sim_objcache_used_state(void *state)
     return (*(sim_objcache **)state)->used;
 }
 
+/* Prefetches the record and live byte of the first entry in key's probe
+ * run whose fingerprint matches (the slot's line was prefetched before). */
+static void prefetch_record(const sim_objcache *oc, uint64_t key)
+{
+    const struct sim_keymap *m = &oc->map;
+    uint64_t h = sim_key_hash(key);
+    uint64_t s = 0;
+    for (uint64_t i = sim_keymap_home(m->mask, h), n = 0; n < 4; n++) {
+        s = m->slots[i];
+        if (s == 0 || (s >> 40) == ((h >> 40) | 1u))
+            break;
+        i = i == m->mask ? 0 : i + 1;
+    }
+    if (s == 0)
+        return;
+    uint32_t id = (uint32_t)s;
+    __builtin_prefetch(oc->base + (size_t)id * oc->stride);
+    __builtin_prefetch(oc->live + id);
+}
+
 void sim_objcache_prefetch_state(void *state, uint64_t key)
 {
-    const sim_objcache *oc = *(sim_objcache *const *)state;
+    sim_objcache *oc = *(sim_objcache **)state;
     __builtin_prefetch(&oc->map.slots[sim_keymap_home(oc->map.mask, sim_key_hash(key))]);
+    unsigned pos = oc->pf_pos;
+    uint64_t old = oc->pf_keys[pos];
+    oc->pf_keys[pos] = key;
+    oc->pf_pos = (pos + 1) % OBJCACHE_PF_LAG;
+    if (oc->limit)
+        prefetch_record(oc, old);
 }
 
 void sim_objcache_evict_id(sim_objcache *oc, uint32_t id)
