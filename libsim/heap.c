@@ -2,7 +2,10 @@
  * heap.c - the indexed binary min-heap of sim_heap.h.
  *
  * An array heap (children of i at 2i+1, 2i+2) plus pos[id], the index of
- * id's entry + 1 (0 = absent), kept exact by every move.
+ * id's entry + 1 (0 = absent), kept exact by every move.  Entries are
+ * stored packed (struct sim_heap_slot, 20 bytes instead of 24: GDSF and
+ * Belady hold one per cached object) and unpacked to compare; h->top is
+ * e[0] unpacked, so that sim_heap_top can return a pointer.
  *
  * Invariants (sim_heap_check): 1. no child is smaller than its parent;
  *                              2. pos[e[i].id] == i + 1 for every entry.
@@ -26,6 +29,24 @@ void sim_heap_free(struct sim_heap *h)
     sim_heap_init(h);
 }
 
+static struct sim_heap_slot pack(struct sim_heap_ent ent)
+{
+    struct sim_heap_slot s;
+    memcpy(&s.w[0], &ent.pri, sizeof ent.pri);
+    memcpy(&s.w[2], &ent.tie, sizeof ent.tie);
+    s.w[4] = ent.id;
+    return s;
+}
+
+static struct sim_heap_ent unpack(const struct sim_heap_slot *s)
+{
+    struct sim_heap_ent ent;
+    memcpy(&ent.pri, &s->w[0], sizeof ent.pri);
+    memcpy(&ent.tie, &s->w[2], sizeof ent.tie);
+    ent.id = s->w[4];
+    return ent;
+}
+
 static int less(const struct sim_heap_ent *a, const struct sim_heap_ent *b)
 {
     if (a->pri != b->pri)
@@ -33,21 +54,29 @@ static int less(const struct sim_heap_ent *a, const struct sim_heap_ent *b)
     return a->tie < b->tie;
 }
 
+static struct sim_heap_ent at(const struct sim_heap *h, size_t i)
+{
+    return unpack(&h->e[i]);
+}
+
 static void place(struct sim_heap *h, size_t i, struct sim_heap_ent ent)
 {
-    h->e[i] = ent;
+    h->e[i] = pack(ent);
     h->pos[ent.id] = (uint32_t)(i + 1);
+    if (i == 0)
+        h->top = ent;
 }
 
 /* Moves the entry at i up until its parent is not larger. */
 static void sift_up(struct sim_heap *h, size_t i)
 {
-    struct sim_heap_ent ent = h->e[i];
+    struct sim_heap_ent ent = at(h, i);
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!less(&ent, &h->e[parent]))
+        struct sim_heap_ent pe = at(h, parent);
+        if (!less(&ent, &pe))
             break;
-        place(h, i, h->e[parent]);
+        place(h, i, pe);
         i = parent;
     }
     place(h, i, ent);
@@ -56,16 +85,22 @@ static void sift_up(struct sim_heap *h, size_t i)
 /* Moves the entry at i down until no child is smaller. */
 static void sift_down(struct sim_heap *h, size_t i)
 {
-    struct sim_heap_ent ent = h->e[i];
+    struct sim_heap_ent ent = at(h, i);
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= h->n)
             break;
-        if (c + 1 < h->n && less(&h->e[c + 1], &h->e[c]))
-            c++;
-        if (!less(&h->e[c], &ent))
+        struct sim_heap_ent ce = at(h, c);
+        if (c + 1 < h->n) {
+            struct sim_heap_ent ce1 = at(h, c + 1);
+            if (less(&ce1, &ce)) {
+                c++;
+                ce = ce1;
+            }
+        }
+        if (!less(&ce, &ent))
             break;
-        place(h, i, h->e[c]);
+        place(h, i, ce);
         i = c;
     }
     place(h, i, ent);
@@ -75,7 +110,7 @@ static int grow(struct sim_heap *h, uint32_t id)
 {
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 256;
-        struct sim_heap_ent *e = realloc(h->e, cap * sizeof *e);
+        struct sim_heap_slot *e = realloc(h->e, cap * sizeof *e);
         if (!e)
             return SIM_ENOMEM;
         h->e = e;
@@ -111,10 +146,10 @@ void sim_heap_update(struct sim_heap *h, uint32_t id, double pri, uint64_t tie)
 {
     assert(sim_heap_contains(h, id));
     size_t i = h->pos[id] - 1;
-    struct sim_heap_ent old = h->e[i];
-    h->e[i].pri = pri;
-    h->e[i].tie = tie;
-    if (less(&h->e[i], &old))
+    struct sim_heap_ent old = at(h, i);
+    struct sim_heap_ent ent = {pri, tie, id};
+    place(h, i, ent);
+    if (less(&ent, &old))
         sift_up(h, i);
     else
         sift_down(h, i);
@@ -128,8 +163,8 @@ void sim_heap_remove(struct sim_heap *h, uint32_t id)
     h->n--;
     if (i == h->n)
         return;
-    struct sim_heap_ent last = h->e[h->n];
-    struct sim_heap_ent old = h->e[i];
+    struct sim_heap_ent last = at(h, h->n);
+    struct sim_heap_ent old = at(h, i);
     place(h, i, last);
     if (less(&last, &old))
         sift_up(h, i);
@@ -139,17 +174,23 @@ void sim_heap_remove(struct sim_heap *h, uint32_t id)
 
 const struct sim_heap_ent *sim_heap_top(const struct sim_heap *h)
 {
-    return h->n ? &h->e[0] : NULL;
+    return h->n ? &h->top : NULL;
 }
 
 uint32_t sim_heap_pop(struct sim_heap *h, struct sim_heap_ent *out)
 {
     assert(h->n > 0);
-    struct sim_heap_ent top = h->e[0];
+    struct sim_heap_ent top = h->top;
     if (out)
         *out = top;
     sim_heap_remove(h, top.id);
     return top.id;
+}
+
+uint32_t sim_heap_id_at(const struct sim_heap *h, size_t i)
+{
+    assert(i < h->n);
+    return h->e[i].w[4];
 }
 
 int sim_heap_contains(const struct sim_heap *h, uint32_t id)
@@ -160,10 +201,17 @@ int sim_heap_contains(const struct sim_heap *h, uint32_t id)
 int sim_heap_check(const struct sim_heap *h)
 {
     for (size_t i = 0; i < h->n; i++) {
-        if (i > 0 && less(&h->e[i], &h->e[(i - 1) / 2]))
-            return 0;
-        if (h->e[i].id >= h->npos || h->pos[h->e[i].id] != i + 1)
+        struct sim_heap_ent ent = at(h, i);
+        if (i > 0) {
+            struct sim_heap_ent pe = at(h, (i - 1) / 2);
+            if (less(&ent, &pe))
+                return 0;
+        }
+        if (ent.id >= h->npos || h->pos[ent.id] != i + 1)
             return 0;
     }
+    if (h->n && (h->top.id != h->e[0].w[4] || h->top.pri != at(h, 0).pri
+                 || h->top.tie != at(h, 0).tie))
+        return 0;
     return 1;
 }

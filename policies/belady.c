@@ -130,7 +130,7 @@ static int belady_check(void *state, char *err, size_t errlen)
         return SIM_EINVAL;
     }
     for (size_t i = 0; i < p->heap.n; i++)
-        if (!sim_objcache_is_live(p->oc, p->heap.e[i].id)) {
+        if (!sim_objcache_is_live(p->oc, sim_heap_id_at(&p->heap, i))) {
             snprintf(err, errlen, "belady: heap holds an evicted object");
             return SIM_EINVAL;
         }

@@ -171,7 +171,7 @@ static int gdsf_check(void *state, char *err, size_t errlen)
         return SIM_EINVAL;
     }
     for (size_t i = 0; i < p->heap.n; i++) {
-        uint32_t id = p->heap.e[i].id;
+        uint32_t id = sim_heap_id_at(&p->heap, i);
         if (!sim_objcache_is_live(p->oc, id)
             || ((struct gdsf_meta *)sim_objcache_meta(p->oc, id))->freq == 0) {
             snprintf(err, errlen, "gdsf: heap holds a bad object");

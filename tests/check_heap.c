@@ -33,7 +33,8 @@ START_TEST(test_random_operations_match_reference)
     struct sim_rng g;
     sim_heap_init(&h);
     sim_rng_seed(&g, 42);
-    for (uint64_t step = 0; step < 20000; step++) {
+    /* Ties above 2^32 so that packing must keep all 64 bits. */
+    for (uint64_t step = (uint64_t)1 << 40; step < ((uint64_t)1 << 40) + 20000; step++) {
         uint32_t id = (uint32_t)sim_rng_below(&g, N);
         double pri = (double)sim_rng_below(&g, 8);
         unsigned op = (unsigned)sim_rng_below(&g, 4);
@@ -57,8 +58,22 @@ START_TEST(test_random_operations_match_reference)
         int m = ref_min(r);
         if (m < 0)
             ck_assert_ptr_null(sim_heap_top(&h));
-        else
+        else {
             ck_assert_uint_eq(sim_heap_top(&h)->id, (uint32_t)m);
+            ck_assert(sim_heap_top(&h)->pri == r[m].pri);
+            ck_assert(sim_heap_top(&h)->tie == r[m].tie);
+        }
+        /* Now and then: sim_heap_id_at walks exactly the ids in the
+         * reference (h.n of them, each in it, so no repeat is possible
+         * when the counts agree... and each in the heap at most once). */
+        if (step % 64 == 0) {
+            size_t in = 0;
+            for (int i = 0; i < N; i++)
+                in += (size_t)r[i].in;
+            ck_assert_uint_eq(h.n, in);
+            for (size_t i = 0; i < h.n; i++)
+                ck_assert(r[sim_heap_id_at(&h, i)].in);
+        }
         ck_assert(sim_heap_check(&h));
         ck_assert_int_eq(sim_heap_contains(&h, id), r[id].in);
     }

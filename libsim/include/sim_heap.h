@@ -23,11 +23,19 @@ struct sim_heap_ent {
     uint32_t id;
 };
 
+/* An entry as stored: pri, tie and id packed in 20 bytes (4-byte
+ * aligned; struct sim_heap_ent is padded to 24), which saves 4 bytes per
+ * entry.  Internal to heap.c: read entries through sim_heap_top/pop. */
+struct sim_heap_slot {
+    uint32_t w[5];
+};
+
 struct sim_heap {
-    struct sim_heap_ent *e;  /* e[0] is the top */
+    struct sim_heap_slot *e; /* e[0] is the top (packed; since 0.1.1) */
     uint32_t *pos;           /* pos[id] = index in e + 1, 0 if absent */
     size_t n, cap;           /* entries, allocated entries */
     size_t npos;             /* allocated pos slots */
+    struct sim_heap_ent top; /* e[0] unpacked, for sim_heap_top */
 };
 
 /*! sim_heap_init() : an empty heap (cannot fail; allocates lazily). */
@@ -45,12 +53,17 @@ void sim_heap_update(struct sim_heap *h, uint32_t id, double pri, uint64_t tie);
 /*! sim_heap_remove() : removes id, which must be present. */
 void sim_heap_remove(struct sim_heap *h, uint32_t id);
 
-/*! sim_heap_top() : the smallest entry, or NULL when empty. */
+/*! sim_heap_top() : the smallest entry, or NULL when empty; valid until
+ * the heap next changes. */
 const struct sim_heap_ent *sim_heap_top(const struct sim_heap *h);
 
 /*! sim_heap_pop() : removes the top and returns its id; the heap must not
  * be empty.  *out (may be NULL) receives the entry. */
 uint32_t sim_heap_pop(struct sim_heap *h, struct sim_heap_ent *out);
+
+/*! sim_heap_id_at() : the id of the i-th stored entry (i < h->n, in no
+ * particular order), to walk every id.  Since 0.1.1. */
+uint32_t sim_heap_id_at(const struct sim_heap *h, size_t i);
 
 /*! sim_heap_contains() : 1 if id is in the heap. */
 int sim_heap_contains(const struct sim_heap *h, uint32_t id);
