@@ -14,16 +14,10 @@
 #include "sim_mrc.h"
 #include "sim_policy.h"
 
-struct size_arg {
-    uint64_t bytes;
-    double fraction; /* of the working set, when bytes is 0 */
-    const char *text;
-};
-
 struct opts {
     char **policies;
     size_t npolicies;
-    struct size_arg *sizes;
+    struct cli_size *sizes;
     size_t nsizes;
     int ignore_size;
     enum sim_format format;
@@ -110,50 +104,6 @@ static void list_policies(void)
         describe_policy(sim_policy_at(i));
 }
 
-/* Splits a -p list; "k=v" items without ':' continue the previous policy's
- * parameters, so "s3fifo:small=0.1,ghost=0.9,lru" is two policies. */
-static void add_policies(struct opts *o, const char *list)
-{
-    char *copy = strdup(list);
-    if (!copy)
-        cli_usage_error("out of memory");
-    for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
-        if (strchr(tok, '=') && !strchr(tok, ':') && o->npolicies) {
-            char **last = &o->policies[o->npolicies - 1];
-            size_t n = strlen(*last) + strlen(tok) + 2;
-            char *joined = malloc(n);
-            if (!joined)
-                cli_usage_error("out of memory");
-            snprintf(joined, n, "%s,%s", *last, tok);
-            free(*last);
-            *last = joined;
-            continue;
-        }
-        o->policies = realloc(o->policies, (o->npolicies + 1) * sizeof *o->policies);
-        if (!o->policies || !(o->policies[o->npolicies] = strdup(tok)))
-            cli_usage_error("out of memory");
-        o->npolicies++;
-    }
-    free(copy);
-}
-
-static void add_sizes(struct opts *o, const char *list)
-{
-    char *copy = strdup(list);
-    if (!copy)
-        cli_usage_error("out of memory");
-    for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
-        struct size_arg s = {0, 0, list};
-        if (cli_parse_size(tok, &s.bytes, &s.fraction) || (s.bytes == 0 && s.fraction == 0))
-            cli_usage_error("invalid cache size '%s'", tok);
-        o->sizes = realloc(o->sizes, (o->nsizes + 1) * sizeof *o->sizes);
-        if (!o->sizes)
-            cli_usage_error("out of memory");
-        o->sizes[o->nsizes++] = s;
-    }
-    free(copy);
-}
-
 enum { OPT_IGNORE_SIZE = 256, OPT_SEED, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_LIST,
        OPT_POLICY_HELP, OPT_CONVERT, OPT_EMB, OPT_MRC };
 
@@ -187,8 +137,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
     o->progress = isatty(STDERR_FILENO);
     while ((c = getopt_long(argc, argv, "p:s:f:w:j:o:hV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'p': add_policies(o, optarg); break;
-        case 's': add_sizes(o, optarg); break;
+        case 'p': o->policies = cli_split_specs(optarg, o->policies, &o->npolicies); break;
+        case 's': o->sizes = cli_add_sizes(optarg, o->sizes, &o->nsizes); break;
         case OPT_IGNORE_SIZE: o->ignore_size = 1; break;
         case 'f': {
             int f = sim_format_parse(optarg);
@@ -257,17 +207,6 @@ static void parse_args(int argc, char **argv, struct opts *o)
     }
 }
 
-/* The policy named by a "name:params" spec, or NULL. */
-static const struct sim_policy_ops *policy_of_spec(const char *spec)
-{
-    char name[64];
-    size_t len = strcspn(spec, ":");
-    if (len >= sizeof name)
-        return NULL;
-    memcpy(name, spec, len);
-    name[len] = 0;
-    return sim_policy_find(name);
-}
 
 /* Converts one trace; returns an exit status. */
 static int convert(const struct opts *o, const char *path)
@@ -311,47 +250,23 @@ static int simulate(const struct opts *o, const char *path, FILE *out, int *head
         cli_warn("%s", err);
         return EXIT_DATA;
     }
-    struct sim_trace_stats st = {0, 0, 0};
-    for (size_t i = 0; i < o->nsizes; i++)
-        if (o->sizes[i].fraction > 0 && !st.requests) {
-            if (sim_trace_stats(r, &st, err, sizeof err)) {
-                cli_warn("%s", err);
-                sim_reader_close(r);
-                return EXIT_DATA;
-            }
-            if (!st.requests) {
-                cli_warn("%s: empty trace", path);
-                sim_reader_close(r);
-                return EXIT_DATA;
-            }
-        }
     size_t n = o->npolicies * o->nsizes;
     sim_cache **caches = calloc(n, sizeof *caches);
-    int status = caches ? EXIT_OK : EXIT_DATA;
+    uint64_t *caps = calloc(o->nsizes, sizeof *caps);
+    int status = caches && caps ? EXIT_OK : EXIT_DATA;
+    if (status == EXIT_OK && cli_capacities(r, o->sizes, o->nsizes, o->ignore_size, caps))
+        status = EXIT_DATA;
     for (size_t i = 0; status == EXIT_OK && i < o->npolicies; i++)
         for (size_t j = 0; status == EXIT_OK && j < o->nsizes; j++) {
-            const struct size_arg *s = &o->sizes[j];
-            uint64_t ws = o->ignore_size ? st.objects : st.bytes;
-            uint64_t cap = s->bytes ? s->bytes : (uint64_t)((double)ws * s->fraction + 0.5);
-            /* Object caches count bytes (objects with --ignore-size); other
-             * families count what their policy declares (entries, tokens). */
-            const struct sim_policy_ops *ops = policy_of_spec(o->policies[i]);
-            enum sim_unit unit = o->ignore_size ? SIM_UNIT_OBJECTS : SIM_UNIT_BYTES;
-            if (ops && (ops->unit == SIM_UNIT_ENTRIES || ops->unit == SIM_UNIT_TOKENS))
-                unit = ops->unit;
-            struct sim_cache_config cfg = {cap, unit, o->seed, sim_reader_fields(r), NULL};
-            if (cap == 0) {
-                cli_warn("%s: size %g of a working set of %llu is 0", path, s->fraction,
-                         (unsigned long long)ws);
-                status = EXIT_DATA;
-                break;
-            }
+            struct sim_cache_config cfg = {caps[j], cli_unit_of(o->policies[i], o->ignore_size),
+                                           o->seed, sim_reader_fields(r), NULL};
             caches[i * o->nsizes + j] = sim_cache_create(o->policies[i], &cfg, err, sizeof err);
             if (!caches[i * o->nsizes + j]) {
                 cli_warn("%s: %s", path, err);
                 status = EXIT_DATA;
             }
         }
+    free(caps);
     if (status == EXIT_OK) {
         struct cli_progress prog = {o->progress, path, 0, 0};
         cli_progress_start(&prog, path);
@@ -401,27 +316,6 @@ static int simulate(const struct opts *o, const char *path, FILE *out, int *head
 
 /* The cache sizes of -s for one trace, resolving fractions of the working
  * set; returns 0 or an exit status. */
-static int resolve_sizes(const struct opts *o, sim_reader *r, const char *path, uint64_t *caps)
-{
-    char err[SIM_ERRLEN];
-    struct sim_trace_stats st = {0, 0, 0};
-    for (size_t i = 0; i < o->nsizes; i++) {
-        if (o->sizes[i].fraction > 0 && !st.requests &&
-            sim_trace_stats(r, &st, err, sizeof err)) {
-            cli_warn("%s", err);
-            return EXIT_DATA;
-        }
-        uint64_t ws = o->ignore_size ? st.objects : st.bytes;
-        caps[i] = o->sizes[i].bytes ? o->sizes[i].bytes
-                                    : (uint64_t)((double)ws * o->sizes[i].fraction + 0.5);
-        if (caps[i] == 0) {
-            cli_warn("%s: size %g of a working set of %llu is 0", path, o->sizes[i].fraction,
-                     (unsigned long long)ws);
-            return EXIT_DATA;
-        }
-    }
-    return 0;
-}
 
 /* --mrc: one pass of stack distances, one row per size; exit status. */
 static int mrc_rows(struct opts *o, const char *path, FILE *out, int *header_done)
@@ -430,7 +324,9 @@ static int mrc_rows(struct opts *o, const char *path, FILE *out, int *header_don
     struct sim_reader_opts ro = {o->format, o->ignore_size, NULL};
     sim_reader *r = sim_reader_open(path, &ro, err, sizeof err);
     uint64_t *caps = calloc(o->nsizes, sizeof *caps);
-    int status = r && caps ? resolve_sizes(o, r, path, caps) : EXIT_DATA;
+    int status = EXIT_DATA;
+    if (r && caps && !cli_capacities(r, o->sizes, o->nsizes, o->ignore_size, caps))
+        status = EXIT_OK;
     if (!r)
         cli_warn("%s", err);
     else if (sim_reader_fields(r) & SIM_F_TTL)

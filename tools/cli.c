@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sim_policy.h"
 
 const char *cli_prog = "cachesim";
 
@@ -89,6 +90,95 @@ int cli_parse_size(const char *s, uint64_t *bytes, double *fraction)
         return -1;
     *bytes = (uint64_t)b;
     return 0;
+}
+
+char **cli_split_specs(const char *list, char **v, size_t *n)
+{
+    char *copy = strdup(list), *save;
+    if (!copy)
+        cli_usage_error("out of memory");
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (strchr(tok, '=') && !strchr(tok, ':') && *n) {
+            size_t len = strlen(v[*n - 1]) + strlen(tok) + 2;
+            char *joined = malloc(len);
+            if (!joined)
+                cli_usage_error("out of memory");
+            snprintf(joined, len, "%s,%s", v[*n - 1], tok);
+            free(v[*n - 1]);
+            v[*n - 1] = joined;
+            continue;
+        }
+        v = realloc(v, (*n + 1) * sizeof *v);
+        if (!v || !(v[*n] = strdup(tok)))
+            cli_usage_error("out of memory");
+        (*n)++;
+    }
+    free(copy);
+    return v;
+}
+
+struct cli_size *cli_add_sizes(const char *list, struct cli_size *v, size_t *n)
+{
+    char *copy = strdup(list), *save;
+    if (!copy)
+        cli_usage_error("out of memory");
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        struct cli_size s = {0, 0};
+        if (cli_parse_size(tok, &s.bytes, &s.fraction) || (s.bytes == 0 && s.fraction == 0))
+            cli_usage_error("invalid cache size '%s'", tok);
+        v = realloc(v, (*n + 1) * sizeof *v);
+        if (!v)
+            cli_usage_error("out of memory");
+        v[(*n)++] = s;
+    }
+    free(copy);
+    return v;
+}
+
+int cli_capacities(sim_reader *r, const struct cli_size *s, size_t n, int ignore_size,
+                   uint64_t *caps)
+{
+    char err[SIM_ERRLEN];
+    struct sim_trace_stats st = {0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].bytes) {
+            caps[i] = s[i].bytes;
+            continue;
+        }
+        if (!st.requests) {
+            if (sim_trace_stats(r, &st, err, sizeof err)) {
+                cli_warn("%s", err);
+                return -1;
+            }
+            if (!st.requests) {
+                cli_warn("%s: empty trace", sim_reader_path(r));
+                return -1;
+            }
+        }
+        uint64_t ws = ignore_size ? st.objects : st.bytes;
+        caps[i] = (uint64_t)((double)ws * s[i].fraction + 0.5);
+        if (!caps[i]) {
+            cli_warn("%s: size %g of a working set of %llu is 0", sim_reader_path(r),
+                     s[i].fraction, (unsigned long long)ws);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+enum sim_unit cli_unit_of(const char *spec, int ignore_size)
+{
+    char name[64];
+    size_t len = strcspn(spec, ":");
+    const struct sim_policy_ops *ops = NULL;
+    if (len < sizeof name) {
+        memcpy(name, spec, len);
+        name[len] = 0;
+        ops = sim_policy_find(name);
+    }
+    if (ops && (ops->unit == SIM_UNIT_ENTRIES || ops->unit == SIM_UNIT_TOKENS))
+        return ops->unit;
+    return ignore_size ? SIM_UNIT_OBJECTS : SIM_UNIT_BYTES;
 }
 
 double cli_now(void)

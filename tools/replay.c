@@ -22,15 +22,10 @@
 #include "sim_rl.h"
 #include "sim_serve.h"
 
-struct size_arg {
-    uint64_t bytes;
-    double fraction;
-};
-
 struct opts {
     char **policies;
     size_t npolicies;
-    struct size_arg *sizes;
+    struct cli_size *sizes;
     size_t nsizes;
     int ignore_size;
     enum sim_format format;
@@ -106,49 +101,6 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 success, 1 bad or unreadable data, 2 usage error.\n"
 "For more details see replay(1) and rltable(5).\n");
-}
-
-static char **split_policies(const char *list, size_t *n, char **v)
-{
-    char *copy = strdup(list);
-    if (!copy)
-        cli_usage_error("out of memory");
-    char *save;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (strchr(tok, '=') && !strchr(tok, ':') && *n) {
-            size_t len = strlen(v[*n - 1]) + strlen(tok) + 2;
-            char *joined = malloc(len);
-            if (!joined)
-                cli_usage_error("out of memory");
-            snprintf(joined, len, "%s,%s", v[*n - 1], tok);
-            free(v[*n - 1]);
-            v[*n - 1] = joined;
-            continue;
-        }
-        v = realloc(v, (*n + 1) * sizeof *v);
-        if (!v || !(v[*n] = strdup(tok)))
-            cli_usage_error("out of memory");
-        (*n)++;
-    }
-    free(copy);
-    return v;
-}
-
-static void add_sizes(struct opts *o, const char *list)
-{
-    char *copy = strdup(list), *save;
-    if (!copy)
-        cli_usage_error("out of memory");
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        struct size_arg s = {0, 0};
-        if (cli_parse_size(tok, &s.bytes, &s.fraction) || (s.bytes == 0 && s.fraction == 0))
-            cli_usage_error("invalid cache size '%s'", tok);
-        o->sizes = realloc(o->sizes, (o->nsizes + 1) * sizeof *o->sizes);
-        if (!o->sizes)
-            cli_usage_error("out of memory");
-        o->sizes[o->nsizes++] = s;
-    }
-    free(copy);
 }
 
 static void parse_span(const char *opt, const char *s, struct sim_span *sp)
@@ -253,8 +205,8 @@ static void parse_option(struct opts *o, int c)
 {
     struct sim_span sp;
     switch (c) {
-    case 'p': o->policies = split_policies(optarg, &o->npolicies, o->policies); break;
-    case 's': add_sizes(o, optarg); break;
+    case 'p': o->policies = cli_split_specs(optarg, o->policies, &o->npolicies); break;
+    case 's': o->sizes = cli_add_sizes(optarg, o->sizes, &o->nsizes); break;
     case OPT_IGNORE_SIZE: o->ignore_size = 1; break;
     case 'f': {
         int f = sim_format_parse(optarg);
@@ -308,7 +260,7 @@ static void parse_option(struct opts *o, int c)
             cli_usage_error("invalid --min-visits '%s'", optarg);
         break;
     case OPT_SERVE: o->serve_path = optarg; break;
-    case OPT_ROUTER: o->routers = split_policies(optarg, &o->nrouters, o->routers); break;
+    case OPT_ROUTER: o->routers = cli_split_specs(optarg, o->routers, &o->nrouters); break;
     case OPT_RATE:
         if (cli_parse_double(optarg, &o->rate) || o->rate <= 0)
             cli_usage_error("invalid --rate '%s' (requests per second > 0)", optarg);
@@ -381,44 +333,21 @@ static void parse_args(int argc, char **argv, struct opts *o)
 }
 
 /* Capacity of size s for this trace (fractions need a pass over it). */
-static int capacity(const struct opts *o, sim_reader *r, const struct size_arg *s,
-                    struct sim_trace_stats *st, uint64_t *cap)
-{
-    char err[SIM_ERRLEN];
-    if (s->bytes) {
-        *cap = s->bytes;
-        return 0;
-    }
-    if (!st->requests && sim_trace_stats(r, st, err, sizeof err)) {
-        cli_warn("%s", err);
-        return -1;
-    }
-    uint64_t ws = o->ignore_size ? st->objects : st->bytes;
-    *cap = (uint64_t)((double)ws * s->fraction + 0.5);
-    if (!*cap) {
-        cli_warn("%s: size %g of a working set of %llu is 0", sim_reader_path(r), s->fraction,
-                 (unsigned long long)ws);
-        return -1;
-    }
-    return 0;
-}
 
 static int run_replay(const struct opts *o, sim_reader *r, FILE *out)
 {
     char err[SIM_ERRLEN];
-    struct sim_trace_stats st = {0, 0, 0};
     size_t n = o->npolicies * o->nsizes;
     sim_cache **caches = calloc(n, sizeof *caches);
-    int status = caches ? EXIT_OK : EXIT_DATA;
+    uint64_t *caps = calloc(o->nsizes, sizeof *caps);
+    int status = caches && caps ? EXIT_OK : EXIT_DATA;
+    if (status == EXIT_OK && cli_capacities(r, o->sizes, o->nsizes, o->ignore_size, caps))
+        status = EXIT_DATA;
     for (size_t i = 0; status == EXIT_OK && i < n; i++) {
-        uint64_t cap;
-        if (capacity(o, r, &o->sizes[i % o->nsizes], &st, &cap)) {
-            status = EXIT_DATA;
-            break;
-        }
-        struct sim_cache_config cfg = {cap, o->ignore_size ? SIM_UNIT_OBJECTS : SIM_UNIT_BYTES,
+        const char *spec = o->policies[i / o->nsizes];
+        struct sim_cache_config cfg = {caps[i % o->nsizes], cli_unit_of(spec, o->ignore_size),
                                        o->seed, sim_reader_fields(r), NULL};
-        caches[i] = sim_cache_create(o->policies[i / o->nsizes], &cfg, err, sizeof err);
+        caches[i] = sim_cache_create(spec, &cfg, err, sizeof err);
         if (!caches[i]) {
             cli_warn("%s: %s", sim_reader_path(r), err);
             status = EXIT_DATA;
@@ -431,17 +360,17 @@ static int run_replay(const struct opts *o, sim_reader *r, FILE *out)
     for (size_t i = 0; caches && i < n; i++)
         sim_cache_free(caches[i]);
     free(caches);
+    free(caps);
     return status;
 }
 
 static int run_export(const struct opts *o, sim_reader *r)
 {
     char err[SIM_ERRLEN];
-    struct sim_trace_stats st = {0, 0, 0};
     struct sim_rl_export_opts eo = {0, o->ignore_size ? SIM_UNIT_OBJECTS : SIM_UNIT_BYTES,
                                     o->k ? o->k : 16, o->candidates, o->seed, o->horizon_us,
                                     o->model};
-    if (capacity(o, r, &o->sizes[0], &st, &eo.capacity))
+    if (cli_capacities(r, o->sizes, 1, o->ignore_size, &eo.capacity))
         return EXIT_DATA;
     sim_outfile *of = sim_outfile_open(o->export_path, err, sizeof err);
     if (!of) {
