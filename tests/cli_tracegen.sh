@@ -75,6 +75,7 @@ ls "$T" | grep -q '\.tmp\.' && fail "a temporary file was left behind"
 "$TG" -w query -n 2000 --dim 16 --seed 2 -o "$T/l1.csv" || fail "-w query failed"
 expect 0 "" "describe an LLM trace" -- "$TG" --describe -o "$T/ldesc.csv" "$T/l1.csv"
 [ "$(metric requests "$T/ldesc.csv")" = 2000 ] || fail "describe an LLM trace: requests"
+expect 2 "-w rag has no embeddings" "--dim without embeddings" -- "$TG" -w rag --dim 8 -o "$T/bad.csv"
 
 # --- conversion: oracle -> csv -> oracle is the identity (times are whole
 # seconds in oracleGeneral, so nothing is lost on the way)

@@ -254,6 +254,13 @@ static int generate_genllm(const struct opts *o)
                         "(see tracegen-llm(7))");
     if (o->out_format == SIM_FMT_ORACLE)
         cli_usage_error("-w workloads are written as csv or mooncake, not oracle");
+    /* Only query workloads carry embeddings; a silently ignored --dim
+     * would let a user believe the trace has them. */
+    size_t kind_len = strcspn(o->genllm.workload, ":");
+    int is_query = kind_len == 5 && !strncmp(o->genllm.workload, "query", 5);
+    if ((o->genllm.dim || o->genllm.npy) && !is_query)
+        cli_usage_error("--dim and --npy go with -w query only (-w %.*s has no embeddings)",
+                        (int)kind_len, o->genllm.workload);
     if (o->genllm.npy && (!strcmp(o->genllm.npy, "-") || !strcmp(o->genllm.npy, o->output)))
         cli_usage_error("--npy needs a file of its own");
     struct sim_genllm_config cfg = {o->seed, o->requests, o->genllm.workload,
