@@ -27,13 +27,18 @@
 
 #define KEY_SPACE (UINT64_C(1) << 40) /* automatic offsets: phase i from i*2^40+1 */
 #define NMAX 1e15
+#define RANK_BATCH 256 /* alias ranks drawn at a time: their table loads overlap */
 
 enum pat_kind { PAT_ZIPF, PAT_UNIFORM, PAT_SCAN, PAT_LOOP, PAT_BURSTS, PAT_MIXED };
 
 struct pattern {
     enum pat_kind kind;
     uint64_t n, offset, len;
-    struct sim_zipf z;
+    struct sim_zipf z;           /* ranks by rejection-inversion when n is large */
+    struct gen_alias al;         /* ranks by an alias table (al.t) for n <= GEN_ALIAS_MAX */
+    struct sim_rng rr;           /* the pattern's own stream of ranks */
+    unsigned rat, rn;            /* alias ranks: next and count in rbuf */
+    uint32_t rbuf[RANK_BATCH];   /* 0-based ranks drawn ahead */
     uint64_t pos;                /* scan/loop position; bursts: requests so far */
     uint64_t period, burst;      /* bursts */
     int ohw;                     /* bursts: one-hit wonders (else a cold scan) */
@@ -48,7 +53,8 @@ enum ttl_kind { TTL_NONE, TTL_FIXED, TTL_UNIFORM, TTL_EXP };
 
 struct sim_gen_s {
     uint64_t seed, requests, emitted;
-    struct sim_rng rng;
+    struct sim_rng rng;          /* locality, mixed: which kind of request */
+    struct sim_rng crng;         /* arrival times */
     struct pattern *pat;
     size_t npat, cur;
     uint64_t in_phase;           /* requests emitted in the current phase */
@@ -167,8 +173,8 @@ sim_params *gen_parse_spec(const char *what, const struct spec_kind *kinds,
     return NULL;
 }
 
-static int setup_pattern(struct pattern *p, size_t idx, const char *spec, char *err,
-                         size_t errlen)
+static int setup_pattern(struct pattern *p, size_t idx, uint64_t seed, const char *spec,
+                         char *err, size_t errlen)
 {
     int id;
     sim_params *sp = gen_parse_spec("pattern", pattern_kinds, spec, &id, err, errlen);
@@ -180,14 +186,18 @@ static int setup_pattern(struct pattern *p, size_t idx, const char *spec, char *
     if (!p->offset)
         p->offset = (uint64_t)idx * KEY_SPACE + 1;
     p->len = (uint64_t)sim_params_int(sp, "len");
+    sim_rng_seed(&p->rr, sim_key_hash(seed + 3) + idx);
     p->n = 1;
     int rc = 0;
     if (id != PAT_SCAN)
         p->n = (uint64_t)sim_params_int(sp, "n");
     if (id == PAT_ZIPF || id == PAT_BURSTS || id == PAT_MIXED)
         rc = sim_zipf_init(&p->z, p->n, sim_params_real(sp, "alpha"), err, errlen);
-    if (id == PAT_UNIFORM)
-        rc = sim_zipf_init(&p->z, p->n, 0, err, errlen);
+    if (!rc && (id == PAT_ZIPF || id == PAT_BURSTS || id == PAT_MIXED) && p->n <= GEN_ALIAS_MAX
+        && gen_alias_zipf(&p->al, p->n, p->z.alpha)) {
+        snprintf(err, errlen, "out of memory");
+        rc = SIM_ENOMEM;
+    }
     if (id == PAT_BURSTS) {
         p->period = (uint64_t)sim_params_int(sp, "period");
         p->burst = (uint64_t)sim_params_int(sp, "burst");
@@ -360,13 +370,36 @@ static uint32_t object_ttl(const sim_gen *g, uint64_t key)
     return (uint32_t)clamp_round(-g->ttl_a * sim_gen_log(sim_gen_unit_open(&r)), 1, UINT32_MAX);
 }
 
+/* Refills p->rbuf.  The draws are independent, so the out-of-order core
+ * overlaps their table loads (a cache miss each beyond L2: for 10^5 ranks
+ * the table is 800 KB); one at a time, each request waited for its miss. */
+static void draw_ranks(struct pattern *p)
+{
+    for (unsigned i = 0; i < RANK_BATCH; i++)
+        p->rbuf[i] = (uint32_t)gen_alias_next(&p->al, &p->rr);
+    p->rat = 0;
+    p->rn = RANK_BATCH;
+}
+
+/* The pattern's next Zipf rank, in [1, n], from its own stream p->rr (so
+ * the ranks do not depend on how the other draws interleave). */
+static inline uint64_t zipf_rank(struct pattern *p)
+{
+    if (!p->al.t)
+        return sim_zipf_next(&p->z, &p->rr);
+    if (p->rat == p->rn)
+        draw_ranks(p);
+    return (uint64_t)p->rbuf[p->rat++] + 1;
+}
+
 /* One key from pattern p; sets *size when the pattern dictates sizes. */
 static uint64_t pattern_key(struct pattern *p, struct sim_rng *r, uint64_t *size)
 {
     switch (p->kind) {
     case PAT_ZIPF:
+        return p->offset + zipf_rank(p) - 1;
     case PAT_UNIFORM:
-        return p->offset + sim_zipf_next(&p->z, r) - 1;
+        return p->offset + sim_rng_below(&p->rr, p->n);
     case PAT_SCAN:
         return p->offset + p->pos++;
     case PAT_LOOP:
@@ -378,7 +411,7 @@ static uint64_t pattern_key(struct pattern *p, struct sim_rng *r, uint64_t *size
                 return p->fresh++;
             return p->offset + p->n + (phase - (p->period - p->burst));
         }
-        return p->offset + sim_zipf_next(&p->z, r) - 1;
+        return p->offset + zipf_rank(p) - 1;
     }
     case PAT_MIXED:
         if (sim_rng_unit(r) < p->large_share) {
@@ -386,7 +419,7 @@ static uint64_t pattern_key(struct pattern *p, struct sim_rng *r, uint64_t *size
             return p->offset + p->n + sim_rng_below(r, p->large_n);
         }
         *size = p->small_size;
-        return p->offset + sim_zipf_next(&p->z, r) - 1;
+        return p->offset + zipf_rank(p) - 1;
     }
     return 0;
 }
@@ -400,11 +433,31 @@ static double next_gap(const struct gen_clock *c, struct sim_rng *r)
         rate *= 1 + c->diurnal * sim_gen_sin(6.28318530717958647692 * c->clock / c->period);
     if (rate < c->rate * 1e-3)
         rate = c->rate * 1e-3;
-    return -sim_gen_log(sim_gen_unit_open(r)) / rate;
+    return sim_gen_exponential(r) / rate;
+}
+
+/* Plain Poisson: the next GEN_CLOCK_BATCH arrival times at once. */
+static void clock_fill(struct gen_clock *c, struct sim_rng *r)
+{
+    double gap[GEN_CLOCK_BATCH];
+    sim_gen_exponentials(r, gap, GEN_CLOCK_BATCH);
+    for (unsigned i = 0; i < GEN_CLOCK_BATCH; i++) {
+        if (c->started)
+            c->clock += gap[i] / c->rate;
+        c->started = 1;
+        c->tbuf[i] = (uint64_t)(c->clock * 1e6); /* clock >= 0: truncation is floor */
+    }
+    c->tat = 0;
+    c->tn = GEN_CLOCK_BATCH;
 }
 
 uint64_t gen_clock_next(struct gen_clock *c, struct sim_rng *r)
 {
+    if (!c->onoff && c->diurnal == 0) {
+        if (c->tat == c->tn)
+            clock_fill(c, r);
+        return c->tbuf[c->tat++];
+    }
     if (c->started) {
         double gap = next_gap(c, r);
         if (!c->onoff)
@@ -416,7 +469,7 @@ uint64_t gen_clock_next(struct gen_clock *c, struct sim_rng *r)
         }
     }
     c->started = 1;
-    return (uint64_t)floor(c->clock * 1e6);
+    return (uint64_t)(c->clock * 1e6); /* clock >= 0: truncation is floor */
 }
 
 int sim_gen_next(sim_gen *g, struct sim_req *req)
@@ -448,7 +501,7 @@ int sim_gen_next(sim_gen *g, struct sim_req *req)
         if (g->ring_n < g->window)
             g->ring_n++;
     }
-    req->time = gen_clock_next(&g->clk, &g->rng);
+    req->time = gen_clock_next(&g->clk, &g->crng);
     req->index = g->emitted++;
     g->in_phase++;
     req->key = key;
@@ -469,6 +522,8 @@ void sim_gen_free(sim_gen *g)
 {
     if (!g)
         return;
+    for (size_t i = 0; g->pat && i < g->npat; i++)
+        gen_alias_free(&g->pat[i].al);
     free(g->pat);
     free(g->ring);
     free(g->ring_size);
@@ -496,9 +551,10 @@ sim_gen *sim_gen_create(const struct sim_gen_config *cfg, char *err, size_t errl
     g->requests = cfg->requests;
     g->npat = npat;
     sim_rng_seed(&g->rng, cfg->seed);
+    sim_rng_seed(&g->crng, sim_key_hash(cfg->seed + 4));
     int rc = 0;
     for (size_t i = 0; !rc && i < npat; i++) {
-        rc = setup_pattern(&g->pat[i], i, pats[i], err, errlen);
+        rc = setup_pattern(&g->pat[i], i, cfg->seed, pats[i], err, errlen);
         if (!rc && npat > 1 && g->pat[i].len == 0) {
             snprintf(err, errlen, "%s: parameter 'len' must be set when there are phases",
                      pats[i]);

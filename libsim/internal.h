@@ -8,6 +8,25 @@
 
 #include "sim_policy.h"
 
+/*=====   Random numbers   =====*/
+
+/* One xoshiro256** step: the body of sim_rng_next(), inline for the
+ * generators' hot loops (same state, same outputs). */
+static inline uint64_t sim_rng_step(struct sim_rng *g)
+{
+    uint64_t *s = g->s;
+    uint64_t r = s[1] * 5;
+    r = ((r << 7) | (r >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return r;
+}
+
 /*=====   Input streams (stream.c): plain, gzip or zstd, detected   =====*/
 
 typedef struct sim_in_s sim_in;

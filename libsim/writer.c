@@ -24,12 +24,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 #include "u64map.h"
 
 #define FLUSH_AT (64 * 1024)
 #define REC 24
+#define BLK_SHIFT 18                  /* 2^18 records: 6 MB, three 2 MB pages */
+#define BLK_RECS ((size_t)1 << BLK_SHIFT)
+#define HUGE_PAGE ((size_t)1 << 21)
 
 struct sim_writer_s {
     sim_out *o;
@@ -42,8 +46,9 @@ struct sim_writer_s {
     size_t len, cap;
     long dim;              /* CSV: emb length of the first row, -1 before */
     uint64_t rows;
-    unsigned char *recs;   /* oracle: every record, next filled at close */
-    size_t nrec, caprec;
+    unsigned char **blk;   /* oracle: every record, in blocks of BLK_RECS */
+    size_t nblk, capblk;
+    size_t nrec, left;     /* records held; room left in the last block */
     uint64_t kmin, kmax;   /* oracle: the key range, for next_by_array() */
 };
 
@@ -151,7 +156,9 @@ static void writer_free(sim_writer *w)
 {
     free_cats(w);
     free(w->buf);
-    free(w->recs);
+    for (size_t i = 0; i < w->nblk; i++)
+        free(w->blk[i]);
+    free(w->blk);
     free(w->path);
     free(w);
 }
@@ -373,17 +380,39 @@ static uint64_t get_le(const unsigned char *p, int bytes)
     return v;
 }
 
+/* Record i of the held ones. */
+static unsigned char *rec_at(const sim_writer *w, size_t i)
+{
+    return w->blk[i >> BLK_SHIFT] + (i & (BLK_RECS - 1)) * REC;
+}
+
+/* A new block of records.  Blocks are aligned on 2 MB and marked for huge
+ * pages before they are touched: the kernel's first-touch cost of 240 MB
+ * (10^7 records) in 4 KB pages was about 0.15 CPU s, a third of the whole
+ * run, and 0.02-0.04 s in 2 MB pages.  (Growing one buffer by realloc and
+ * advising it afterwards did worse: the moves split the huge pages.) */
 static int oracle_grow(sim_writer *w, char *err, size_t errlen)
 {
-    size_t cap = w->caprec ? w->caprec * 2 : 4096;
-    unsigned char *r = realloc(w->recs, cap * REC);
-    if (!r) {
-        snprintf(err, errlen, "%s: out of memory holding %zu records", w->path, w->nrec);
-        return SIM_ENOMEM;
+    if (w->nblk == w->capblk) {
+        size_t cap = w->capblk ? w->capblk * 2 : 16;
+        unsigned char **b = realloc(w->blk, cap * sizeof *b);
+        if (!b)
+            goto nomem;
+        w->blk = b;
+        w->capblk = cap;
     }
-    w->recs = r;
-    w->caprec = cap;
+    unsigned char *r = aligned_alloc(HUGE_PAGE, BLK_RECS * REC);
+    if (!r)
+        goto nomem;
+#ifdef MADV_HUGEPAGE
+    madvise(r, BLK_RECS * REC, MADV_HUGEPAGE); /* advice only: failure changes nothing */
+#endif
+    w->blk[w->nblk++] = r;
+    w->left = BLK_RECS;
     return 0;
+nomem:
+    snprintf(err, errlen, "%s: out of memory holding %zu records", w->path, w->nrec);
+    return SIM_ENOMEM;
 }
 
 static int put_oracle(sim_writer *w, const struct sim_req *q, char *err, size_t errlen)
@@ -394,13 +423,14 @@ static int put_oracle(sim_writer *w, const struct sim_req *q, char *err, size_t 
                  w->path, (unsigned long long)q->index, t > UINT32_MAX ? "time" : "size");
         return SIM_EINVAL;
     }
-    if (w->nrec == w->caprec && oracle_grow(w, err, errlen))
+    if (!w->left && oracle_grow(w, err, errlen))
         return SIM_ENOMEM;
     if (!w->nrec || q->key < w->kmin)
         w->kmin = q->key;
     if (!w->nrec || q->key > w->kmax)
         w->kmax = q->key;
-    unsigned char *p = w->recs + w->nrec++ * REC;
+    unsigned char *p = rec_at(w, w->nrec++);
+    w->left--;
     le(p, t, 4);
     le(p + 4, q->key, 8);
     le(p + 12, size, 4);
@@ -446,7 +476,7 @@ static int next_by_hash(sim_writer *w)
     if (lastpos_grow(&t))
         return SIM_ENOMEM;
     for (size_t i = w->nrec; i-- > 0;) {
-        unsigned char *p = w->recs + i * REC;
+        unsigned char *p = rec_at(w, i);
         uint64_t key = get_le(p + 4, 8);
         size_t j = sim_key_hash(key) & t.mask;
         while (t.slot[j][1] && t.slot[j][0] != key)
@@ -479,7 +509,7 @@ static int next_by_array(sim_writer *w)
     if (!last)
         return SIM_ENOMEM;
     for (size_t i = w->nrec; i-- > 0;) {
-        unsigned char *p = w->recs + i * REC;
+        unsigned char *p = rec_at(w, i);
         uint32_t *l = &last[get_le(p + 4, 8) - w->kmin];
         le(p + 16, *l ? (uint64_t)*l : (uint64_t)-1, 8);
         *l = (uint32_t)(i + 1);
@@ -499,12 +529,15 @@ static int oracle_finish(sim_writer *w, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory computing next accesses", w->path);
         return SIM_ENOMEM;
     }
-    size_t bytes = w->nrec * REC, piece = (size_t)1 << 20;
-    for (size_t off = 0; off < bytes; off += piece) {
-        int rc = sim_out_write(w->o, w->recs + off, bytes - off < piece ? bytes - off : piece,
-                               err, errlen);
-        if (rc)
-            return rc;
+    size_t piece = (size_t)1 << 20;
+    for (size_t b = 0; b < w->nblk; b++) {
+        size_t bytes = (b + 1 < w->nblk ? BLK_RECS : BLK_RECS - w->left) * REC;
+        for (size_t off = 0; off < bytes; off += piece) {
+            int rc = sim_out_write(w->o, w->blk[b] + off,
+                                   bytes - off < piece ? bytes - off : piece, err, errlen);
+            if (rc)
+                return rc;
+        }
     }
     return 0;
 }
