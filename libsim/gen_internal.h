@@ -42,6 +42,12 @@ int gen_clock_setup(struct gen_clock *c, const char *spec, char *err, size_t err
  * clock's own stream. */
 uint64_t gen_clock_next(struct gen_clock *c, struct sim_rng *r);
 
+/* gen_clock_next() with the batch's common case inline. */
+static inline uint64_t gen_clock_take(struct gen_clock *c, struct sim_rng *r)
+{
+    return c->tat < c->tn ? c->tbuf[c->tat++] : gen_clock_next(c, r);
+}
+
 /* Zipf ranks by an alias table (gen_alias.c), for n <= GEN_ALIAS_MAX: 8
  * bytes a rank, exact to 2^-32/n per rank's probability. */
 #define GEN_ALIAS_MAX (UINT64_C(1) << 20)
@@ -59,21 +65,37 @@ struct gen_alias {
 int gen_alias_zipf(struct gen_alias *a, uint64_t n, double alpha);
 void gen_alias_free(struct gen_alias *a);
 
-/* A 0-based rank: the high word picks the bucket (multiply, reject the
- * 2^32 mod n values that would bias it), the low word the side. */
-static inline uint64_t gen_alias_next(const struct gen_alias *a, struct sim_rng *g)
+/* The word that draws a rank: the high half picks the bucket (multiply;
+ * the 2^32 mod n values that would bias it are rejected), the low half the
+ * side.  Returns the bucket; *low gets the low half. */
+static inline uint32_t gen_alias_bucket(const struct gen_alias *a, struct sim_rng *g,
+                                        uint32_t *low)
 {
     for (;;) {
         uint64_t r = sim_rng_step(g);
         uint64_t m = (r >> 32) * a->n;
-        if ((uint32_t)m < a->reject)
-            continue;
-        const struct gen_alias_bucket *b = &a->t[m >> 32];
-        /* Branch-free select: a branch on the loaded thr mispredicts often,
-         * and each mispredict waits for the load's cache miss. */
-        uint64_t own = (uint64_t)0 - ((uint32_t)r < b->thr);
-        return ((m >> 32) & own) | (b->alias & ~own);
+        if ((uint32_t)m >= a->reject) {
+            *low = (uint32_t)r;
+            return (uint32_t)(m >> 32);
+        }
     }
+}
+
+/* The 0-based rank of bucket k with low half `low`, without a branch: one
+ * on the loaded thr mispredicts often, and each mispredict waits for the
+ * load's cache miss. */
+static inline uint32_t gen_alias_rank(const struct gen_alias *a, uint32_t k, uint32_t low)
+{
+    const struct gen_alias_bucket *b = &a->t[k];
+    uint32_t own = (uint32_t)0 - (low < b->thr);
+    return (k & own) | (b->alias & ~own);
+}
+
+/* One 0-based rank. */
+static inline uint64_t gen_alias_next(const struct gen_alias *a, struct sim_rng *g)
+{
+    uint32_t low, k = gen_alias_bucket(a, g, &low);
+    return gen_alias_rank(a, k, low);
 }
 
 #endif

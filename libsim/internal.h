@@ -65,6 +65,10 @@ sim_out *sim_out_open(const char *path, int compress, char *err, size_t errlen);
 int sim_out_write(sim_out *o, const void *buf, size_t n, char *err, size_t errlen);
 int sim_out_printf(sim_out *o, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The temporary file's descriptor when the output is an uncompressed file,
+ * for pread/pwrite of what was written (the stream is flushed first); -1
+ * for standard output or a compressed stream, or if the flush failed. */
+int sim_out_file_fd(sim_out *o);
 /* Flushes, closes and renames into place; frees o. */
 int sim_out_commit(sim_out *o, char *err, size_t errlen);
 /* Removes the temporary file; frees o; accepts NULL. */

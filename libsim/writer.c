@@ -15,25 +15,33 @@
  *
  * oracleGeneral: 24-byte little-endian records {u32 time_s, u64 key,
  * u32 size, i64 next}.  `next` is the 1-based position of the key's next
- * request, -1 if none (libCacheSim's next_access_vtime), so every record is
- * held (24 bytes each) until close, where one backward pass computes it.
+ * request, -1 if none (libCacheSim's next_access_vtime), known only at the
+ * end, where one backward pass computes it.  To a plain file (file mode) the
+ * records are written as they come, through one ~1 MB buffer, and the pass
+ * reads the file back piece by piece from the end, fills in `next` and
+ * writes each piece back: memory is O(distinct keys), and no fresh memory
+ * is touched beyond the file's own page cache.  (Holding the records
+ * in memory, 240 MB for 10^7 requests, cost more in page faults and page
+ * clearing than the two extra copies; on this 2-core VM, 0.15 to 0.7 CPU s
+ * against 0.12-0.16 s.)  Standard output and compressed files cannot be
+ * re-read, so there every record is held in blocks until close.
  * Times are truncated to whole seconds; without SIM_F_SIZE every size is 1
  * (size 0 records are skipped by readers).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "u64map.h"
 
 #define FLUSH_AT (64 * 1024)
 #define REC 24
-#define BLK_SHIFT 18                  /* 2^18 records: 6 MB, three 2 MB pages */
-#define BLK_RECS ((size_t)1 << BLK_SHIFT)
-#define HUGE_PAGE ((size_t)1 << 21)
+#define BLK_RECS ((size_t)1 << 18) /* memory mode: records per block (6 MB) */
+#define PIECE_RECS ((size_t)43690)  /* records per write(2): just under 1 MB */
 
 struct sim_writer_s {
     sim_out *o;
@@ -46,9 +54,10 @@ struct sim_writer_s {
     size_t len, cap;
     long dim;              /* CSV: emb length of the first row, -1 before */
     uint64_t rows;
-    unsigned char **blk;   /* oracle: every record, in blocks of BLK_RECS */
+    int fd;                /* oracle: the file, in file mode (else -1) */
+    unsigned char **blk;   /* oracle: file mode, one piece; else every record */
     size_t nblk, capblk;
-    size_t nrec, left;     /* records held; room left in the last block */
+    size_t nrec, left;     /* records so far; room left in the last block */
     uint64_t kmin, kmax;   /* oracle: the key range, for next_by_array() */
 };
 
@@ -140,6 +149,7 @@ sim_writer *sim_writer_open(const char *path, enum sim_format fmt, uint32_t fiel
         sim_writer_abort(w);
         return NULL;
     }
+    w->fd = fmt == SIM_FMT_ORACLE ? sim_out_file_fd(w->o) : -1;
     return w;
 }
 
@@ -380,19 +390,15 @@ static uint64_t get_le(const unsigned char *p, int bytes)
     return v;
 }
 
-/* Record i of the held ones. */
-static unsigned char *rec_at(const sim_writer *w, size_t i)
+/* Room for more records: in file mode the piece so far goes to the file
+ * and its buffer is reused; in memory mode a new block is added. */
+static int oracle_room(sim_writer *w, char *err, size_t errlen)
 {
-    return w->blk[i >> BLK_SHIFT] + (i & (BLK_RECS - 1)) * REC;
-}
-
-/* A new block of records.  Blocks are aligned on 2 MB and marked for huge
- * pages before they are touched: the kernel's first-touch cost of 240 MB
- * (10^7 records) in 4 KB pages was about 0.15 CPU s, a third of the whole
- * run, and 0.02-0.04 s in 2 MB pages.  (Growing one buffer by realloc and
- * advising it afterwards did worse: the moves split the huge pages.) */
-static int oracle_grow(sim_writer *w, char *err, size_t errlen)
-{
+    if (w->fd >= 0 && w->nblk) {
+        size_t used = PIECE_RECS - w->left;
+        w->left = PIECE_RECS;
+        return sim_out_write(w->o, w->blk[0], used * REC, err, errlen);
+    }
     if (w->nblk == w->capblk) {
         size_t cap = w->capblk ? w->capblk * 2 : 16;
         unsigned char **b = realloc(w->blk, cap * sizeof *b);
@@ -401,14 +407,11 @@ static int oracle_grow(sim_writer *w, char *err, size_t errlen)
         w->blk = b;
         w->capblk = cap;
     }
-    unsigned char *r = aligned_alloc(HUGE_PAGE, BLK_RECS * REC);
-    if (!r)
+    size_t recs = w->fd >= 0 ? PIECE_RECS : BLK_RECS;
+    if (!(w->blk[w->nblk] = malloc(recs * REC)))
         goto nomem;
-#ifdef MADV_HUGEPAGE
-    madvise(r, BLK_RECS * REC, MADV_HUGEPAGE); /* advice only: failure changes nothing */
-#endif
-    w->blk[w->nblk++] = r;
-    w->left = BLK_RECS;
+    w->nblk++;
+    w->left = recs;
     return 0;
 nomem:
     snprintf(err, errlen, "%s: out of memory holding %zu records", w->path, w->nrec);
@@ -423,26 +426,35 @@ static int put_oracle(sim_writer *w, const struct sim_req *q, char *err, size_t 
                  w->path, (unsigned long long)q->index, t > UINT32_MAX ? "time" : "size");
         return SIM_EINVAL;
     }
-    if (!w->left && oracle_grow(w, err, errlen))
-        return SIM_ENOMEM;
+    int rc = w->left ? 0 : oracle_room(w, err, errlen);
+    if (rc)
+        return rc;
     if (!w->nrec || q->key < w->kmin)
         w->kmin = q->key;
     if (!w->nrec || q->key > w->kmax)
         w->kmax = q->key;
-    unsigned char *p = rec_at(w, w->nrec++);
-    w->left--;
+    size_t recs = w->fd >= 0 ? PIECE_RECS : BLK_RECS;
+    unsigned char *p = w->blk[w->nblk - 1] + (recs - w->left--) * REC;
+    w->nrec++;
     le(p, t, 4);
     le(p + 4, q->key, 8);
     le(p + 12, size, 4);
+    le(p + 16, 0, 8);
     return 0;
 }
 
-/* The backward pass's key -> last position table for scattered keys:
- * {key, pos} pairs in one 16-byte slot (one cache line touched per probe,
- * where u64map's three arrays touch three), pos 0 marking a free slot
- * (positions are 1-based).  It starts small and doubles at load 1/2, so it
- * stays the size of the distinct keys rather than of the request count. */
+/*
+ * The backward pass's key -> last position table.  Dense keys (a synthetic
+ * workload's 1..n, a scan) use a flat array of 32-bit positions indexed by
+ * key - kmin: for 10^5 keys 400 KB, inside L2.  Scattered keys use a hash
+ * table of {key, pos} pairs in one 16-byte slot (one cache line per probe),
+ * which starts small and doubles at load 1/2, so it stays the size of the
+ * distinct keys rather than of the request count.  Positions are 1-based;
+ * 0 marks "not seen".
+ */
 struct lastpos {
+    uint32_t *dense;        /* last[key - kmin], or NULL */
+    uint64_t kmin;
     uint64_t (*slot)[2];
     size_t mask, count;
 };
@@ -468,78 +480,135 @@ static int lastpos_grow(struct lastpos *t)
     return 0;
 }
 
-/* Backward pass with the hash table: each record gets the 1-based position
- * of its key's next request, or -1. */
-static int next_by_hash(sim_writer *w)
+static int lastpos_init(struct lastpos *t, const sim_writer *w)
 {
-    struct lastpos t = {NULL, 0, 0};
-    if (lastpos_grow(&t))
-        return SIM_ENOMEM;
-    for (size_t i = w->nrec; i-- > 0;) {
-        unsigned char *p = rec_at(w, i);
-        uint64_t key = get_le(p + 4, 8);
-        size_t j = sim_key_hash(key) & t.mask;
-        while (t.slot[j][1] && t.slot[j][0] != key)
-            j = (j + 1) & t.mask;
-        if (t.slot[j][1]) {
-            le(p + 16, t.slot[j][1], 8);
-            t.slot[j][1] = i + 1;
+    memset(t, 0, sizeof *t);
+    uint64_t span = w->nrec ? w->kmax - w->kmin : 0;
+    t->kmin = w->kmin;
+    if (w->nrec < UINT32_MAX && span < UINT32_MAX && span <= 4 * (uint64_t)w->nrec + 65536)
+        return (t->dense = calloc(span + 1, sizeof *t->dense)) ? 0 : SIM_ENOMEM;
+    return lastpos_grow(t);
+}
+
+static void lastpos_free(struct lastpos *t)
+{
+    free(t->dense);
+    free(t->slot);
+}
+
+/* Fills the next field of `count` records at recs, which are records
+ * first.. of the trace, last to first: the 1-based position of the key's
+ * next request, or -1. */
+static int fill_next(struct lastpos *t, unsigned char *recs, size_t count, size_t first)
+{
+    for (size_t i = count; i-- > 0;) {
+        unsigned char *p = recs + i * REC;
+        uint64_t key = get_le(p + 4, 8), pos = first + i + 1;
+        if (t->dense) {
+            uint32_t *l = &t->dense[key - t->kmin];
+            le(p + 16, *l ? (uint64_t)*l : (uint64_t)-1, 8);
+            *l = (uint32_t)pos;
             continue;
         }
-        le(p + 16, (uint64_t)-1, 8);
-        t.slot[j][0] = key;
-        t.slot[j][1] = i + 1;
-        if (++t.count * 2 > t.mask + 1 && lastpos_grow(&t)) {
-            free(t.slot);
-            return SIM_ENOMEM;
+        size_t j = sim_key_hash(key) & t->mask;
+        while (t->slot[j][1] && t->slot[j][0] != key)
+            j = (j + 1) & t->mask;
+        le(p + 16, t->slot[j][1] ? t->slot[j][1] : (uint64_t)-1, 8);
+        if (t->slot[j][1]) {
+            t->slot[j][1] = pos;
+            continue;
         }
+        t->slot[j][0] = key;
+        t->slot[j][1] = pos;
+        if (++t->count * 2 > t->mask + 1 && lastpos_grow(t))
+            return SIM_ENOMEM;
     }
-    free(t.slot);
     return 0;
 }
 
-/* Backward pass for dense keys (a synthetic workload's 1..n, a scan): the
- * last position of key k is last[k - kmin], a flat array of 32-bit
- * positions, 0 for none.  For 10^5 keys it is 400 KB, inside L2, where the
- * hash table's 16-byte slots at load <= 1/2 took 4 MB and a hash per
- * request. */
-static int next_by_array(sim_writer *w)
+/* Memory mode: next accesses block by block from the end, then the
+ * records out in 1 MB writes. */
+static int finish_held(sim_writer *w, struct lastpos *t, char *err, size_t errlen)
 {
-    uint32_t *last = calloc(w->kmax - w->kmin + 1, sizeof *last);
-    if (!last)
-        return SIM_ENOMEM;
-    for (size_t i = w->nrec; i-- > 0;) {
-        unsigned char *p = rec_at(w, i);
-        uint32_t *l = &last[get_le(p + 4, 8) - w->kmin];
-        le(p + 16, *l ? (uint64_t)*l : (uint64_t)-1, 8);
-        *l = (uint32_t)(i + 1);
+    for (size_t b = w->nblk; b-- > 0;) {
+        size_t n = b + 1 < w->nblk ? BLK_RECS : BLK_RECS - w->left;
+        if (fill_next(t, w->blk[b], n, b * BLK_RECS))
+            goto nomem;
     }
-    free(last);
-    return 0;
-}
-
-/* Computes the next accesses and writes the records.  The write goes out in
- * 1 MB pieces: Linux copied one 240 MB write(2) into the page cache 6 to 10
- * times slower (0.4-0.8 CPU s) than the same bytes in 1 MB writes (0.07 s). */
-static int oracle_finish(sim_writer *w, char *err, size_t errlen)
-{
-    uint64_t span = w->nrec ? w->kmax - w->kmin : 0;
-    int dense = w->nrec < UINT32_MAX && span < UINT32_MAX && span <= 4 * (uint64_t)w->nrec + 65536;
-    if (w->nrec && (dense ? next_by_array(w) : next_by_hash(w))) {
-        snprintf(err, errlen, "%s: out of memory computing next accesses", w->path);
-        return SIM_ENOMEM;
-    }
-    size_t piece = (size_t)1 << 20;
     for (size_t b = 0; b < w->nblk; b++) {
         size_t bytes = (b + 1 < w->nblk ? BLK_RECS : BLK_RECS - w->left) * REC;
-        for (size_t off = 0; off < bytes; off += piece) {
-            int rc = sim_out_write(w->o, w->blk[b] + off,
-                                   bytes - off < piece ? bytes - off : piece, err, errlen);
+        for (size_t off = 0; off < bytes; off += PIECE_RECS * REC) {
+            size_t len = bytes - off < PIECE_RECS * REC ? bytes - off : PIECE_RECS * REC;
+            int rc = sim_out_write(w->o, w->blk[b] + off, len, err, errlen);
             if (rc)
                 return rc;
         }
     }
     return 0;
+nomem:
+    snprintf(err, errlen, "%s: out of memory computing next accesses", w->path);
+    return SIM_ENOMEM;
+}
+
+/* pread/pwrite exactly n bytes at off; 0 or -1 (errno set). */
+static int file_io(int fd, unsigned char *buf, size_t n, off_t off, int wr)
+{
+    while (n) {
+        ssize_t k = wr ? pwrite(fd, buf, n, off) : pread(fd, buf, n, off);
+        if (k <= 0) {
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k == 0)
+                errno = EIO;
+            return -1;
+        }
+        buf += k;
+        n -= (size_t)k;
+        off += k;
+    }
+    return 0;
+}
+
+/* File mode: the records are in the file with next = 0; read it back piece
+ * by piece from the end, fill in the next accesses, write each piece back. */
+static int finish_file(sim_writer *w, struct lastpos *t, char *err, size_t errlen)
+{
+    int rc = w->nblk && w->left < PIECE_RECS
+                 ? sim_out_write(w->o, w->blk[0], (PIECE_RECS - w->left) * REC, err, errlen)
+                 : 0;
+    int fd = rc ? -1 : sim_out_file_fd(w->o);
+    if (rc)
+        return rc;
+    for (size_t end = w->nrec; end > 0 && fd >= 0;) {
+        size_t first = end > PIECE_RECS ? end - PIECE_RECS : 0, n = end - first;
+        off_t off = (off_t)first * REC;
+        if (file_io(fd, w->blk[0], n * REC, off, 0) < 0)
+            fd = -1;
+        else if (fill_next(t, w->blk[0], n, first)) {
+            snprintf(err, errlen, "%s: out of memory computing next accesses", w->path);
+            return SIM_ENOMEM;
+        } else if (file_io(fd, w->blk[0], n * REC, off, 1) < 0)
+            fd = -1;
+        end = first;
+    }
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: write error: %s", w->path, strerror(errno));
+        return SIM_EIO;
+    }
+    return 0;
+}
+
+/* Computes the next accesses and writes the records. */
+static int oracle_finish(sim_writer *w, char *err, size_t errlen)
+{
+    struct lastpos t;
+    if (lastpos_init(&t, w)) {
+        snprintf(err, errlen, "%s: out of memory computing next accesses", w->path);
+        return SIM_ENOMEM;
+    }
+    int rc = w->fd >= 0 ? finish_file(w, &t, err, errlen) : finish_held(w, &t, err, errlen);
+    lastpos_free(&t);
+    return rc;
 }
 
 /*=====   Public   =====*/
