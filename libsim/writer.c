@@ -236,17 +236,40 @@ static int put_quoted(sim_writer *w, const char *s, size_t n, int force, char *e
     return 0;
 }
 
+/* Decimal integers by hand: printf's parsing of the format was most of a
+ * CSV row's cost. */
+static int put_u64(sim_writer *w, uint64_t v, char *err, size_t errlen)
+{
+    char tmp[20];
+    int i = 20;
+    do
+        tmp[--i] = (char)('0' + v % 10);
+    while (v /= 10);
+    return put(w, tmp + i, (size_t)(20 - i), err, errlen);
+}
+
+static int put_i64(sim_writer *w, int64_t v, char *err, size_t errlen)
+{
+    if (v >= 0)
+        return put_u64(w, (uint64_t)v, err, errlen);
+    int rc = put(w, "-", 1, err, errlen);
+    return rc ? rc : put_u64(w, (uint64_t)0 - (uint64_t)v, err, errlen);
+}
+
+/* Seconds with up to six decimals, trailing zeros dropped ("12", "12.5"). */
 static int put_time(sim_writer *w, uint64_t us, char *err, size_t errlen)
 {
-    unsigned long long s = us / 1000000, f = us % 1000000;
-    if (!f)
-        return putf(w, err, errlen, "%llu", s);
+    uint64_t f = us % 1000000;
+    int rc = put_u64(w, us / 1000000, err, errlen);
+    if (rc || !f)
+        return rc;
+    char tmp[7] = {'.'};
     int digits = 6;
-    while (f % 10 == 0) {
-        f /= 10;
+    for (int i = 6; i >= 1; i--, f /= 10)
+        tmp[i] = (char)('0' + f % 10);
+    while (tmp[digits] == '0')
         digits--;
-    }
-    return putf(w, err, errlen, "%llu.%0*llu", s, digits, f);
+    return put(w, tmp, (size_t)digits + 1, err, errlen);
 }
 
 /* Names set with sim_writer_set_category_names() win; else the name the
@@ -258,7 +281,7 @@ static int put_category(sim_writer *w, const struct sim_req *q, char *err, size_
         return put_quoted(w, w->cats[id], strlen(w->cats[id]), 0, err, errlen);
     if (q->category_name)
         return put_quoted(w, q->category_name, strlen(q->category_name), 0, err, errlen);
-    return putf(w, err, errlen, "%u", id);
+    return put_u64(w, id, err, errlen);
 }
 
 static int put_emb(sim_writer *w, const struct sim_req *q, char *err, size_t errlen)
@@ -280,8 +303,12 @@ static int put_emb(sim_writer *w, const struct sim_req *q, char *err, size_t err
 static int put_blocks(sim_writer *w, const struct sim_req *q, char *err, size_t errlen)
 {
     int rc = 0;
-    for (uint32_t i = 0; i < q->nblocks && !rc; i++)
-        rc = putf(w, err, errlen, i ? " %llu" : "%llu", (unsigned long long)q->blocks[i]);
+    for (uint32_t i = 0; i < q->nblocks && !rc; i++) {
+        if (i)
+            rc = put(w, " ", 1, err, errlen);
+        if (!rc)
+            rc = put_u64(w, q->blocks[i], err, errlen);
+    }
     return rc;
 }
 
@@ -305,23 +332,20 @@ static int put_column(sim_writer *w, size_t i, const struct sim_req *q, char *er
     const char *name = columns[i].name;
     switch (columns[i].field) {
     case SIM_F_TIME: return put_time(w, q->time, err, errlen);
-    case SIM_F_KEY: return putf(w, err, errlen, "%llu", (unsigned long long)q->key);
-    case SIM_F_SIZE: return putf(w, err, errlen, "%llu", (unsigned long long)q->size);
-    case SIM_F_TTL: return putf(w, err, errlen, "%u", q->ttl);
+    case SIM_F_KEY: return put_u64(w, q->key, err, errlen);
+    case SIM_F_SIZE: return put_u64(w, q->size, err, errlen);
+    case SIM_F_TTL: return put_u64(w, q->ttl, err, errlen);
     case SIM_F_OP: {
         const char *s = op_names[q->op < 4 ? q->op : 3];
         return put(w, s, strlen(s), err, errlen);
     }
-    case SIM_F_NEXT: return putf(w, err, errlen, "%lld", (long long)q->next_access);
+    case SIM_F_NEXT: return put_i64(w, q->next_access, err, errlen);
     case SIM_F_CATEGORY: return put_category(w, q, err, errlen);
-    case SIM_F_USER: return putf(w, err, errlen, "%llu", (unsigned long long)q->user);
+    case SIM_F_USER: return put_u64(w, q->user, err, errlen);
     case SIM_F_CONTEXT:
-        if (name[0] == 't')
-            return putf(w, err, errlen, "%u", q->turn);
-        return putf(w, err, errlen, "%llu", (unsigned long long)q->context);
-    case SIM_F_CLASS: return putf(w, err, errlen, "%llu", (unsigned long long)q->cls);
-    case SIM_F_TOKENS:
-        return putf(w, err, errlen, "%u", name[7] == 'i' ? q->tokens_in : q->tokens_out);
+        return put_u64(w, name[0] == 't' ? q->turn : q->context, err, errlen);
+    case SIM_F_CLASS: return put_u64(w, q->cls, err, errlen);
+    case SIM_F_TOKENS: return put_u64(w, name[7] == 'i' ? q->tokens_in : q->tokens_out, err, errlen);
     case SIM_F_LOAD: return putf(w, err, errlen, "%.9g", (double)q->load);
     case SIM_F_EMB: return put_emb(w, q, err, errlen);
     case SIM_F_TEXT: return put_text(w, q, err, errlen);
