@@ -231,7 +231,10 @@ static int setup_sizes(sim_gen *g, const char *spec, char *err, size_t errlen)
     g->sz_max = UINT32_MAX;
     int rc = 0;
     switch (g->sk) {
-    case SZ_FIXED: g->sz_a = (double)sim_params_int(sp, "size"); break;
+    case SZ_FIXED: /* sz_min: the size as an integer, for object_size() */
+        g->sz_a = (double)sim_params_int(sp, "size");
+        g->sz_min = g->sz_max = (uint64_t)sim_params_int(sp, "size");
+        break;
     case SZ_LOGNORMAL:
         g->sz_a = sim_params_real(sp, "mu");
         g->sz_b = sim_params_real(sp, "sigma");
@@ -342,7 +345,7 @@ static uint64_t object_size(const sim_gen *g, uint64_t key)
 {
     struct sim_rng r;
     if (g->sk == SZ_FIXED)
-        return (uint64_t)g->sz_a;
+        return g->sz_min;
     key_rng(g, key, 1, &r);
     switch (g->sk) {
     case SZ_LOGNORMAL:
@@ -379,12 +382,14 @@ static uint32_t object_ttl(const sim_gen *g, uint64_t key)
 static void draw_ranks(struct pattern *p)
 {
     uint32_t low[RANK_BATCH];
+    struct sim_rng rr = p->rr; /* a local: kept in registers */
     for (unsigned i = 0; i < RANK_BATCH; i++) {
-        p->rbuf[i] = gen_alias_bucket(&p->al, &p->rr, &low[i]);
+        p->rbuf[i] = gen_alias_bucket(&p->al, &rr, &low[i]);
 #ifdef __GNUC__
         __builtin_prefetch(&p->al.t[p->rbuf[i]]);
 #endif
     }
+    p->rr = rr;
     for (unsigned i = 0; i < RANK_BATCH; i++)
         p->rbuf[i] = gen_alias_rank(&p->al, p->rbuf[i], low[i]);
     p->rat = 0;

@@ -228,8 +228,22 @@ static double zig_slow(struct sim_rng *g, unsigned i, double x)
 
 double sim_gen_exponential(struct sim_rng *g) { return zig_draw(g); }
 
+/* The state lives in a local whose address never escapes (the rare slow
+ * path goes through g), so the compiler keeps it in registers; through g
+ * it was loaded and stored on every draw. */
 void sim_gen_exponentials(struct sim_rng *g, double *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = zig_draw(g);
+    struct sim_rng l = *g;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t r = sim_rng_step(&l);
+        unsigned i = (unsigned)(r & 255);
+        uint64_t u = r >> 11;
+        out[k] = (double)u * zig_w[i];
+        if (u >= zig_k[i]) {
+            *g = l;
+            out[k] = zig_slow(g, i, out[k]);
+            l = *g;
+        }
+    }
+    *g = l;
 }
