@@ -20,11 +20,13 @@
  * records are written as they come, through one ~1 MB buffer, and the pass
  * reads the file back piece by piece from the end, fills in `next` and
  * writes each piece back: memory is O(distinct keys), and no fresh memory
- * is touched beyond the file's own page cache.  (Holding the records
- * in memory, 240 MB for 10^7 requests, cost more in page faults and page
- * clearing than the two extra copies; on this 2-core VM, 0.15 to 0.7 CPU s
- * against 0.12-0.16 s.)  Standard output and compressed files cannot be
- * re-read, so there every record is held in blocks until close.
+ * is touched beyond the file's own page cache.  (Holding the records in
+ * memory, 240 MB for 10^7 requests, cost more in page faults and page
+ * clearing than the two extra copies: bench_tracegen's oracleGeneral line,
+ * runs alternated on the shared 2-core VM, gave 19 M requests per CPU
+ * second this way and 14.5 M holding them.)  Standard output and
+ * compressed files cannot be re-read, so there every record is held in
+ * blocks until close.
  * Times are truncated to whole seconds; without SIM_F_SIZE every size is 1
  * (size 0 records are skipped by readers).
  */

@@ -14,8 +14,10 @@
  * way everywhere.
  *
  * Two levels:
- *   1. Samplers: sim_zipf (exact Zipf over N ranks, O(1) per draw, no table)
- *      and the helpers below.
+ *   1. Samplers: sim_zipf (exact Zipf over N ranks, O(1) per draw, no table),
+ *      exponential variates by a ziggurat, and the helpers below.  (sim_gen
+ *      itself draws Zipf ranks for n <= 2^20 from an alias table: one random
+ *      word and one table load per draw.)
  *   2. Workloads: sim_gen turns a few text specs ("zipf:n=1000,alpha=0.9")
  *      into a stream of struct sim_req: popularity patterns and their phases,
  *      object sizes, TTLs, arrival times and temporal locality.  See
