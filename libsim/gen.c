@@ -56,6 +56,9 @@ struct sim_gen_s {
     struct sim_rng rng;          /* locality, mixed: which kind of request */
     struct sim_rng crng;         /* arrival times */
     uint32_t fields;             /* sim_gen_fields() */
+    int plain;                   /* one Zipf pattern with a table, fixed sizes, fixed or no
+                                  * TTLs, no locality: next_plain() */
+    struct sim_req plain_req;    /* next_plain(): what every request shares */
     struct pattern *pat;
     size_t npat, cur;
     uint64_t in_phase;           /* requests emitted in the current phase */
@@ -487,10 +490,26 @@ uint64_t gen_clock_next(struct gen_clock *c, struct sim_rng *r)
     return (uint64_t)(c->clock * 1e6); /* clock >= 0: truncation is floor */
 }
 
+/* sim_gen_next() for the plain case (see `plain`): the same draws in the
+ * same order, without the branches of the general path. */
+static int next_plain(sim_gen *g, struct sim_req *req)
+{
+    struct pattern *p = g->pat;
+    if (p->rat == p->rn)
+        draw_ranks(p);
+    *req = g->plain_req;
+    req->key = p->offset + p->rbuf[p->rat++];
+    req->time = gen_clock_take(&g->clk, &g->crng);
+    req->index = g->emitted++;
+    return 1;
+}
+
 int sim_gen_next(sim_gen *g, struct sim_req *req)
 {
     if (g->emitted >= g->requests)
         return 0;
+    if (g->plain)
+        return next_plain(g, req);
     struct pattern *p = &g->pat[g->cur];
     if (g->npat > 1 && g->in_phase >= p->len) {
         g->cur = (g->cur + 1) % g->npat;
@@ -589,5 +608,12 @@ sim_gen *sim_gen_create(const struct sim_gen_config *cfg, char *err, size_t errl
         return NULL;
     }
     g->fields = sim_gen_fields(g);
+    g->plain = npat == 1 && g->pat[0].kind == PAT_ZIPF && g->pat[0].al.t && g->sk == SZ_FIXED
+               && (g->tk == TTL_NONE || g->tk == TTL_FIXED) && !g->ring;
+    g->plain_req.size = object_size(g, 0);
+    g->plain_req.ttl = object_ttl(g, 0);
+    g->plain_req.next_access = -1;
+    g->plain_req.op = SIM_OP_GET;
+    g->plain_req.present = g->fields;
     return g;
 }
