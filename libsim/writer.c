@@ -59,7 +59,8 @@ struct sim_writer_s {
     int fd;                /* oracle: the file, in file mode (else -1) */
     unsigned char **blk;   /* oracle: file mode, one piece; else every record */
     size_t nblk, capblk;
-    size_t nrec, left;     /* records so far; room left in the last block */
+    size_t nrec;           /* records so far */
+    unsigned char *cur, *lim; /* the next record's place; the end of the last block */
     uint64_t kmin, kmax;   /* oracle: the key range, for next_by_array() */
 };
 
@@ -421,9 +422,8 @@ static uint64_t get_le(const unsigned char *p, int bytes)
 static int oracle_room(sim_writer *w, char *err, size_t errlen)
 {
     if (w->fd >= 0 && w->nblk) {
-        size_t used = PIECE_RECS - w->left;
-        w->left = PIECE_RECS;
-        return sim_out_write(w->o, w->blk[0], used * REC, err, errlen);
+        w->cur = w->blk[0];
+        return sim_out_write(w->o, w->blk[0], PIECE_RECS * REC, err, errlen);
     }
     if (w->nblk == w->capblk) {
         size_t cap = w->capblk ? w->capblk * 2 : 16;
@@ -436,8 +436,8 @@ static int oracle_room(sim_writer *w, char *err, size_t errlen)
     size_t recs = w->fd >= 0 ? PIECE_RECS : BLK_RECS;
     if (!(w->blk[w->nblk] = malloc(recs * REC)))
         goto nomem;
-    w->nblk++;
-    w->left = recs;
+    w->cur = w->blk[w->nblk++];
+    w->lim = w->cur + recs * REC;
     return 0;
 nomem:
     snprintf(err, errlen, "%s: out of memory holding %zu records", w->path, w->nrec);
@@ -452,15 +452,15 @@ static int put_oracle(sim_writer *w, const struct sim_req *q, char *err, size_t 
                  w->path, (unsigned long long)q->index, t > UINT32_MAX ? "time" : "size");
         return SIM_EINVAL;
     }
-    int rc = w->left ? 0 : oracle_room(w, err, errlen);
+    int rc = w->cur != w->lim ? 0 : oracle_room(w, err, errlen);
     if (rc)
         return rc;
     if (!w->nrec || q->key < w->kmin)
         w->kmin = q->key;
     if (!w->nrec || q->key > w->kmax)
         w->kmax = q->key;
-    size_t recs = w->fd >= 0 ? PIECE_RECS : BLK_RECS;
-    unsigned char *p = w->blk[w->nblk - 1] + (recs - w->left--) * REC;
+    unsigned char *p = w->cur;
+    w->cur += REC;
     w->nrec++;
     le(p, t, 4);
     le(p + 4, q->key, 8);
@@ -557,12 +557,12 @@ static int fill_next(struct lastpos *t, unsigned char *recs, size_t count, size_
 static int finish_held(sim_writer *w, struct lastpos *t, char *err, size_t errlen)
 {
     for (size_t b = w->nblk; b-- > 0;) {
-        size_t n = b + 1 < w->nblk ? BLK_RECS : BLK_RECS - w->left;
+        size_t n = b + 1 < w->nblk ? BLK_RECS : (size_t)(w->cur - w->blk[b]) / REC;
         if (fill_next(t, w->blk[b], n, b * BLK_RECS))
             goto nomem;
     }
     for (size_t b = 0; b < w->nblk; b++) {
-        size_t bytes = (b + 1 < w->nblk ? BLK_RECS : BLK_RECS - w->left) * REC;
+        size_t bytes = b + 1 < w->nblk ? BLK_RECS * REC : (size_t)(w->cur - w->blk[b]);
         for (size_t off = 0; off < bytes; off += PIECE_RECS * REC) {
             size_t len = bytes - off < PIECE_RECS * REC ? bytes - off : PIECE_RECS * REC;
             int rc = sim_out_write(w->o, w->blk[b] + off, len, err, errlen);
@@ -599,9 +599,8 @@ static int file_io(int fd, unsigned char *buf, size_t n, off_t off, int wr)
  * by piece from the end, fill in the next accesses, write each piece back. */
 static int finish_file(sim_writer *w, struct lastpos *t, char *err, size_t errlen)
 {
-    int rc = w->nblk && w->left < PIECE_RECS
-                 ? sim_out_write(w->o, w->blk[0], (PIECE_RECS - w->left) * REC, err, errlen)
-                 : 0;
+    int rc = w->nblk ? sim_out_write(w->o, w->blk[0], (size_t)(w->cur - w->blk[0]), err, errlen)
+                     : 0;
     int fd = rc ? -1 : sim_out_file_fd(w->o);
     if (rc)
         return rc;
