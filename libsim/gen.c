@@ -56,8 +56,7 @@ struct sim_gen_s {
     struct sim_rng rng;          /* locality, mixed: which kind of request */
     struct sim_rng crng;         /* arrival times */
     uint32_t fields;             /* sim_gen_fields() */
-    int plain;                   /* one Zipf pattern with a table, fixed sizes, fixed or no
-                                  * TTLs, no locality: next_plain() */
+    int (*next)(sim_gen *g, struct sim_req *req); /* next_plain() or next_general() */
     struct sim_req plain_req;    /* next_plain(): what every request shares */
     struct pattern *pat;
     size_t npat, cur;
@@ -504,12 +503,9 @@ static int next_plain(sim_gen *g, struct sim_req *req)
     return 1;
 }
 
-int sim_gen_next(sim_gen *g, struct sim_req *req)
+/* sim_gen_next() in general: phases, locality, per-object sizes and TTLs. */
+static int next_general(sim_gen *g, struct sim_req *req)
 {
-    if (g->emitted >= g->requests)
-        return 0;
-    if (g->plain)
-        return next_plain(g, req);
     struct pattern *p = &g->pat[g->cur];
     if (g->npat > 1 && g->in_phase >= p->len) {
         g->cur = (g->cur + 1) % g->npat;
@@ -545,6 +541,13 @@ int sim_gen_next(sim_gen *g, struct sim_req *req)
     req->ttl = object_ttl(g, key);
     req->present = g->fields;
     return 1;
+}
+
+/* Through a pointer, so that the short plain path does not pay the general
+ * path's register saves (the compiler merged the two into one frame). */
+int sim_gen_next(sim_gen *g, struct sim_req *req)
+{
+    return g->emitted < g->requests ? g->next(g, req) : 0;
 }
 
 uint32_t sim_gen_fields(const sim_gen *g)
@@ -608,8 +611,11 @@ sim_gen *sim_gen_create(const struct sim_gen_config *cfg, char *err, size_t errl
         return NULL;
     }
     g->fields = sim_gen_fields(g);
-    g->plain = npat == 1 && g->pat[0].kind == PAT_ZIPF && g->pat[0].al.t && g->sk == SZ_FIXED
-               && (g->tk == TTL_NONE || g->tk == TTL_FIXED) && !g->ring;
+    /* plain: one Zipf pattern with a table, fixed sizes, fixed or no TTLs,
+     * no locality */
+    int plain = npat == 1 && g->pat[0].kind == PAT_ZIPF && g->pat[0].al.t && g->sk == SZ_FIXED
+                && (g->tk == TTL_NONE || g->tk == TTL_FIXED) && !g->ring;
+    g->next = plain ? next_plain : next_general;
     g->plain_req.size = object_size(g, 0);
     g->plain_req.ttl = object_ttl(g, 0);
     g->plain_req.next_access = -1;
