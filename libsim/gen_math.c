@@ -193,21 +193,6 @@ double sim_gen_normal(struct sim_rng *g)
     return u * sqrt(-2 * sim_gen_log(s) / s); /* sqrt is correctly rounded */
 }
 
-/* Marsaglia and Tsang's ziggurat, with a 64-bit word split into the layer
- * (bits 0-7) and a 53-bit uniform (bits 11-63).  In layer i the point
- * x = u x_i lies under the curve for sure when x < x_{i+1}, i.e. when the
- * integer u < zig_k[i]. */
-static double zig_slow(struct sim_rng *g, unsigned i, double x);
-
-static inline double zig_draw(struct sim_rng *g)
-{
-    uint64_t r = sim_rng_step(g);
-    unsigned i = (unsigned)(r & 255);
-    uint64_t u = r >> 11;
-    double x = (double)u * zig_w[i];
-    return u < zig_k[i] ? x : zig_slow(g, i, x);
-}
-
 /* The 1.1% of draws outside the inner rectangles: the base layer's tail,
  * or a wedge, where the point is tested against the curve itself. */
 static double zig_slow(struct sim_rng *g, unsigned i, double x)
@@ -226,11 +211,12 @@ static double zig_slow(struct sim_rng *g, unsigned i, double x)
     }
 }
 
-double sim_gen_exponential(struct sim_rng *g) { return zig_draw(g); }
-
-/* The state lives in a local whose address never escapes (the rare slow
- * path goes through g), so the compiler keeps it in registers; through g
- * it was loaded and stored on every draw. */
+/* Marsaglia and Tsang's ziggurat, with a 64-bit word split into the layer
+ * (bits 0-7) and a 53-bit uniform (bits 11-63).  In layer i the point
+ * x = u x_i lies under the curve for sure when x < x_{i+1}, i.e. when the
+ * integer u < zig_k[i].  The state lives in a local whose address never
+ * escapes (the rare slow path goes through g), so the compiler keeps it in
+ * registers; through g it was loaded and stored on every draw. */
 void sim_gen_exponentials(struct sim_rng *g, double *out, size_t n)
 {
     struct sim_rng l = *g;
@@ -246,4 +232,11 @@ void sim_gen_exponentials(struct sim_rng *g, double *out, size_t n)
         }
     }
     *g = l;
+}
+
+double sim_gen_exponential(struct sim_rng *g)
+{
+    double x;
+    sim_gen_exponentials(g, &x, 1);
+    return x;
 }
