@@ -982,6 +982,49 @@ START_TEST(writer_csv_round_trip)
 }
 END_TEST
 
+/* The CSV writer's own number formatting (no printf), against text
+ * written out by hand: one- and two-digit edges, 2^64 - 1, negative next
+ * accesses, fractions of a second with their trailing zeros dropped. */
+START_TEST(writer_csv_integers)
+{
+    static const struct { uint64_t time, key, size; int64_t next; } in[] = {
+        {0, 0, 1, -1}, {1500000, 9, 10, 0}, {12000001, 99, 100, 1000},
+        {7250000, 18446744073709551615ULL, 4294967295ULL, 9223372036854775807LL},
+        {999999, 1000000, 101, -1}};
+    const char *want = "time,key,size,next_access\n"
+                       "0,0,1,-1\n"
+                       "1.5,9,10,0\n"
+                       "12.000001,99,100,1000\n"
+                       "7.25,18446744073709551615,4294967295,9223372036854775807\n"
+                       "0.999999,1000000,101,-1\n";
+    char *dir = tmp_dir();
+    char out[512], err[SIM_ERRLEN], got[512] = "";
+    snprintf(out, sizeof out, "%s/n.csv", dir);
+    sim_writer *w = sim_writer_open(out, SIM_FMT_CSV, SIM_F_TIME | SIM_F_SIZE | SIM_F_NEXT,
+                                    err, sizeof err);
+    ck_assert_ptr_nonnull(w);
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        struct sim_req q;
+        memset(&q, 0, sizeof q);
+        q.time = in[i].time;
+        q.key = in[i].key;
+        q.size = in[i].size;
+        q.next_access = in[i].next;
+        ck_assert_int_eq(sim_writer_put(w, &q, err, sizeof err), 0);
+    }
+    ck_assert_int_eq(sim_writer_close(w, err, sizeof err), 0);
+    FILE *f = fopen(out, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    got[n] = 0;
+    fclose(f);
+    ck_assert_str_eq(got, want);
+    unlink(out);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(writer_csv_floats_round_trip)
 {
     /* Awkward float32 values: each must read back bit-identical. */
@@ -1231,6 +1274,7 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, plain_keys);
     tcase_add_loop_test(tc, detect_format, 0, sizeof detect_cases / sizeof detect_cases[0]);
     tcase_add_test(tc, writer_csv_round_trip);
+    tcase_add_test(tc, writer_csv_integers);
     tcase_add_loop_test(tc, writer_oracle_next_access, 0, 4);
     tcase_add_test(tc, writer_oracle_compressed_same_bytes);
     suite_add_tcase(s, tc);
