@@ -13,8 +13,10 @@
  * holds 2^32 units split between its own rank (thr) and one alias, and the
  * table is built with integer arithmetic only, so rank k is drawn with
  * probability m_k / (n 2^32) exactly: the law is k^-alpha to within
- * 2^-32 / n absolute per rank, far below anything a trace can show.  The
- * bucket is drawn without bias by Lemire's multiply-and-reject.
+ * 2^-32 / n absolute per rank (plus the weights' double rounding, ~1e-15
+ * relative), far below anything a trace can show.  The bucket is drawn
+ * without bias by multiply-and-reject (D. Lemire, "Fast random integer
+ * generation in an interval", ACM TOMACS 29(1), 2019).
  * Determinism: the weights come from gen_math.c's log and exp, the rest is
  * integer; the same n and alpha give the same table everywhere.
  */
