@@ -8,6 +8,25 @@
 
 #include "sim_policy.h"
 
+/*=====   Random numbers   =====*/
+
+/* One xoshiro256** step: the body of sim_rng_next(), inline for the
+ * generators' hot loops (same state, same outputs). */
+static inline uint64_t sim_rng_step(struct sim_rng *g)
+{
+    uint64_t *s = g->s;
+    uint64_t r = s[1] * 5;
+    r = ((r << 7) | (r >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return r;
+}
+
 /*=====   Input streams (stream.c): plain, gzip or zstd, detected   =====*/
 
 typedef struct sim_in_s sim_in;
@@ -46,6 +65,10 @@ sim_out *sim_out_open(const char *path, int compress, char *err, size_t errlen);
 int sim_out_write(sim_out *o, const void *buf, size_t n, char *err, size_t errlen);
 int sim_out_printf(sim_out *o, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The temporary file's descriptor when the output is an uncompressed file,
+ * for pread/pwrite of what was written (the stream is flushed first); -1
+ * for standard output or a compressed stream, or if the flush failed. */
+int sim_out_file_fd(sim_out *o);
 /* Flushes, closes and renames into place; frees o. */
 int sim_out_commit(sim_out *o, char *err, size_t errlen);
 /* Removes the temporary file; frees o; accepts NULL. */

@@ -519,6 +519,13 @@ int sim_out_write(sim_out *o, const void *buf, size_t n, char *err, size_t errle
     return compress_chunk(o, buf, n, 0, err, errlen);
 }
 
+int sim_out_file_fd(sim_out *o)
+{
+    if (o->is_stdout || o->comp != COMP_NONE || fflush(o->f) != 0)
+        return -1;
+    return fileno(o->f);
+}
+
 int sim_out_printf(sim_out *o, char *err, size_t errlen, const char *fmt, ...)
 {
     char small[512];

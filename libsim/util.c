@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "internal.h"
 
 const char *sim_version(void) { return SIM_VERSION_STRING; }
 
@@ -82,24 +83,8 @@ void sim_rng_seed(struct sim_rng *g, uint64_t seed)
         g->s[i] = splitmix64(&seed);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t sim_rng_next(struct sim_rng *g) { return sim_rng_step(g); }
 
-uint64_t sim_rng_next(struct sim_rng *g)
-{
-    uint64_t *s = g->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-/* Lemire's nearly divisionless method would need 128-bit products; plain
- * rejection sampling is portable and exact. */
 uint64_t sim_rng_below(struct sim_rng *g, uint64_t n)
 {
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;

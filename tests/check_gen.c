@@ -13,6 +13,7 @@
 
 #include "sim.h"
 #include "sim_gen.h"
+#include "gen_internal.h" /* the alias table, checked bucket by bucket */
 
 /*=====   helpers   =====*/
 
@@ -78,6 +79,42 @@ START_TEST(math_limits)
 }
 END_TEST
 
+/*
+ * Exponential variates (the ziggurat): chi-square over 40 bins of equal
+ * probability, edges -log(1 - j/40) computed here with libm, 10^6 draws:
+ * df = 39, sd sqrt(78) = 8.8; fail above mean + 6 sd.  Mean 1 (sd of the
+ * mean 0.001).  The tail beyond the base layer's r = 7.697 has probability
+ * e^-7.697 = 4.54e-4, 454 expected (sd 21): it has its own code path.
+ */
+START_TEST(exponential_law)
+{
+    enum { DRAWS = 1000000, BINS = 40 };
+    struct sim_rng g;
+    sim_rng_seed(&g, 11);
+    static double x[DRAWS];
+    for (int i = 0; i < DRAWS / 2; i++)
+        x[i] = sim_gen_exponential(&g);
+    sim_gen_exponentials(&g, x + DRAWS / 2, DRAWS / 2);
+    uint32_t count[BINS] = {0};
+    double sum = 0;
+    int tail = 0, negative = 0;
+    for (int i = 0; i < DRAWS; i++) {
+        negative += x[i] < 0;
+        sum += x[i];
+        tail += x[i] > 7.69711747013104972;
+        int b = (int)(BINS * (1 - exp(-x[i]))); /* the CDF puts x in bin b */
+        count[b < BINS ? b : BINS - 1]++;
+    }
+    double chi = 0, e = (double)DRAWS / BINS;
+    for (int b = 0; b < BINS; b++)
+        chi += (count[b] - e) * (count[b] - e) / e;
+    ck_assert_int_eq(negative, 0);
+    ck_assert_msg(chi < 39 + 6 * 8.8, "chi2 %g", chi);
+    ck_assert_msg(fabs(sum / DRAWS - 1) < 0.005, "mean %g", sum / DRAWS);
+    ck_assert_msg(abs(tail - 454) < 6 * 21, "tail %d", tail);
+}
+END_TEST
+
 START_TEST(normal_moments)
 {
     /* Mean 0 and variance 1: with 10^6 draws the standard errors are
@@ -97,8 +134,11 @@ END_TEST
 
 /*=====   Zipf   =====*/
 
-/* Fills count[1..n] with the ranks of `draws` Zipf(alpha) draws. */
-static void count_draws(uint64_t n, double alpha, uint64_t seed, int draws, uint32_t *count)
+/* Fills count[1..n] with the ranks of `draws` Zipf(alpha) draws: from
+ * sim_zipf (rejection-inversion) or, with `table`, from sim_gen's zipf
+ * pattern (the alias table; keys are ranks, phase 0 starting at key 1). */
+static void count_draws(uint64_t n, double alpha, uint64_t seed, int draws, uint32_t *count,
+                        int table)
 {
     char err[SIM_ERRLEN];
     struct sim_zipf z;
@@ -106,11 +146,24 @@ static void count_draws(uint64_t n, double alpha, uint64_t seed, int draws, uint
     memset(count, 0, (n + 1) * sizeof *count);
     struct sim_rng g;
     sim_rng_seed(&g, seed);
+    char spec[64];
+    snprintf(spec, sizeof spec, "zipf:n=%llu,alpha=%.17g", (unsigned long long)n, alpha);
+    sim_gen *gen = table ? make_gen(seed, (uint64_t)draws, spec, NULL, NULL, NULL, NULL) : NULL;
+    int bad = 0; /* counted, not asserted each time: Check logs every assertion */
     for (int i = 0; i < draws; i++) {
-        uint64_t k = sim_zipf_next(&z, &g);
-        ck_assert(k >= 1 && k <= n);
-        count[k]++;
+        struct sim_req q;
+        uint64_t k = q.key = 0;
+        if (table)
+            k = sim_gen_next(gen, &q) == 1 ? q.key : 0;
+        else
+            k = sim_zipf_next(&z, &g);
+        if (k >= 1 && k <= n)
+            count[k]++;
+        else
+            bad++;
     }
+    ck_assert_int_eq(bad, 0);
+    sim_gen_free(gen);
 }
 
 /*
@@ -121,11 +174,11 @@ static void count_draws(uint64_t n, double alpha, uint64_t seed, int draws, uint
  * more have a relative noise under 7% (Poisson), small against the range of
  * log counts fitted.  The expected slope is -alpha.
  */
-static double fitted_slope(double alpha, uint64_t seed)
+static double fitted_slope(double alpha, uint64_t seed, int table)
 {
     enum { N = 10000, DRAWS = 1000000 };
     static uint32_t count[N + 1];
-    count_draws(N, alpha, seed, DRAWS, count);
+    count_draws(N, alpha, seed, DRAWS, count, table);
     double norm = 0;
     for (int k = 1; k <= N; k++)
         norm += pow(k, -alpha);
@@ -141,12 +194,14 @@ static double fitted_slope(double alpha, uint64_t seed)
     return (last * sxy - sx * sy) / (last * sxx - sx * sx);
 }
 
+/* _i 0-2: sim_zipf; 3-5: sim_gen's alias table. */
 START_TEST(zipf_slope_matches_alpha)
 {
     static const double alphas[] = {0.6, 0.9, 1.2};
-    double a = alphas[_i];
-    double slope = fitted_slope(a, 42 + (uint64_t)_i);
-    ck_assert_msg(fabs(slope + a) < 0.02, "alpha %g: slope %g", a, slope);
+    double a = alphas[_i % 3];
+    double slope = fitted_slope(a, 42 + (uint64_t)_i, _i >= 3);
+    ck_assert_msg(fabs(slope + a) < 0.02, "alpha %g (%s): slope %g", a,
+                  _i >= 3 ? "table" : "sim_zipf", slope);
 }
 END_TEST
 
@@ -158,11 +213,11 @@ END_TEST
  */
 START_TEST(zipf_exact_law)
 {
-    static const double alphas[] = {0, 0.5, 1, 1.5};
+    static const double alphas[] = {0, 0.5, 1, 1.5}; /* _i 4-7: the alias table */
     enum { N = 1000, DRAWS = 1000000 };
-    double a = alphas[_i];
+    double a = alphas[_i % 4];
     static uint32_t count[N + 1];
-    count_draws(N, a, 99, DRAWS, count);
+    count_draws(N, a, 99, DRAWS, count, _i >= 4);
     double norm = 0, chi = 0;
     for (int k = 1; k <= N; k++)
         norm += pow(k, -a);
@@ -171,6 +226,40 @@ START_TEST(zipf_exact_law)
         chi += (count[k] - e) * (count[k] - e) / e;
     }
     ck_assert_msg(chi < 999 + 6 * 44.7, "alpha %g: chi2 %g", a, chi);
+}
+END_TEST
+
+/*
+ * The alias table holds the law exactly: summing, for each rank, its own
+ * share thr of its bucket and the 2^32 - thr of every bucket that aliases
+ * to it gives m_k, which must equal n 2^32 k^-alpha / H(n, alpha) (libm
+ * here) to within the quantisation: 2n units on rank 1, 1 unit elsewhere,
+ * plus the weights' rounding (1e-12 relative).
+ */
+START_TEST(alias_table_exact)
+{
+    static const double alphas[] = {0, 0.6, 0.9, 1, 1.5, 100};
+    enum { N = 5000 };
+    double a = alphas[_i];
+    struct gen_alias al;
+    ck_assert_int_eq(gen_alias_zipf(&al, N, a), 0);
+    static double got[N];
+    memset(got, 0, sizeof got);
+    for (uint32_t b = 0; b < N; b++) {
+        ck_assert_uint_lt(al.t[b].alias, N);
+        got[b] += al.t[b].thr;
+        got[al.t[b].alias] += 4294967296.0 - al.t[b].thr;
+    }
+    double norm = 0;
+    for (int k = 1; k <= N; k++)
+        norm += pow(k, -a);
+    for (int k = 1; k <= N; k++) {
+        double want = N * 4294967296.0 * pow(k, -a) / norm;
+        double slack = (k == 1 ? 2 * N : 1) + 1e-12 * want;
+        ck_assert_msg(fabs(got[k - 1] - want) <= slack, "alpha %g rank %d: %.1f vs %.1f", a,
+                      k, got[k - 1], want);
+    }
+    gen_alias_free(&al);
 }
 END_TEST
 
@@ -465,8 +554,10 @@ static Suite *gen_suite(void)
     tcase_set_timeout(core, 120);
     tcase_add_test(core, math_matches_libm);
     tcase_add_test(core, normal_moments);
-    tcase_add_loop_test(core, zipf_slope_matches_alpha, 0, 3);
-    tcase_add_loop_test(core, zipf_exact_law, 0, 4);
+    tcase_add_loop_test(core, zipf_slope_matches_alpha, 0, 6);
+    tcase_add_loop_test(core, zipf_exact_law, 0, 8);
+    tcase_add_loop_test(core, alias_table_exact, 0, 6);
+    tcase_add_test(core, exponential_law);
     tcase_add_test(core, same_seed_same_requests);
     tcase_add_test(core, sizes_per_object);
     tcase_add_test(core, size_laws);

@@ -14,8 +14,10 @@
  * way everywhere.
  *
  * Two levels:
- *   1. Samplers: sim_zipf (exact Zipf over N ranks, O(1) per draw, no table)
- *      and the helpers below.
+ *   1. Samplers: sim_zipf (exact Zipf over N ranks, O(1) per draw, no table),
+ *      exponential variates by a ziggurat, and the helpers below.  (sim_gen
+ *      itself draws Zipf ranks for n <= 2^20 from an alias table: one random
+ *      word and one table load per draw.)
  *   2. Workloads: sim_gen turns a few text specs ("zipf:n=1000,alpha=0.9")
  *      into a stream of struct sim_req: popularity patterns and their phases,
  *      object sizes, TTLs, arrival times and temporal locality.  See
@@ -48,6 +50,16 @@ double sim_gen_sin(double x);
 
 /*! sim_gen_normal() : a standard normal variate (Marsaglia's polar method). */
 double sim_gen_normal(struct sim_rng *g);
+
+/*! sim_gen_exponential() :
+ * A standard exponential variate (mean 1), by the ziggurat method: exact,
+ * about 1.01 random words per draw and no logarithm in 98.9% of draws. */
+double sim_gen_exponential(struct sim_rng *g);
+
+/*! sim_gen_exponentials() :
+ * n exponential variates into out[], the same as n calls of
+ * sim_gen_exponential() in a row, without the call overhead. */
+void sim_gen_exponentials(struct sim_rng *g, double *out, size_t n);
 
 /*! sim_gen_unit_open() : uniform in (0, 1), never 0 (safe to take a log). */
 double sim_gen_unit_open(struct sim_rng *g);
