@@ -38,11 +38,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 #include "sim_mrc.h"
 
 #define MIN_POSITIONS (1u << 16)
+#define SPARE 4 /* positions per live marker after a compaction */
 #define HASH_BITS 24
 
 /* Slot states, in pos: */
@@ -74,6 +76,7 @@ struct sim_mrc_s {
     uint64_t mask, nobj;
     uint64_t *occ;          /* occupancy bitmap of positions 1..npos (bit p-1) */
     uint64_t npos, now;     /* positions 1..npos; 1..now used */
+    uint64_t open;          /* the block taking new markers (0: none) */
     size_t ntrees;
     struct wtree *tree;     /* per class; .f NULL until the class is used */
     int unit_sizes;         /* object units: weights are the occupancy bits */
@@ -85,12 +88,60 @@ struct sim_mrc_s {
 
 /*=====   Blocked Fenwick trees   =====*/
 
+/* Without -mpopcnt, __builtin_popcountll is a library call; this is the
+ * same count in a dozen inline instructions. */
+static inline uint64_t popcount64(uint64_t x)
+{
+#ifdef __POPCNT__
+    return (uint64_t)__builtin_popcountll(x);
+#else
+    x -= (x >> 1) & UINT64_C(0x5555555555555555);
+    x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+    x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+    return (x * UINT64_C(0x0101010101010101)) >> 56;
+#endif
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* malloc for the large, randomly accessed arrays: on 2 MiB pages where the
+ * system allows it (transparent huge pages, madvise mode), because with 4
+ * KiB pages nearly every request also misses the TLB. */
+static void *big_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes < HUGE_PAGE)
+        return malloc(bytes);
+    bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    if (posix_memalign(&p, HUGE_PAGE, bytes))
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+static void *big_calloc(size_t bytes)
+{
+    void *p = big_alloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
 #define BLK 64
 
-/* Weights w[1..npos] (npos a multiple of BLK) and a Fenwick tree f[1..nblk]
- * over block sums; block b (1-based) holds positions (b-1)*BLK+1 .. b*BLK. */
+/* Weights w[1..npos] (npos a multiple of BLK; one marker each, so a size
+ * fits) and a Fenwick tree f[1..nblk] over block sums; block b (1-based)
+ * holds positions (b-1)*BLK+1 .. b*BLK.  New markers all go to the open
+ * block, the one holding m->now: its changes wait in `pending` until the
+ * block is full, because no prefix before it reads them (f[i] for i < open
+ * covers blocks before open only), so a request walks the tree twice, not
+ * three times. */
 struct wtree {
-    uint64_t *w, *f;
+    uint32_t *w;
+    uint64_t *f;
+    uint64_t pending;   /* not yet added to f at block m->open */
 };
 
 static uint64_t fw_prefix(const uint64_t *t, uint64_t i)
@@ -132,7 +183,7 @@ static uint64_t wt_prefix(const sim_mrc *m, const struct wtree *t, uint64_t pos)
 {
     uint64_t b = (pos - 1) / BLK, s = fw_prefix(t->f, b);
     if (!t->w)
-        return s + (uint64_t)__builtin_popcountll(m->occ[b] &
+        return s + popcount64(m->occ[b] &
                                                   ((UINT64_C(2) << ((pos - 1) % 64)) - 1));
     for (uint64_t i = b * BLK + 1; i <= pos; i++)
         s += t->w[i];
@@ -141,16 +192,31 @@ static uint64_t wt_prefix(const sim_mrc *m, const struct wtree *t, uint64_t pos)
 
 static void wt_add(const sim_mrc *m, struct wtree *t, uint64_t pos, uint64_t delta)
 {
+    uint64_t b = (pos - 1) / BLK + 1;
     if (t->w)
-        t->w[pos] += delta;
-    fw_add(t->f, m->npos / BLK, (pos - 1) / BLK + 1, delta);
+        t->w[pos] += (uint32_t)delta;
+    if (b == m->open)
+        t->pending += delta;
+    else
+        fw_add(t->f, m->npos / BLK, b, delta);
+}
+
+/* Adds the pending changes to f: then f is exact everywhere. */
+static void wt_flush(sim_mrc *m)
+{
+    for (size_t c = 0; c < m->ntrees; c++)
+        if (m->tree[c].f && m->tree[c].pending) {
+            fw_add(m->tree[c].f, m->npos / BLK, m->open, m->tree[c].pending);
+            m->tree[c].pending = 0;
+        }
+    m->open = 0;
 }
 
 static int wt_alloc(const sim_mrc *m, struct wtree *t)
 {
     t->f = calloc(m->npos / BLK + 1, sizeof *t->f);
     if (!m->unit_sizes)
-        t->w = calloc(m->npos + 1, sizeof *t->w);
+        t->w = big_calloc((m->npos + 1) * sizeof *t->w);
     return t->f && (m->unit_sizes || t->w) ? 0 : SIM_ENOMEM;
 }
 
@@ -158,11 +224,10 @@ static int wt_alloc(const sim_mrc *m, struct wtree *t)
 static int wt_resize(struct wtree *t, uint64_t npos)
 {
     if (t->w) {
-        uint64_t *w = realloc(t->w, (npos + 1) * sizeof *w);
-        if (!w)
+        free(t->w);
+        t->w = big_calloc((npos + 1) * sizeof *t->w);
+        if (!t->w)
             return SIM_ENOMEM;
-        t->w = w;
-        memset(t->w, 0, (npos + 1) * sizeof *t->w);
     }
     uint64_t *f = realloc(t->f, (npos / BLK + 1) * sizeof *f);
     if (!f)
@@ -177,13 +242,14 @@ static void wt_build(const sim_mrc *m, struct wtree *t)
     for (uint64_t b = 1; b <= m->npos / BLK; b++) {
         uint64_t sum = 0;
         if (!t->w)
-            sum = (uint64_t)__builtin_popcountll(m->occ[b - 1]);
+            sum = popcount64(m->occ[b - 1]);
         else
             for (uint64_t i = (b - 1) * BLK + 1; i <= b * BLK; i++)
                 sum += t->w[i];
         t->f[b] = sum;
     }
     fw_build(t->f, m->npos / BLK);
+    t->pending = 0;
 }
 
 /*=====   Setup   =====*/
@@ -278,6 +344,7 @@ void sim_mrc_free(sim_mrc *m)
 
 /*=====   Object table   =====*/
 
+
 /* The slot of key, or the empty slot where it would go. */
 static struct slot *find_slot(const sim_mrc *m, uint64_t key)
 {
@@ -292,7 +359,7 @@ static struct slot *find_slot(const sim_mrc *m, uint64_t key)
 static int grow_table(sim_mrc *m)
 {
     uint64_t n = (m->mask + 1) * 2;
-    struct slot *old = m->slots, *s = malloc(n * sizeof *s);
+    struct slot *old = m->slots, *s = big_alloc(n * sizeof *s);
     if (!s)
         return SIM_ENOMEM;
     for (uint64_t i = 0; i < n; i++)
@@ -334,9 +401,9 @@ static int compact(sim_mrc *m)
         return SIM_ENOMEM;
     for (uint64_t i = 0; i < words; i++) {
         rank[i] = (uint32_t)live;
-        live += (uint64_t)__builtin_popcountll(m->occ[i]);
+        live += popcount64(m->occ[i]);
     }
-    uint64_t n = 2 * live > MIN_POSITIONS ? 2 * live : MIN_POSITIONS;
+    uint64_t n = SPARE * live > MIN_POSITIONS ? SPARE * live : MIN_POSITIONS;
     n = (n + 63) / 64 * 64;
     if (n > MAX_POSITIONS) {
         free(rank);
@@ -352,12 +419,13 @@ static int compact(sim_mrc *m)
         free(occ);
         return rc;
     }
+    m->open = 0; /* the trees are rebuilt exact */
     for (uint64_t i = 0; i <= m->mask; i++) {
         struct slot *s = &m->slots[i];
         if (s->pos == POS_EMPTY || s->pos == POS_DEAD || s->pos == POS_HUGE)
             continue;
         uint64_t p = s->pos - 1, below = m->occ[p / 64] & ((UINT64_C(2) << (p % 64)) - 1);
-        s->pos = rank[p / 64] + (uint32_t)__builtin_popcountll(below);
+        s->pos = rank[p / 64] + (uint32_t)popcount64(below);
         occ[(s->pos - 1) / 64] |= UINT64_C(1) << ((s->pos - 1) % 64);
         struct wtree *t = &m->tree[size_class(m, s->size)];
         if (t->w)
@@ -392,6 +460,10 @@ static int place(sim_mrc *m, struct slot *s, size_t cls)
             return SIM_ENOMEM;
     }
     uint64_t p = ++m->now;
+    if ((p - 1) / BLK + 1 != m->open) {
+        wt_flush(m);
+        m->open = (p - 1) / BLK + 1;
+    }
     s->pos = (uint32_t)p;
     m->occ[(p - 1) / 64] |= UINT64_C(1) << ((p - 1) % 64);
     wt_add(m, &m->tree[cls], p, s->size);
@@ -463,9 +535,10 @@ static uint64_t count_hits(sim_mrc *m, const struct slot *s, size_t cls, uint64_
 
 /* The size of the longest run of most recent markers of classes 0..j whose
  * total is at most x. */
-static uint64_t kept_within(const sim_mrc *m, size_t j, uint64_t x)
+static uint64_t kept_within(sim_mrc *m, size_t j, uint64_t x)
 {
     uint64_t tot = 0, acc = 0, pos = 0, step = 1;
+    wt_flush(m); /* the descent reads every level of f */
     for (size_t c = 0; c <= j; c++)
         tot += m->total[c];
     if (tot <= x)
