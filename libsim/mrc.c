@@ -179,15 +179,28 @@ static uint64_t weight(const sim_mrc *m, const struct wtree *t, uint64_t p)
     return (m->occ[(p - 1) / 64] >> ((p - 1) % 64)) & 1;
 }
 
+/* w[from..to], two weights per step. */
+static uint64_t sum_weights(const uint32_t *w, uint64_t from, uint64_t to)
+{
+    uint64_t s = 0, i = from;
+    for (; i < to; i += 2)
+        s += (uint64_t)w[i] + w[i + 1];
+    return i == to ? s + w[i] : s;
+}
+
+/* The sum of weights at positions 1..pos.  In bytes, the part inside pos's
+ * block is summed from whichever end of the block is nearer: up from its
+ * start, or down from its end and subtracted from the prefix through the
+ * whole block (f, plus the pending changes if it is the open block). */
 static uint64_t wt_prefix(const sim_mrc *m, const struct wtree *t, uint64_t pos)
 {
-    uint64_t b = (pos - 1) / BLK, s = fw_prefix(t->f, b);
+    uint64_t b = (pos - 1) / BLK, off = (pos - 1) % BLK;
     if (!t->w)
-        return s + popcount64(m->occ[b] &
-                                                  ((UINT64_C(2) << ((pos - 1) % 64)) - 1));
-    for (uint64_t i = b * BLK + 1; i <= pos; i++)
-        s += t->w[i];
-    return s;
+        return fw_prefix(t->f, b) + popcount64(m->occ[b] & ((UINT64_C(2) << off) - 1));
+    if (off < BLK / 2)
+        return fw_prefix(t->f, b) + sum_weights(t->w, b * BLK + 1, pos);
+    uint64_t whole = fw_prefix(t->f, b + 1) + (b + 1 == m->open ? t->pending : 0);
+    return pos == (b + 1) * BLK ? whole : whole - sum_weights(t->w, pos + 1, (b + 1) * BLK);
 }
 
 static void wt_add(const sim_mrc *m, struct wtree *t, uint64_t pos, uint64_t delta)
