@@ -104,14 +104,14 @@ static inline uint64_t popcount64(uint64_t x)
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
-/* malloc for the large, randomly accessed arrays: on 2 MiB pages where the
+/* malloc, aligned to cache lines, for the large, randomly accessed arrays: on 2 MiB pages where the
  * system allows it (transparent huge pages, madvise mode), because with 4
  * KiB pages nearly every request also misses the TLB. */
 static void *big_alloc(size_t bytes)
 {
     void *p = NULL;
     if (bytes < HUGE_PAGE)
-        return malloc(bytes);
+        return posix_memalign(&p, 64, bytes) ? NULL : p; /* whole cache lines */
     bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
     if (posix_memalign(&p, HUGE_PAGE, bytes))
         return NULL;
@@ -131,8 +131,8 @@ static void *big_calloc(size_t bytes)
 
 #define BLK 64
 
-/* Weights w[1..npos] (npos a multiple of BLK; one marker each, so a size
- * fits) and a Fenwick tree f[1..nblk] over block sums; block b (1-based)
+/* Weights w[0..npos) of positions 1..npos (npos a multiple of BLK; one
+ * marker each, so a size fits; 0-based so that a block is 4 cache lines) and a Fenwick tree f[1..nblk] over block sums; block b (1-based)
  * holds positions (b-1)*BLK+1 .. b*BLK.  New markers all go to the open
  * block, the one holding m->now: its changes wait in `pending` until the
  * block is full, because no prefix before it reads them (f[i] for i < open
@@ -175,17 +175,17 @@ static void fw_build(uint64_t *t, uint64_t n)
 static uint64_t weight(const sim_mrc *m, const struct wtree *t, uint64_t p)
 {
     if (t->w)
-        return t->w[p];
+        return t->w[p - 1];
     return (m->occ[(p - 1) / 64] >> ((p - 1) % 64)) & 1;
 }
 
-/* w[from..to], two weights per step. */
+/* The weights of positions from..to, two per step. */
 static uint64_t sum_weights(const uint32_t *w, uint64_t from, uint64_t to)
 {
-    uint64_t s = 0, i = from;
-    for (; i < to; i += 2)
+    uint64_t s = 0, i = from - 1;
+    for (; i < to - 1; i += 2)
         s += (uint64_t)w[i] + w[i + 1];
-    return i == to ? s + w[i] : s;
+    return i == to - 1 ? s + w[i] : s;
 }
 
 /* The sum of weights at positions 1..pos.  In bytes, the part inside pos's
@@ -207,7 +207,7 @@ static void wt_add(const sim_mrc *m, struct wtree *t, uint64_t pos, uint64_t del
 {
     uint64_t b = (pos - 1) / BLK + 1;
     if (t->w)
-        t->w[pos] += (uint32_t)delta;
+        t->w[pos - 1] += (uint32_t)delta;
     if (b == m->open)
         t->pending += delta;
     else
@@ -229,7 +229,7 @@ static int wt_alloc(const sim_mrc *m, struct wtree *t)
 {
     t->f = calloc(m->npos / BLK + 1, sizeof *t->f);
     if (!m->unit_sizes)
-        t->w = big_calloc((m->npos + 1) * sizeof *t->w);
+        t->w = big_calloc(m->npos * sizeof *t->w);
     return t->f && (m->unit_sizes || t->w) ? 0 : SIM_ENOMEM;
 }
 
@@ -238,7 +238,7 @@ static int wt_resize(struct wtree *t, uint64_t npos)
 {
     if (t->w) {
         free(t->w);
-        t->w = big_calloc((npos + 1) * sizeof *t->w);
+        t->w = big_calloc(npos * sizeof *t->w);
         if (!t->w)
             return SIM_ENOMEM;
     }
@@ -258,7 +258,7 @@ static void wt_build(const sim_mrc *m, struct wtree *t)
             sum = popcount64(m->occ[b - 1]);
         else
             for (uint64_t i = (b - 1) * BLK + 1; i <= b * BLK; i++)
-                sum += t->w[i];
+                sum += t->w[i - 1];
         t->f[b] = sum;
     }
     fw_build(t->f, m->npos / BLK);
@@ -359,9 +359,16 @@ void sim_mrc_free(sim_mrc *m)
 
 
 /* The slot of key, or the empty slot where it would go. */
-static struct slot *find_slot(const sim_mrc *m, uint64_t key)
+/* The home slot of a key whose sim_key_hash is h: from bits above the
+ * ones that decide sampling, or sampled keys would crowd one end. */
+static uint64_t home(const sim_mrc *m, uint64_t h)
 {
-    for (uint64_t i = sim_key_hash(key) & m->mask;; i = (i + 1) & m->mask) {
+    return (h >> HASH_BITS) & m->mask;
+}
+
+static struct slot *find_slot(const sim_mrc *m, uint64_t key, uint64_t h)
+{
+    for (uint64_t i = home(m, h);; i = (i + 1) & m->mask) {
         struct slot *s = &m->slots[i];
         if (s->pos == POS_EMPTY || s->key == key)
             return s;
@@ -382,7 +389,7 @@ static int grow_table(sim_mrc *m)
     m->mask = n - 1;
     for (uint64_t i = 0; i < oldn; i++)
         if (old[i].pos != POS_EMPTY)
-            *find_slot(m, old[i].key) = old[i];
+            *find_slot(m, old[i].key, sim_key_hash(old[i].key)) = old[i];
     free(old);
     return 0;
 }
@@ -442,7 +449,7 @@ static int compact(sim_mrc *m)
         occ[(s->pos - 1) / 64] |= UINT64_C(1) << ((s->pos - 1) % 64);
         struct wtree *t = &m->tree[size_class(m, s->size)];
         if (t->w)
-            t->w[s->pos] = s->size;
+            t->w[s->pos - 1] = s->size;
     }
     free(rank);
     free(m->occ);
@@ -632,7 +639,7 @@ static int has_marker(const struct slot *s)
 
 static void mrc_delete(sim_mrc *m, uint64_t key)
 {
-    struct slot *s = find_slot(m, key);
+    struct slot *s = find_slot(m, key, sim_key_hash(key));
     if (!has_marker(s)) {
         if (s->pos == POS_HUGE)
             s->pos = POS_DEAD;
@@ -644,9 +651,15 @@ static void mrc_delete(sim_mrc *m, uint64_t key)
     unplace(m, s, cls);
 }
 
-int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
+/* Whether a key whose sim_key_hash is h is outside the sample. */
+static int skipped(const sim_mrc *m, uint64_t h)
 {
-    uint64_t d = 0;
+    return m->sampling && (h & ((1u << HASH_BITS) - 1)) >= m->threshold;
+}
+
+/* sim_mrc_access() for a request whose key hashes to h. */
+static int access_one(sim_mrc *m, const struct sim_req *req, uint64_t h, uint64_t *distance)
+{
     if (distance)
         *distance = 0;
     if (req->op == SIM_OP_DELETE) {
@@ -657,17 +670,16 @@ int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
     }
     m->requests++;
     m->bytes += req->size;
-    if (m->sampling &&
-        (sim_key_hash(req->key) & ((1u << HASH_BITS) - 1)) >= m->threshold)
+    if (skipped(m, h))
         return 0;
     m->s_requests++;
     m->s_bytes += req->size;
-    struct slot *s = find_slot(m, req->key);
+    struct slot *s = find_slot(m, req->key, h);
     if (s->pos == POS_EMPTY) {
         if (2 * (m->nobj + 1) > m->mask + 1) {
             if (grow_table(m))
                 return SIM_ENOMEM;
-            s = find_slot(m, req->key);
+            s = find_slot(m, req->key, h);
         }
         s->key = req->key;
         s->pos = POS_DEAD;
@@ -684,29 +696,54 @@ int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
         return place(m, s, cls);
     }
     size_t cls = size_class(m, s->size);
-    d = m->used ? tracked_access(m, s, cls, 0, req->size) : count_hits(m, s, cls, req->size);
+    uint64_t d = m->used ? tracked_access(m, s, cls, 0, req->size)
+                         : count_hits(m, s, cls, req->size);
     if (distance)
         *distance = d;
     unplace(m, s, cls);
     return place(m, s, cls);
 }
 
-/* The object's slot is a request's likely cache miss (and in bytes, the
- * weight at its old position): fetching them a few requests ahead overlaps
- * the misses with the work in between. */
+int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
+{
+    return access_one(m, req, sim_key_hash(req->key), distance);
+}
+
+/* A request's likely cache misses are its slot, then its marker's word of
+ * the occupancy bitmap and (in bytes) the weights summed in its block.
+ * Fetching the slot AHEAD requests ahead, and the rest AHEAD/2 ahead once
+ * the slot is there, overlaps the misses with the work in between. */
 #define AHEAD 8
+
+static void fetch_marker(const sim_mrc *m, const struct sim_req *req, uint64_t h)
+{
+    const struct slot *s = find_slot(m, req->key, h);
+    if (!has_marker(s) || s->pos > m->npos)
+        return;
+    uint64_t p = s->pos - 1;
+    __builtin_prefetch(&m->occ[p / 64]);
+    if (m->tree[0].w) { /* the line of p and the next one toward the nearer block end */
+        __builtin_prefetch(&m->tree[0].w[p]);
+        __builtin_prefetch(&m->tree[0].w[p % BLK < BLK / 2 ? p / BLK * BLK : p | (BLK - 1)]);
+    }
+}
 
 int sim_mrc_access_batch(sim_mrc *m, const struct sim_req *reqs, size_t n)
 {
+    uint64_t h[AHEAD]; /* h[i % AHEAD]: the hash of reqs[i]'s key, i < AHEAD ahead */
+    for (size_t i = 0; i < n && i < AHEAD; i++)
+        h[i] = sim_key_hash(reqs[i].key);
     for (size_t i = 0; i < n; i++) {
-        if (i + AHEAD < n)
-            __builtin_prefetch(&m->slots[sim_key_hash(reqs[i + AHEAD].key) & m->mask]);
-        if (i + AHEAD / 2 < n && m->tree[0].w) { /* bytes: then the old weight */
-            const struct slot *s = &m->slots[sim_key_hash(reqs[i + AHEAD / 2].key) & m->mask];
-            if (s->key == reqs[i + AHEAD / 2].key && has_marker(s) && s->pos <= m->npos)
-                __builtin_prefetch(&m->tree[0].w[s->pos]);
+        uint64_t hi = h[i % AHEAD];
+        if (i + AHEAD < n) {
+            uint64_t ha = h[i % AHEAD] = sim_key_hash(reqs[i + AHEAD].key);
+            if (!skipped(m, ha))
+                __builtin_prefetch(&m->slots[home(m, ha)]);
         }
-        int rc = sim_mrc_access(m, &reqs[i], NULL);
+        size_t j = i + AHEAD / 2;
+        if (j < n && !skipped(m, h[j % AHEAD]))
+            fetch_marker(m, &reqs[j], h[j % AHEAD]);
+        int rc = access_one(m, &reqs[i], hi, NULL);
         if (rc)
             return rc;
     }
