@@ -10,19 +10,27 @@
  * position.  Prefix sums come from a blocked Fenwick tree: the weights
  * themselves in an array, and a Fenwick tree over the sums of blocks of 64
  * positions; a prefix is a Fenwick walk over blocks (a table 64 times
- * smaller than the positions, so it stays in cache) plus a sequential sum
- * inside one block.  O(log P + 64) per query, but few cache misses, which
- * is what costs on millions of objects.
+ * smaller than the positions, so it mostly stays in cache) plus a
+ * sequential sum inside one block, from whichever end is nearer.  O(log P +
+ * 32) per query, but few cache misses, which is what costs on millions of
+ * objects.  In object units the weights are the occupancy bitmap itself
+ * and the in-block sum one popcount.  New markers all land in one block,
+ * whose tree updates are deferred until it is full (wt_add), so a request
+ * walks the tree twice: its old block's prefix and the removal there.
  *
  * Positions only grow, so when they run out (P of them) the live markers are
  * renumbered 1..m in order (a rank in an occupancy bitmap) and the trees
- * rebuilt in O(P); P is then 2m or more, so compaction costs O(1) amortised
- * and memory stays O(objects).
+ * rebuilt in O(P); P is then SPARE * m (4m) or more, so compaction costs
+ * O(1) amortised (a pass over the table every 3m requests) and memory stays
+ * O(objects): per object 1 byte of bitmap and block tree, plus 16 bytes of
+ * 32-bit weights in bytes mode.
  *
  * Objects live in the tracker's own open-addressing table whose 16-byte
- * slot holds the key, the marker position and the size together, so a
- * request costs one cache miss for the object and one for its old weight;
- * the block trees and the bitmap are small enough to stay cached.
+ * slot holds the key, the marker position and the size together (32 to 64
+ * bytes per object at load 1/4 to 1/2), so a request costs one cache miss
+ * for the object and, in bytes, one or two for the weights of its block;
+ * sim_mrc_access_batch prefetches both.  The big arrays ask for 2 MiB pages
+ * (madvise): with 4 KiB pages nearly every request would miss the TLB too.
  *
  * Byte capacities (see sim_mrc.h for the convention): objects larger than a
  * capacity C are not in C's cache and must not count in C's distances.
