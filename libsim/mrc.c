@@ -10,19 +10,27 @@
  * position.  Prefix sums come from a blocked Fenwick tree: the weights
  * themselves in an array, and a Fenwick tree over the sums of blocks of 64
  * positions; a prefix is a Fenwick walk over blocks (a table 64 times
- * smaller than the positions, so it stays in cache) plus a sequential sum
- * inside one block.  O(log P + 64) per query, but few cache misses, which
- * is what costs on millions of objects.
+ * smaller than the positions, so it mostly stays in cache) plus a
+ * sequential sum inside one block, from whichever end is nearer.  O(log P +
+ * 32) per query, but few cache misses, which is what costs on millions of
+ * objects.  In object units the weights are the occupancy bitmap itself
+ * and the in-block sum one popcount.  New markers all land in one block,
+ * whose tree updates are deferred until it is full (wt_add), so a request
+ * walks the tree twice: its old block's prefix and the removal there.
  *
  * Positions only grow, so when they run out (P of them) the live markers are
  * renumbered 1..m in order (a rank in an occupancy bitmap) and the trees
- * rebuilt in O(P); P is then 2m or more, so compaction costs O(1) amortised
- * and memory stays O(objects).
+ * rebuilt in O(P); P is then SPARE * m (4m) or more, so compaction costs
+ * O(1) amortised (a pass over the table every 3m requests) and memory stays
+ * O(objects): per object 1 byte of bitmap and block tree, plus 16 bytes of
+ * 32-bit weights in bytes mode.
  *
  * Objects live in the tracker's own open-addressing table whose 16-byte
- * slot holds the key, the marker position and the size together, so a
- * request costs one cache miss for the object and one for its old weight;
- * the block trees and the bitmap are small enough to stay cached.
+ * slot holds the key, the marker position and the size together (32 to 64
+ * bytes per object at load 1/4 to 1/2), so a request costs one cache miss
+ * for the object and, in bytes, one or two for the weights of its block;
+ * sim_mrc_access_batch prefetches both.  The big arrays ask for 2 MiB pages
+ * (madvise): with 4 KiB pages nearly every request would miss the TLB too.
  *
  * Byte capacities (see sim_mrc.h for the convention): objects larger than a
  * capacity C are not in C's cache and must not count in C's distances.
@@ -38,11 +46,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 #include "sim_mrc.h"
 
 #define MIN_POSITIONS (1u << 16)
+#define SPARE 4 /* positions per live marker after a compaction */
 #define HASH_BITS 24
 
 /* Slot states, in pos: */
@@ -74,6 +84,7 @@ struct sim_mrc_s {
     uint64_t mask, nobj;
     uint64_t *occ;          /* occupancy bitmap of positions 1..npos (bit p-1) */
     uint64_t npos, now;     /* positions 1..npos; 1..now used */
+    uint64_t open;          /* the block taking new markers (0: none) */
     size_t ntrees;
     struct wtree *tree;     /* per class; .f NULL until the class is used */
     int unit_sizes;         /* object units: weights are the occupancy bits */
@@ -85,12 +96,60 @@ struct sim_mrc_s {
 
 /*=====   Blocked Fenwick trees   =====*/
 
+/* Without -mpopcnt, __builtin_popcountll is a library call; this is the
+ * same count in a dozen inline instructions. */
+static inline uint64_t popcount64(uint64_t x)
+{
+#ifdef __POPCNT__
+    return (uint64_t)__builtin_popcountll(x);
+#else
+    x -= (x >> 1) & UINT64_C(0x5555555555555555);
+    x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+    x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+    return (x * UINT64_C(0x0101010101010101)) >> 56;
+#endif
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* malloc, aligned to cache lines, for the large, randomly accessed arrays: on 2 MiB pages where the
+ * system allows it (transparent huge pages, madvise mode), because with 4
+ * KiB pages nearly every request also misses the TLB. */
+static void *big_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes < HUGE_PAGE)
+        return posix_memalign(&p, 64, bytes) ? NULL : p; /* whole cache lines */
+    bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    if (posix_memalign(&p, HUGE_PAGE, bytes))
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+static void *big_calloc(size_t bytes)
+{
+    void *p = big_alloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
 #define BLK 64
 
-/* Weights w[1..npos] (npos a multiple of BLK) and a Fenwick tree f[1..nblk]
- * over block sums; block b (1-based) holds positions (b-1)*BLK+1 .. b*BLK. */
+/* Weights w[0..npos) of positions 1..npos (npos a multiple of BLK; one
+ * marker each, so a size fits; 0-based so that a block is 4 cache lines) and a Fenwick tree f[1..nblk] over block sums; block b (1-based)
+ * holds positions (b-1)*BLK+1 .. b*BLK.  New markers all go to the open
+ * block, the one holding m->now: its changes wait in `pending` until the
+ * block is full, because no prefix before it reads them (f[i] for i < open
+ * covers blocks before open only), so a request walks the tree twice, not
+ * three times. */
 struct wtree {
-    uint64_t *w, *f;
+    uint32_t *w;
+    uint64_t *f;
+    uint64_t pending;   /* not yet added to f at block m->open */
 };
 
 static uint64_t fw_prefix(const uint64_t *t, uint64_t i)
@@ -124,33 +183,61 @@ static void fw_build(uint64_t *t, uint64_t n)
 static uint64_t weight(const sim_mrc *m, const struct wtree *t, uint64_t p)
 {
     if (t->w)
-        return t->w[p];
+        return t->w[p - 1];
     return (m->occ[(p - 1) / 64] >> ((p - 1) % 64)) & 1;
 }
 
+/* The weights of positions from..to, two per step. */
+static uint64_t sum_weights(const uint32_t *w, uint64_t from, uint64_t to)
+{
+    uint64_t s = 0, i = from - 1;
+    for (; i < to - 1; i += 2)
+        s += (uint64_t)w[i] + w[i + 1];
+    return i == to - 1 ? s + w[i] : s;
+}
+
+/* The sum of weights at positions 1..pos.  In bytes, the part inside pos's
+ * block is summed from whichever end of the block is nearer: up from its
+ * start, or down from its end and subtracted from the prefix through the
+ * whole block (f, plus the pending changes if it is the open block). */
 static uint64_t wt_prefix(const sim_mrc *m, const struct wtree *t, uint64_t pos)
 {
-    uint64_t b = (pos - 1) / BLK, s = fw_prefix(t->f, b);
+    uint64_t b = (pos - 1) / BLK, off = (pos - 1) % BLK;
     if (!t->w)
-        return s + (uint64_t)__builtin_popcountll(m->occ[b] &
-                                                  ((UINT64_C(2) << ((pos - 1) % 64)) - 1));
-    for (uint64_t i = b * BLK + 1; i <= pos; i++)
-        s += t->w[i];
-    return s;
+        return fw_prefix(t->f, b) + popcount64(m->occ[b] & ((UINT64_C(2) << off) - 1));
+    if (off < BLK / 2)
+        return fw_prefix(t->f, b) + sum_weights(t->w, b * BLK + 1, pos);
+    uint64_t whole = fw_prefix(t->f, b + 1) + (b + 1 == m->open ? t->pending : 0);
+    return pos == (b + 1) * BLK ? whole : whole - sum_weights(t->w, pos + 1, (b + 1) * BLK);
 }
 
 static void wt_add(const sim_mrc *m, struct wtree *t, uint64_t pos, uint64_t delta)
 {
+    uint64_t b = (pos - 1) / BLK + 1;
     if (t->w)
-        t->w[pos] += delta;
-    fw_add(t->f, m->npos / BLK, (pos - 1) / BLK + 1, delta);
+        t->w[pos - 1] += (uint32_t)delta;
+    if (b == m->open)
+        t->pending += delta;
+    else
+        fw_add(t->f, m->npos / BLK, b, delta);
+}
+
+/* Adds the pending changes to f: then f is exact everywhere. */
+static void wt_flush(sim_mrc *m)
+{
+    for (size_t c = 0; c < m->ntrees; c++)
+        if (m->tree[c].f && m->tree[c].pending) {
+            fw_add(m->tree[c].f, m->npos / BLK, m->open, m->tree[c].pending);
+            m->tree[c].pending = 0;
+        }
+    m->open = 0;
 }
 
 static int wt_alloc(const sim_mrc *m, struct wtree *t)
 {
     t->f = calloc(m->npos / BLK + 1, sizeof *t->f);
     if (!m->unit_sizes)
-        t->w = calloc(m->npos + 1, sizeof *t->w);
+        t->w = big_calloc(m->npos * sizeof *t->w);
     return t->f && (m->unit_sizes || t->w) ? 0 : SIM_ENOMEM;
 }
 
@@ -158,11 +245,10 @@ static int wt_alloc(const sim_mrc *m, struct wtree *t)
 static int wt_resize(struct wtree *t, uint64_t npos)
 {
     if (t->w) {
-        uint64_t *w = realloc(t->w, (npos + 1) * sizeof *w);
-        if (!w)
+        free(t->w);
+        t->w = big_calloc(npos * sizeof *t->w);
+        if (!t->w)
             return SIM_ENOMEM;
-        t->w = w;
-        memset(t->w, 0, (npos + 1) * sizeof *t->w);
     }
     uint64_t *f = realloc(t->f, (npos / BLK + 1) * sizeof *f);
     if (!f)
@@ -177,13 +263,14 @@ static void wt_build(const sim_mrc *m, struct wtree *t)
     for (uint64_t b = 1; b <= m->npos / BLK; b++) {
         uint64_t sum = 0;
         if (!t->w)
-            sum = (uint64_t)__builtin_popcountll(m->occ[b - 1]);
+            sum = popcount64(m->occ[b - 1]);
         else
             for (uint64_t i = (b - 1) * BLK + 1; i <= b * BLK; i++)
-                sum += t->w[i];
+                sum += t->w[i - 1];
         t->f[b] = sum;
     }
     fw_build(t->f, m->npos / BLK);
+    t->pending = 0;
 }
 
 /*=====   Setup   =====*/
@@ -278,10 +365,18 @@ void sim_mrc_free(sim_mrc *m)
 
 /*=====   Object table   =====*/
 
+
 /* The slot of key, or the empty slot where it would go. */
-static struct slot *find_slot(const sim_mrc *m, uint64_t key)
+/* The home slot of a key whose sim_key_hash is h: from bits above the
+ * ones that decide sampling, or sampled keys would crowd one end. */
+static uint64_t home(const sim_mrc *m, uint64_t h)
 {
-    for (uint64_t i = sim_key_hash(key) & m->mask;; i = (i + 1) & m->mask) {
+    return (h >> HASH_BITS) & m->mask;
+}
+
+static struct slot *find_slot(const sim_mrc *m, uint64_t key, uint64_t h)
+{
+    for (uint64_t i = home(m, h);; i = (i + 1) & m->mask) {
         struct slot *s = &m->slots[i];
         if (s->pos == POS_EMPTY || s->key == key)
             return s;
@@ -292,7 +387,7 @@ static struct slot *find_slot(const sim_mrc *m, uint64_t key)
 static int grow_table(sim_mrc *m)
 {
     uint64_t n = (m->mask + 1) * 2;
-    struct slot *old = m->slots, *s = malloc(n * sizeof *s);
+    struct slot *old = m->slots, *s = big_alloc(n * sizeof *s);
     if (!s)
         return SIM_ENOMEM;
     for (uint64_t i = 0; i < n; i++)
@@ -302,7 +397,7 @@ static int grow_table(sim_mrc *m)
     m->mask = n - 1;
     for (uint64_t i = 0; i < oldn; i++)
         if (old[i].pos != POS_EMPTY)
-            *find_slot(m, old[i].key) = old[i];
+            *find_slot(m, old[i].key, sim_key_hash(old[i].key)) = old[i];
     free(old);
     return 0;
 }
@@ -334,9 +429,9 @@ static int compact(sim_mrc *m)
         return SIM_ENOMEM;
     for (uint64_t i = 0; i < words; i++) {
         rank[i] = (uint32_t)live;
-        live += (uint64_t)__builtin_popcountll(m->occ[i]);
+        live += popcount64(m->occ[i]);
     }
-    uint64_t n = 2 * live > MIN_POSITIONS ? 2 * live : MIN_POSITIONS;
+    uint64_t n = SPARE * live > MIN_POSITIONS ? SPARE * live : MIN_POSITIONS;
     n = (n + 63) / 64 * 64;
     if (n > MAX_POSITIONS) {
         free(rank);
@@ -352,16 +447,17 @@ static int compact(sim_mrc *m)
         free(occ);
         return rc;
     }
+    m->open = 0; /* the trees are rebuilt exact */
     for (uint64_t i = 0; i <= m->mask; i++) {
         struct slot *s = &m->slots[i];
         if (s->pos == POS_EMPTY || s->pos == POS_DEAD || s->pos == POS_HUGE)
             continue;
         uint64_t p = s->pos - 1, below = m->occ[p / 64] & ((UINT64_C(2) << (p % 64)) - 1);
-        s->pos = rank[p / 64] + (uint32_t)__builtin_popcountll(below);
+        s->pos = rank[p / 64] + (uint32_t)popcount64(below);
         occ[(s->pos - 1) / 64] |= UINT64_C(1) << ((s->pos - 1) % 64);
         struct wtree *t = &m->tree[size_class(m, s->size)];
         if (t->w)
-            t->w[s->pos] = s->size;
+            t->w[s->pos - 1] = s->size;
     }
     free(rank);
     free(m->occ);
@@ -392,6 +488,10 @@ static int place(sim_mrc *m, struct slot *s, size_t cls)
             return SIM_ENOMEM;
     }
     uint64_t p = ++m->now;
+    if ((p - 1) / BLK + 1 != m->open) {
+        wt_flush(m);
+        m->open = (p - 1) / BLK + 1;
+    }
     s->pos = (uint32_t)p;
     m->occ[(p - 1) / 64] |= UINT64_C(1) << ((p - 1) % 64);
     wt_add(m, &m->tree[cls], p, s->size);
@@ -463,9 +563,10 @@ static uint64_t count_hits(sim_mrc *m, const struct slot *s, size_t cls, uint64_
 
 /* The size of the longest run of most recent markers of classes 0..j whose
  * total is at most x. */
-static uint64_t kept_within(const sim_mrc *m, size_t j, uint64_t x)
+static uint64_t kept_within(sim_mrc *m, size_t j, uint64_t x)
 {
     uint64_t tot = 0, acc = 0, pos = 0, step = 1;
+    wt_flush(m); /* the descent reads every level of f */
     for (size_t c = 0; c <= j; c++)
         tot += m->total[c];
     if (tot <= x)
@@ -546,7 +647,7 @@ static int has_marker(const struct slot *s)
 
 static void mrc_delete(sim_mrc *m, uint64_t key)
 {
-    struct slot *s = find_slot(m, key);
+    struct slot *s = find_slot(m, key, sim_key_hash(key));
     if (!has_marker(s)) {
         if (s->pos == POS_HUGE)
             s->pos = POS_DEAD;
@@ -558,9 +659,15 @@ static void mrc_delete(sim_mrc *m, uint64_t key)
     unplace(m, s, cls);
 }
 
-int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
+/* Whether a key whose sim_key_hash is h is outside the sample. */
+static int skipped(const sim_mrc *m, uint64_t h)
 {
-    uint64_t d = 0;
+    return m->sampling && (h & ((1u << HASH_BITS) - 1)) >= m->threshold;
+}
+
+/* sim_mrc_access() for a request whose key hashes to h. */
+static int access_one(sim_mrc *m, const struct sim_req *req, uint64_t h, uint64_t *distance)
+{
     if (distance)
         *distance = 0;
     if (req->op == SIM_OP_DELETE) {
@@ -571,17 +678,16 @@ int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
     }
     m->requests++;
     m->bytes += req->size;
-    if (m->sampling &&
-        (sim_key_hash(req->key) & ((1u << HASH_BITS) - 1)) >= m->threshold)
+    if (skipped(m, h))
         return 0;
     m->s_requests++;
     m->s_bytes += req->size;
-    struct slot *s = find_slot(m, req->key);
+    struct slot *s = find_slot(m, req->key, h);
     if (s->pos == POS_EMPTY) {
         if (2 * (m->nobj + 1) > m->mask + 1) {
             if (grow_table(m))
                 return SIM_ENOMEM;
-            s = find_slot(m, req->key);
+            s = find_slot(m, req->key, h);
         }
         s->key = req->key;
         s->pos = POS_DEAD;
@@ -598,29 +704,55 @@ int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
         return place(m, s, cls);
     }
     size_t cls = size_class(m, s->size);
-    d = m->used ? tracked_access(m, s, cls, 0, req->size) : count_hits(m, s, cls, req->size);
+    uint64_t d = m->used ? tracked_access(m, s, cls, 0, req->size)
+                         : count_hits(m, s, cls, req->size);
     if (distance)
         *distance = d;
     unplace(m, s, cls);
     return place(m, s, cls);
 }
 
-/* The object's slot is a request's likely cache miss (and in bytes, the
- * weight at its old position): fetching them a few requests ahead overlaps
- * the misses with the work in between. */
-#define AHEAD 8
+int sim_mrc_access(sim_mrc *m, const struct sim_req *req, uint64_t *distance)
+{
+    return access_one(m, req, sim_key_hash(req->key), distance);
+}
+
+/* A request's likely cache misses are its slot, then its marker's word of
+ * the occupancy bitmap and (in bytes) the weights summed in its block.
+ * Fetching the slot AHEAD requests ahead, and the rest AHEAD/4 ahead once
+ * the slot is there, overlaps the misses with the work in between (16 and
+ * 4 were the fastest of 8/4, 16/8 and 16/4 on bench_mrc). */
+#define AHEAD 16
+
+static void fetch_marker(const sim_mrc *m, const struct sim_req *req, uint64_t h)
+{
+    const struct slot *s = find_slot(m, req->key, h);
+    if (!has_marker(s) || s->pos > m->npos)
+        return;
+    uint64_t p = s->pos - 1;
+    __builtin_prefetch(&m->occ[p / 64]);
+    if (m->tree[0].w) { /* the line of p and the next one toward the nearer block end */
+        __builtin_prefetch(&m->tree[0].w[p]);
+        __builtin_prefetch(&m->tree[0].w[p % BLK < BLK / 2 ? p / BLK * BLK : p | (BLK - 1)]);
+    }
+}
 
 int sim_mrc_access_batch(sim_mrc *m, const struct sim_req *reqs, size_t n)
 {
+    uint64_t h[AHEAD]; /* h[i % AHEAD]: the hash of reqs[i]'s key, i < AHEAD ahead */
+    for (size_t i = 0; i < n && i < AHEAD; i++)
+        h[i] = sim_key_hash(reqs[i].key);
     for (size_t i = 0; i < n; i++) {
-        if (i + AHEAD < n)
-            __builtin_prefetch(&m->slots[sim_key_hash(reqs[i + AHEAD].key) & m->mask]);
-        if (i + AHEAD / 2 < n && m->tree[0].w) { /* bytes: then the old weight */
-            const struct slot *s = &m->slots[sim_key_hash(reqs[i + AHEAD / 2].key) & m->mask];
-            if (s->key == reqs[i + AHEAD / 2].key && has_marker(s) && s->pos <= m->npos)
-                __builtin_prefetch(&m->tree[0].w[s->pos]);
+        uint64_t hi = h[i % AHEAD];
+        if (i + AHEAD < n) {
+            uint64_t ha = h[i % AHEAD] = sim_key_hash(reqs[i + AHEAD].key);
+            if (!skipped(m, ha))
+                __builtin_prefetch(&m->slots[home(m, ha)]);
         }
-        int rc = sim_mrc_access(m, &reqs[i], NULL);
+        size_t j = i + AHEAD / 4;
+        if (j < n && !skipped(m, h[j % AHEAD]))
+            fetch_marker(m, &reqs[j], h[j % AHEAD]);
+        int rc = access_one(m, &reqs[i], hi, NULL);
         if (rc)
             return rc;
     }
