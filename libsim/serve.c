@@ -53,8 +53,9 @@ struct job {
     uint32_t tokens_in, tokens_out, prompt_tokens;
     uint16_t cat;
     uint8_t model, nex, ttft_done, acceptable, large_ok, cacheable;
+    uint8_t has_emb;          /* its embedding is in embs, for admission */
     uint32_t ex[MAX_K];
-    float *emb;               /* copy, for admission at completion; or NULL */
+    struct exhint hint;       /* from the search, for the admission */
 };
 
 struct replica {
@@ -90,6 +91,8 @@ struct sim_serve_s {
     unsigned nm, large, small;
     struct job *jobs;
     uint32_t njobs, capjobs, *free_jobs, nfree_jobs;
+    float *embs;              /* capembs * dim: job i's embedding in row i */
+    uint32_t capembs;
     uint64_t arrived, completed;
     double now, t_first, t_last_done;
     int started;
@@ -494,7 +497,7 @@ static void windows_until(sim_serve *s, double t)
 
 static void admit(sim_serve *s, struct job *j)
 {
-    if (!s->have_cache || !j->emb)
+    if (!s->have_cache || !j->has_emb)
         return;
     const struct sim_model *m = s->rt[j->model].m;
     struct exentry e;
@@ -508,7 +511,9 @@ static void admit(sim_serve *s, struct job *j)
     e.tokens = j->tokens_in + j->tokens_out;
     e.bytes = e.tokens * s->cfg.bytes_per_token + s->dim * (uint32_t)sizeof(float);
     char err[SIM_ERRLEN];
-    excache_insert(&s->x, &e, j->emb, err, sizeof err); /* a failure just skips */
+    /* A failure just skips. */
+    excache_insert_hint(&s->x, &e, s->embs + (size_t)(j - s->jobs) * s->dim, &j->hint, err,
+                        sizeof err);
 }
 
 static void feedback(sim_serve *s, const struct job *j)
@@ -544,8 +549,7 @@ static void complete(sim_serve *s, uint32_t id, double t)
         if (j->cacheable)
             admit(s, j);
     }
-    free(j->emb);
-    j->emb = NULL;
+    j->has_emb = 0;
     s->completed++;
     s->t_last_done = t;
     s->free_jobs[s->nfree_jobs++] = id;
@@ -665,8 +669,12 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         uint64_t ids[CANDIDATES];
         float sims[CANDIDATES];
         char err[SIM_ERRLEN];
-        size_t want = s->cfg.router == SIM_ROUTE_SEMCACHE ? 1 : CANDIDATES;
-        int n = excache_search(&s->x, q->emb, want, ids, sims, err, sizeof err);
+        int sc = s->cfg.router == SIM_ROUTE_SEMCACHE;
+        /* Candidates below the threshold used next are never used: the
+         * search need not return them (and its pre-filter is cheaper). */
+        float minsim = (float)(sc ? s->cfg.semcache_threshold : s->cfg.min_sim);
+        int n = excache_search_floor(&s->x, q->emb, sc ? 1 : CANDIDATES, minsim, &j->hint, ids,
+                                     sims, err, sizeof err);
         for (int i = 0; i < n; i++) {
             const struct exentry *e = &s->x.e[ids[i]];
             /* The truth is the model's (relevance from TRUE_S0); the router
@@ -770,6 +778,19 @@ static void update_load(sim_serve *s)
 
 static int ensure_cache(sim_serve *s, const struct sim_req *q, char *err, size_t errlen);
 
+/* A row of embs for every job slot (grown with the jobs, not per job). */
+static int ensure_embs(sim_serve *s)
+{
+    if (s->capembs >= s->capjobs)
+        return 0;
+    float *e = realloc(s->embs, (size_t)s->capjobs * s->dim * sizeof *e);
+    if (!e)
+        return SIM_ENOMEM;
+    s->embs = e;
+    s->capembs = s->capjobs;
+    return 0;
+}
+
 int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category_name,
                      char *err, size_t errlen)
 {
@@ -854,10 +875,9 @@ int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category
         as[k]->ex_hits += j->nex > 0;
         as[k]->ex_total += j->nex;
     }
-    if (s->have_cache) {
-        j->emb = malloc(s->dim * sizeof *j->emb);
-        if (j->emb)
-            memcpy(j->emb, q->emb, s->dim * sizeof *j->emb);
+    if (s->have_cache && ensure_embs(s) == 0) {
+        memcpy(s->embs + (size_t)id * s->dim, q->emb, s->dim * sizeof *s->embs);
+        j->has_emb = 1;
     }
     return start_job(s, id, t);
 }
@@ -1019,8 +1039,7 @@ void sim_serve_free(sim_serve *s)
         free(s->rt[m].rep);
         free(s->rt[m].queue);
     }
-    for (uint32_t i = 0; i < s->njobs; i++)
-        free(s->jobs[i].emb);
+    free(s->embs);
     free(s->jobs);
     free(s->free_jobs);
     free(s->win.ttft);

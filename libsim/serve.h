@@ -21,24 +21,44 @@ struct exentry {
 };
 
 /* IVF: entries in clusters around centroids; a search scans the clusters
- * of the nprobe nearest centroids (IC-Cache's clustered retrieval). */
+ * of the nprobe nearest centroids (IC-Cache's clustered retrieval).  Each
+ * list keeps its entries' int8 codes contiguous, for the pre-filter of
+ * serve_ivf.c. */
 struct ivf_list {
     uint32_t *ids, n, cap;
+    int8_t *code;        /* cap rows of cdim bytes */
+    float *qs, *qe;      /* per slot: code step, residual norm (serve_ivf.c) */
 };
+
+/* What a search learnt about the query's own nearest centroid, so that
+ * inserting the same embedding later need not scan the centroids again:
+ * best is the nearest of the first ncent centroids (0: no hint). */
+struct exhint {
+    uint32_t ncent, best;
+    float sim;
+};
+
+typedef void (*ivf_scan_fn)(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
+                            int32_t *out);
 
 struct excache {
     int kind;            /* enum sim_serve_index */
     sim_vec *idx;        /* flat or hnsw */
-    /* ivf */
-    uint32_t nlist, nprobe, ncent;
+    /* ivf (serve_ivf.c) */
+    uint32_t nlist, nprobe, ncent, cdim;
     float *cent;         /* nlist * dim, unit vectors */
+    int8_t *ccode;       /* nlist * cdim: the centroids' codes */
+    float *cqs, *cqe;    /* per centroid: code step, residual norm */
     float *vec;          /* cap * dim: each entry's unit vector */
     uint32_t *cluster, *slot; /* per entry: its cluster and place in it */
     struct ivf_list *lists;
-    float *scratch;      /* dim + nlist floats */
+    float *u;            /* dim: the normalised query */
+    int8_t *ucode;       /* cdim: its code */
+    float *approx, *bound; /* nlist: centroid similarities, approximate */
     uint64_t *probe;     /* nlist: clusters to scan */
     float *probe_sim;
-    struct exentry *e;
+    ivf_scan_fn scan;    /* int8 kernel: AVX2 where the CPU has it */
+struct exentry *e;
     uint32_t n, cap;     /* ids handed out, allocated */
     uint32_t *free_ids, nfree;
     uint32_t *live, *pos, nlive;
@@ -57,5 +77,25 @@ int excache_insert(struct excache *x, const struct exentry *proto, const float *
 void excache_remove(struct excache *x, uint32_t id);
 int excache_search(struct excache *x, const float *q, size_t k, uint64_t *ids, float *sims,
                    char *err, size_t errlen);
+/* As excache_search, but returns only entries of similarity >= minsim (the
+ * same as filtering the unfloored result: ranks are by similarity) and, if
+ * hint is not NULL, fills it for excache_insert_hint. */
+int excache_search_floor(struct excache *x, const float *q, size_t k, float minsim,
+                         struct exhint *hint, uint64_t *ids, float *sims, char *err,
+                         size_t errlen);
+/* As excache_insert, for the embedding a search filled hint for (or hint
+ * NULL): the same result, fewer centroid comparisons. */
+int excache_insert_hint(struct excache *x, const struct exentry *proto, const float *emb,
+                        const struct exhint *hint, char *err, size_t errlen);
+
+/* serve_ivf.c: the IVF index of an excache. */
+int ivf_init(struct excache *x, uint64_t budget);
+void ivf_free(struct excache *x);
+int ivf_grow(struct excache *x, uint32_t cap);
+int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhint *hint,
+            char *err, size_t errlen);
+void ivf_del(struct excache *x, uint32_t id);
+int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
+               uint64_t *ids, float *sims, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,422 @@
+/*
+ * serve_ivf.c - the example cache's IVF index: IC-Cache's clustered
+ * retrieval, with an int8 pre-filter that leaves every result exact.
+ *
+ * Clusters: centroids are chosen online, leader-style: a new entry whose
+ * best centroid is below LEADER_SIM founds a cluster, until there are
+ * nlist = sqrt(expected entries) of them; every entry joins its nearest
+ * centroid's list, and a search scans the lists of the nprobe nearest
+ * centroids.  Per request that is about nlist + nprobe * N / nlist
+ * similarities (the insertion of the same embedding reuses the search's
+ * nearest centroid through struct exhint).
+ *
+ * HOW THE PRE-FILTER STAYS EXACT
+ * Every unit vector v also has an int8 code c with v = c * step + r: step =
+ * max|v_i| / 127, and the residual's norm |r| is kept.  For a query u with
+ * code c', step' and residual r', the integer dot product D = c . c' gives
+ * a = D * step * step', and
+ *     |u.v - a| = |u.r + r'.(v - r)| <= |r| + |r'| (1 + |r|),
+ * plus SLACK for float rounding (the float dot product's own error is at
+ * most about dim * 2^-24).  So a candidate whose a + bound is below the
+ * current k-th similarity (or the caller's minsim) cannot enter the top k,
+ * and is skipped; every other one is scored by the float dot product, as
+ * before.  The centroids are ranked the same way: a centroid whose upper
+ * bound is below the nprobe-th best lower bound is not among the nprobe
+ * nearest.  The results are therefore those of the float index, bit for
+ * bit, on every machine; integer sums do not depend on the instruction set,
+ * so the AVX2 kernel (chosen at run time, when the CPU has it) and the
+ * portable one agree, and only speed depends on the machine.
+ *
+ * Codes are stored per list, contiguous, so that a scan streams through
+ * memory (a delete moves the list's last row into the hole); the float
+ * vectors, read only for the few candidates that pass, are stored by id.
+ *
+ * Invariants: 1. entry id is lists[cluster[id]].ids[slot[id]];
+ *             2. code, qs and qe of slot i of a list describe vec[ids[i]];
+ *             3. codes are in [-127, 127] (so the AVX2 pair sums cannot
+ *                saturate: 2 * 127 * 127 < 32767) and zero past dim.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+#include "vec_impl.h"
+
+#define LEADER_SIM 0.9f
+#define MAXK 64
+#define CHUNK 256 /* codes scored per kernel call */
+
+/*=====   int8 kernels   =====*/
+
+static void scan_c(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
+                   int32_t *out)
+{
+    for (uint32_t r = 0; r < n; r++) {
+        const int8_t *c = codes + (size_t)r * cdim;
+        int32_t s = 0;
+        for (uint32_t i = 0; i < cdim; i++)
+            s += q[i] * c[i];
+        out[r] = s;
+    }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define IVF_AVX2 1
+
+/* |q| times sign(q) * c, 32 bytes at a time: maddubs multiplies unsigned
+ * by signed bytes and adds pairs into 16 bits (at most 2 * 127 * 127, no
+ * saturation), madd with ones widens the pairs into 32-bit sums. */
+__attribute__((target("avx2")))
+static void scan_avx2(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
+                      int32_t *out)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (uint32_t r = 0; r < n; r++) {
+        const int8_t *c = codes + (size_t)r * cdim;
+        __m256i acc = _mm256_setzero_si256();
+        for (uint32_t i = 0; i < cdim; i += 32) {
+            __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(q + i));
+            __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(c + i));
+            __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+        }
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+        out[r] = _mm_cvtsi128_si32(s);
+    }
+}
+#endif
+
+static ivf_scan_fn pick_scan(void)
+{
+#ifdef IVF_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        return scan_avx2;
+#endif
+    return scan_c;
+}
+
+/* The code of unit vector v (cdim bytes, zero past dim), its step and the
+ * norm of its residual. */
+static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, float *step,
+                     float *resid)
+{
+    float m = 0;
+    for (uint32_t i = 0; i < dim; i++)
+        if (fabsf(v[i]) > m)
+            m = fabsf(v[i]);
+    double st = m > 0 ? m / 127.0 : 1, r2 = 0;
+    for (uint32_t i = 0; i < dim; i++) {
+        double c = nearbyint(v[i] / st);
+        c = c > 127 ? 127 : c < -127 ? -127 : c;
+        code[i] = (int8_t)c;
+        r2 += (v[i] - c * st) * (v[i] - c * st);
+    }
+    memset(code + dim, 0, cdim - dim);
+    *step = (float)st;
+    *resid = (float)sqrt(r2);
+}
+
+/* Slack for float rounding: the dot product's error (dim * 2^-24 at most
+ * for unit vectors), the product D * step * step' and the stored norms. */
+static float slack(uint32_t dim)
+{
+    return 1e-4f + (float)dim * 1.2e-7f;
+}
+
+/*=====   lifecycle   =====*/
+
+int ivf_init(struct excache *x, uint64_t budget)
+{
+    /* Expected entries: the budget over a typical entry (600 tokens of text
+     * at 4 bytes, plus the embedding). */
+    double expect = (double)budget / (2400.0 + 4.0 * x->dim);
+    uint32_t nlist = (uint32_t)ceil(sqrt(expect));
+    x->nlist = nlist < 8 ? 8 : nlist > 65536 ? 65536 : nlist;
+    x->nprobe = 4;
+    x->cdim = (x->dim + 31) & ~31u;
+    x->scan = pick_scan();
+    x->cent = malloc((size_t)x->nlist * x->dim * sizeof *x->cent);
+    x->ccode = malloc((size_t)x->nlist * x->cdim);
+    x->cqs = malloc(x->nlist * sizeof *x->cqs);
+    x->cqe = malloc(x->nlist * sizeof *x->cqe);
+    x->lists = calloc(x->nlist, sizeof *x->lists);
+    x->u = malloc(x->dim * sizeof *x->u);
+    x->ucode = malloc(x->cdim);
+    x->approx = malloc(x->nlist * sizeof *x->approx);
+    x->bound = malloc(x->nlist * sizeof *x->bound);
+    x->probe = malloc(x->nlist * sizeof *x->probe);
+    x->probe_sim = malloc(x->nlist * sizeof *x->probe_sim);
+    return x->cent && x->ccode && x->cqs && x->cqe && x->lists && x->u && x->ucode
+                   && x->approx && x->bound && x->probe && x->probe_sim
+               ? 0 : SIM_ENOMEM;
+}
+
+void ivf_free(struct excache *x)
+{
+    free(x->cent);
+    free(x->ccode);
+    free(x->cqs);
+    free(x->cqe);
+    free(x->vec);
+    free(x->cluster);
+    free(x->slot);
+    for (uint32_t i = 0; x->lists && i < x->nlist; i++) {
+        free(x->lists[i].ids);
+        free(x->lists[i].code);
+        free(x->lists[i].qs);
+        free(x->lists[i].qe);
+    }
+    free(x->lists);
+    free(x->u);
+    free(x->ucode);
+    free(x->approx);
+    free(x->bound);
+    free(x->probe);
+    free(x->probe_sim);
+}
+
+/* Per-id arrays to cap entries. */
+int ivf_grow(struct excache *x, uint32_t cap)
+{
+    float *v = realloc(x->vec, (size_t)cap * x->dim * sizeof *v);
+    if (!v)
+        return SIM_ENOMEM;
+    x->vec = v;
+    uint32_t *c = realloc(x->cluster, cap * sizeof *c);
+    if (!c)
+        return SIM_ENOMEM;
+    x->cluster = c;
+    uint32_t *sl = realloc(x->slot, cap * sizeof *sl);
+    if (!sl)
+        return SIM_ENOMEM;
+    x->slot = sl;
+    return 0;
+}
+
+static int list_grow(struct excache *x, struct ivf_list *l)
+{
+    uint32_t n = l->cap ? l->cap * 2 : 16;
+    uint32_t *ids = realloc(l->ids, n * sizeof *ids);
+    if (ids)
+        l->ids = ids;
+    int8_t *code = realloc(l->code, (size_t)n * x->cdim);
+    if (code)
+        l->code = code;
+    float *qs = realloc(l->qs, n * sizeof *qs);
+    if (qs)
+        l->qs = qs;
+    float *qe = realloc(l->qe, n * sizeof *qe);
+    if (qe)
+        l->qe = qe;
+    if (!ids || !code || !qs || !qe)
+        return SIM_ENOMEM;
+    l->cap = n;
+    return 0;
+}
+
+/*=====   search   =====*/
+
+/* Keeps the k best (sim desc, id asc) in ids/sims, n of them so far. */
+static size_t topk_add(uint64_t *ids, float *sims, size_t n, size_t k, uint32_t id, float sim)
+{
+    size_t i = n < k ? n++ : k;
+    if (i == k && !(sim > sims[k - 1] || (sim == sims[k - 1] && id < ids[k - 1])))
+        return n;
+    if (i == k)
+        i = k - 1;
+    while (i > 0 && (sims[i - 1] < sim || (sims[i - 1] == sim && ids[i - 1] > id))) {
+        ids[i] = ids[i - 1];
+        sims[i] = sims[i - 1];
+        i--;
+    }
+    ids[i] = id;
+    sims[i] = sim;
+    return n;
+}
+
+/* Normalises q into x->u and codes it into x->ucode; its step and residual
+ * norm in *step, *resid. */
+static int prepare(struct excache *x, const float *q, float *step, float *resid)
+{
+    memcpy(x->u, q, x->dim * sizeof *x->u);
+    if (sim_vec_normalise(x->u, x->dim))
+        return SIM_EINVAL;
+    quantise(x->u, x->dim, x->cdim, x->ucode, step, resid);
+    return 0;
+}
+
+/* Approximate similarities of x->u to centroids [c0, ncent) into approx[]
+ * and their error bounds into bound[]. */
+static void centroid_approx(struct excache *x, uint32_t c0, float ustep, float uresid)
+{
+    int32_t dots[CHUNK];
+    const float sl = slack(x->dim);
+    for (uint32_t c = c0; c < x->ncent; c += CHUNK) {
+        uint32_t m = x->ncent - c < CHUNK ? x->ncent - c : CHUNK;
+        x->scan(x->ucode, x->ccode + (size_t)c * x->cdim, m, x->cdim, dots);
+        for (uint32_t i = 0; i < m; i++) {
+            x->approx[c + i] = (float)dots[i] * ustep * x->cqs[c + i];
+            x->bound[c + i] = x->cqe[c + i] + uresid * (1 + x->cqe[c + i]) + sl;
+        }
+    }
+}
+
+/* The want-th largest lower bound over centroids [c0, ncent): no centroid
+ * whose upper bound is below it can be among the want nearest. */
+static float cutoff(const struct excache *x, uint32_t c0, size_t want)
+{
+    float lo[64];
+    size_t n = 0;
+    if (want > 64 || x->ncent - c0 <= want)
+        return -INFINITY;
+    for (uint32_t c = c0; c < x->ncent; c++) {
+        float v = x->approx[c] - x->bound[c];
+        if (n == want && v <= lo[want - 1])
+            continue;
+        size_t i = n < want ? n++ : want - 1;
+        for (; i > 0 && lo[i - 1] < v; i--)
+            lo[i] = lo[i - 1];
+        lo[i] = v;
+    }
+    return lo[want - 1];
+}
+
+/* The want nearest centroids (exact float similarity, ties to the lower
+ * id) into x->probe / x->probe_sim; returns how many. */
+static size_t nearest_centroids(struct excache *x, size_t want, float ustep, float uresid)
+{
+    centroid_approx(x, 0, ustep, uresid);
+    float cut = cutoff(x, 0, want);
+    size_t np = 0;
+    for (uint32_t c = 0; c < x->ncent; c++)
+        if (x->approx[c] + x->bound[c] >= cut)
+            np = topk_add(x->probe, x->probe_sim, np, want, c,
+                          vec_dot(x->u, x->cent + (size_t)c * x->dim, x->dim));
+    return np;
+}
+
+/* Scores list l against x->u into the top k (ids, sims, *n so far). */
+static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, float minsim,
+                      float ustep, float uresid, uint64_t *ids, float *sims, size_t *n)
+{
+    int32_t dots[CHUNK];
+    const float sl = slack(x->dim) + uresid;
+    float tau = *n == k && sims[k - 1] > minsim ? sims[k - 1] : minsim;
+    for (uint32_t at = 0; at < l->n; at += CHUNK) {
+        uint32_t m = l->n - at < CHUNK ? l->n - at : CHUNK;
+        x->scan(x->ucode, l->code + (size_t)at * x->cdim, m, x->cdim, dots);
+        for (uint32_t i = 0; i < m; i++) {
+            float qe = l->qe[at + i];
+            float a = (float)dots[i] * ustep * l->qs[at + i];
+            if (a + qe + uresid * qe + sl < tau)
+                continue;
+            uint32_t id = l->ids[at + i];
+            float sim = vec_dot(x->u, x->vec + (size_t)id * x->dim, x->dim);
+            if (sim < minsim)
+                continue;
+            *n = topk_add(ids, sims, *n, k, id, sim);
+            if (*n == k && sims[k - 1] > tau)
+                tau = sims[k - 1];
+        }
+    }
+}
+
+int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
+               uint64_t *ids, float *sims, char *err, size_t errlen)
+{
+    float ustep, uresid;
+    if (prepare(x, q, &ustep, &uresid)) {
+        snprintf(err, errlen, "query embedding: NaN, infinite or zero");
+        return SIM_EINVAL;
+    }
+    size_t want = x->nprobe < 1 ? 1 : x->nprobe < x->nlist ? x->nprobe : x->nlist;
+    size_t np = nearest_centroids(x, want, ustep, uresid);
+    if (hint && np) {
+        hint->ncent = x->ncent;
+        hint->best = (uint32_t)x->probe[0];
+        hint->sim = x->probe_sim[0];
+    }
+    size_t n = 0;
+    if (k > MAXK)
+        k = MAXK;
+    for (size_t p = 0; p < np; p++)
+        scan_list(x, &x->lists[x->probe[p]], k, minsim, ustep, uresid, ids, sims, &n);
+    return (int)n;
+}
+
+/*=====   insert, delete   =====*/
+
+/* The nearest centroid to x->u (ties to the lower id), starting from the
+ * hint's answer for the centroids it saw. */
+static uint32_t best_centroid(struct excache *x, const struct exhint *hint, float ustep,
+                              float uresid, float *bsim)
+{
+    uint32_t c0 = 0, best = 0;
+    *bsim = -INFINITY;
+    if (hint && hint->ncent && hint->ncent <= x->ncent) {
+        c0 = hint->ncent;
+        best = hint->best;
+        *bsim = hint->sim;
+    }
+    centroid_approx(x, c0, ustep, uresid);
+    float cut = cutoff(x, c0, 1);
+    for (uint32_t c = c0; c < x->ncent; c++) {
+        if (x->approx[c] + x->bound[c] < cut)
+            continue;
+        float s = vec_dot(x->u, x->cent + (size_t)c * x->dim, x->dim);
+        if (s > *bsim) {
+            best = c;
+            *bsim = s;
+        }
+    }
+    return best;
+}
+
+int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhint *hint,
+            char *err, size_t errlen)
+{
+    float ustep, uresid;
+    if (prepare(x, emb, &ustep, &uresid)) {
+        snprintf(err, errlen, "example embedding: NaN, infinite or zero");
+        return SIM_EINVAL;
+    }
+    float bsim;
+    uint32_t best = best_centroid(x, hint, ustep, uresid, &bsim);
+    if (x->ncent < x->nlist && (x->ncent == 0 || bsim < LEADER_SIM)) {
+        best = x->ncent++;
+        memcpy(x->cent + (size_t)best * x->dim, x->u, x->dim * sizeof *x->u);
+        memcpy(x->ccode + (size_t)best * x->cdim, x->ucode, x->cdim);
+        x->cqs[best] = ustep;
+        x->cqe[best] = uresid;
+    }
+    struct ivf_list *l = &x->lists[best];
+    if (l->n == l->cap && list_grow(x, l)) {
+        snprintf(err, errlen, "example cache: out of memory");
+        return SIM_ENOMEM;
+    }
+    memcpy(x->vec + (size_t)id * x->dim, x->u, x->dim * sizeof *x->u);
+    memcpy(l->code + (size_t)l->n * x->cdim, x->ucode, x->cdim);
+    l->qs[l->n] = ustep;
+    l->qe[l->n] = uresid;
+    x->cluster[id] = best;
+    x->slot[id] = l->n;
+    l->ids[l->n++] = id;
+    return 0;
+}
+
+void ivf_del(struct excache *x, uint32_t id)
+{
+    struct ivf_list *l = &x->lists[x->cluster[id]];
+    uint32_t at = x->slot[id], last = --l->n;
+    uint32_t moved = l->ids[last];
+    l->ids[at] = moved;
+    memmove(l->code + (size_t)at * x->cdim, l->code + (size_t)last * x->cdim, x->cdim);
+    l->qs[at] = l->qs[last];
+    l->qe[at] = l->qe[last];
+    x->slot[moved] = at;
+}
