@@ -60,6 +60,7 @@ struct job {
 
 struct replica {
     uint32_t *active;         /* job ids */
+    uint32_t gid;             /* number over all models (model-major) */
     unsigned n;
     double v, t_last;         /* virtual clock, real time it was last updated */
     double next;              /* real time of its next event; INFINITY if idle */
@@ -96,6 +97,11 @@ struct sim_serve_s {
     uint64_t arrived, completed;
     double now, t_first, t_last_done;
     int started;
+    /* Replicas in a binary min-heap by (next, gid): the next event is at
+     * the root (a linear scan was most of the event loop's cost). */
+    struct replica **reps;    /* by gid */
+    unsigned *rep_model;      /* by gid */
+    uint32_t *heap, *hpos, nreps; /* gids; hpos[gid] = place in heap */
     struct excache x;
     int have_cache;
     uint32_t dim;
@@ -372,7 +378,43 @@ static double milestone(const struct job *j)
     return j->ttft_done ? j->v0 + j->work : j->v0 + j->prefill;
 }
 
-static void rep_schedule(const struct model_rt *rt, struct replica *r, const struct job *jobs)
+/*=====   event heap   =====*/
+
+static int ev_less(const sim_serve *s, uint32_t a, uint32_t b)
+{
+    double x = s->reps[a]->next, y = s->reps[b]->next;
+    return x < y || (x == y && a < b);
+}
+
+static void ev_put(sim_serve *s, uint32_t at, uint32_t gid)
+{
+    s->heap[at] = gid;
+    s->hpos[gid] = at;
+}
+
+/* Restores the heap after replica gid's next time changed. */
+static void ev_fix(sim_serve *s, uint32_t gid)
+{
+    uint32_t at = s->hpos[gid];
+    while (at > 0 && ev_less(s, gid, s->heap[(at - 1) / 2])) {
+        ev_put(s, at, s->heap[(at - 1) / 2]);
+        at = (at - 1) / 2;
+    }
+    for (;;) {
+        uint32_t c = 2 * at + 1;
+        if (c >= s->nreps)
+            break;
+        if (c + 1 < s->nreps && ev_less(s, s->heap[c + 1], s->heap[c]))
+            c++;
+        if (!ev_less(s, s->heap[c], gid))
+            break;
+        ev_put(s, at, s->heap[c]);
+        at = c;
+    }
+    ev_put(s, at, gid);
+}
+
+static void rep_next(const struct model_rt *rt, struct replica *r, const struct job *jobs)
 {
     if (!r->n) {
         r->next = INFINITY;
@@ -388,6 +430,13 @@ static void rep_schedule(const struct model_rt *rt, struct replica *r, const str
     r->next = r->t_last + (dv > 0 ? dv / speed(rt, r->n) : 0);
 }
 
+/* Sets replica r's next event time (and its place in the heap). */
+static void rep_schedule(sim_serve *s, const struct model_rt *rt, struct replica *r)
+{
+    rep_next(rt, r, s->jobs);
+    ev_fix(s, r->gid);
+}
+
 static void rep_start(sim_serve *s, struct model_rt *rt, struct replica *r, uint32_t id,
                       double t)
 {
@@ -395,7 +444,7 @@ static void rep_start(sim_serve *s, struct model_rt *rt, struct replica *r, uint
     struct job *j = &s->jobs[id];
     j->v0 = r->v;
     r->active[r->n++] = id;
-    rep_schedule(rt, r, s->jobs);
+    rep_schedule(s, rt, r);
 }
 
 /*=====   metrics   =====*/
@@ -522,7 +571,8 @@ static void feedback(sim_serve *s, const struct job *j)
         struct exentry *e = &s->x.e[j->ex[i]];
         if (!e->live)
             continue; /* evicted meanwhile */
-        e->utility += (float)(s->cfg.utility_lr * ((double)j->acceptable - e->utility));
+        excache_set_utility(&s->x, j->ex[i], e->utility + (float)(s->cfg.utility_lr
+                                                   * ((double)j->acceptable - e->utility)));
         e->uses++;
     }
 }
@@ -583,26 +633,16 @@ static void rep_event(sim_serve *s, unsigned mi, struct replica *r)
         s->jobs[id].v0 = r->v;
         r->active[r->n++] = id;
     }
-    rep_schedule(rt, r, s->jobs);
+    rep_schedule(s, rt, r);
 }
 
-/* Runs every event strictly before time t (all of them if t is infinite). */
+/* Runs every event strictly before time t (all of them if t is infinite),
+ * earliest first (ties: the lower gid). */
 static void advance(sim_serve *s, double t)
 {
-    for (;;) {
-        struct replica *best = NULL;
-        unsigned bm = 0;
-        for (unsigned m = 0; m < s->nm; m++)
-            for (unsigned i = 0; i < s->rt[m].m->replicas; i++) {
-                struct replica *r = &s->rt[m].rep[i];
-                if (r->next < t && (!best || r->next < best->next)) {
-                    best = r;
-                    bm = m;
-                }
-            }
-        if (!best)
-            return;
-        rep_event(s, bm, best);
+    while (s->nreps && s->reps[s->heap[0]]->next < t) {
+        uint32_t g = s->heap[0];
+        rep_event(s, s->rep_model[g], s->reps[g]);
     }
 }
 
@@ -929,7 +969,7 @@ static void replay_examples(sim_serve *s)
         double before = e->utility;
         e->model = (uint8_t)s->large;
         e->acceptable = u < pl;
-        e->utility = (float)pl;
+        excache_set_utility(&s->x, c[i].id, (float)pl);
         spent += c[i].cost;
         s->win_replay_gain += e->utility - before;
         s->replay_gain += e->utility - before;
@@ -940,6 +980,29 @@ static void replay_examples(sim_serve *s)
 }
 
 /*=====   lifecycle   =====*/
+
+/* Every replica in the event heap (all idle: next = INFINITY). */
+static int events_init(sim_serve *s)
+{
+    uint32_t n = 0;
+    for (unsigned m = 0; m < s->nm; m++)
+        n += s->rt[m].m->replicas;
+    s->reps = malloc(n * sizeof *s->reps);
+    s->rep_model = malloc(n * sizeof *s->rep_model);
+    s->heap = malloc(n * sizeof *s->heap);
+    s->hpos = malloc(n * sizeof *s->hpos);
+    if (!s->reps || !s->rep_model || !s->heap || !s->hpos)
+        return SIM_ENOMEM;
+    for (unsigned m = 0; m < s->nm; m++)
+        for (unsigned i = 0; i < s->rt[m].m->replicas; i++) {
+            struct replica *r = &s->rt[m].rep[i];
+            r->gid = s->nreps;
+            s->reps[r->gid] = r;
+            s->rep_model[r->gid] = m;
+            ev_put(s, s->nreps++, r->gid);
+        }
+    return 0;
+}
 
 sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_t errlen)
 {
@@ -976,6 +1039,8 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
                 goto nomem;
         }
     }
+    if (events_init(s))
+        goto nomem;
     sim_rng_seed(&s->arrivals, cfg->seed ^ 0x617272ULL);
     return s;
 nomem:
@@ -1042,6 +1107,10 @@ void sim_serve_free(sim_serve *s)
     free(s->embs);
     free(s->jobs);
     free(s->free_jobs);
+    free(s->reps);
+    free(s->rep_model);
+    free(s->heap);
+    free(s->hpos);
     free(s->win.ttft);
     free(s->win.e2e);
     free(s->all.ttft);

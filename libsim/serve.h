@@ -38,8 +38,21 @@ struct exhint {
     float sim;
 };
 
-typedef void (*ivf_scan_fn)(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
+/* An int8-coded query, for the kernels of serve_ivf.c. */
+struct ivf_query {
+    const int8_t *code;  /* cdim bytes */
+    float step, c1, c0;  /* a row passes if (D step qs + qe c1) + c0 >= tau */
+};
+
+/* out[r] = the integer dot product of q with row r of codes (cdim bytes). */
+typedef void (*ivf_dots_fn)(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
                             int32_t *out);
+/* The rows r < n (ascending) of codes for which, with D = q . row r,
+ * a = ((float)D * step * qs[r] + qe[r] * c1) + c0 >= tau, into pass, and
+ * their a into val; returns how many. */
+typedef uint32_t (*ivf_filter_fn)(const struct ivf_query *q, const int8_t *codes,
+                                  const float *qs, const float *qe, uint32_t n, uint32_t cdim,
+                                  float tau, uint32_t *pass, float *val);
 
 struct excache {
     int kind;            /* enum sim_serve_index */
@@ -57,11 +70,13 @@ struct excache {
     float *approx, *bound; /* nlist: centroid similarities, approximate */
     uint64_t *probe;     /* nlist: clusters to scan */
     float *probe_sim;
-    ivf_scan_fn scan;    /* int8 kernel: AVX2 where the CPU has it */
+    ivf_dots_fn dots;    /* int8 kernels: AVX2 where the CPU has it */
+    ivf_filter_fn filter;
 struct exentry *e;
     uint32_t n, cap;     /* ids handed out, allocated */
     uint32_t *free_ids, nfree;
     uint32_t *live, *pos, nlive;
+    float *dens;         /* by position in live: utility / bytes, for eviction */
     uint64_t bytes, budget;
     uint32_t dim;
     struct sim_rng rng;
@@ -75,6 +90,8 @@ void excache_free(struct excache *x);
 int excache_insert(struct excache *x, const struct exentry *proto, const float *emb,
                    char *err, size_t errlen);
 void excache_remove(struct excache *x, uint32_t id);
+/* Sets entry id's utility (keeping the eviction's copy in step). */
+void excache_set_utility(struct excache *x, uint32_t id, float utility);
 int excache_search(struct excache *x, const float *q, size_t k, uint64_t *ids, float *sims,
                    char *err, size_t errlen);
 /* As excache_search, but returns only entries of similarity >= minsim (the
@@ -95,6 +112,11 @@ int ivf_grow(struct excache *x, uint32_t cap);
 int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhint *hint,
             char *err, size_t errlen);
 void ivf_del(struct excache *x, uint32_t id);
+/* The portable kernels (tests compare the others with them). */
+void ivf_dots_c(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim, int32_t *out);
+uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                      const float *qe, uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
+                      float *val);
 int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
                uint64_t *ids, float *sims, char *err, size_t errlen);
 

@@ -69,6 +69,7 @@ void excache_free(struct excache *x)
     free(x->free_ids);
     free(x->live);
     free(x->pos);
+    free(x->dens);
     if (x->kind == SIM_SERVE_IVF)
         ivf_free(x);
     memset(x, 0, sizeof *x);
@@ -93,6 +94,10 @@ static int grow(struct excache *x)
     if (!p)
         return SIM_ENOMEM;
     x->pos = p;
+    float *d = realloc(x->dens, n * sizeof *d);
+    if (!d)
+        return SIM_ENOMEM;
+    x->dens = d;
     if (x->kind == SIM_SERVE_IVF && ivf_grow(x, n))
         return SIM_ENOMEM;
     x->cap = n;
@@ -110,20 +115,35 @@ void excache_remove(struct excache *x, uint32_t id)
     e->live = 0;
     uint32_t p = x->pos[id], last = x->live[--x->nlive];
     x->live[p] = last;
+    x->dens[p] = x->dens[x->nlive];
     x->pos[last] = p;
     x->free_ids[x->nfree++] = id;
 }
 
-/* The sampled knapsack victim: lowest utility per byte among SAMPLE. */
+void excache_set_utility(struct excache *x, uint32_t id, float utility)
+{
+    struct exentry *e = &x->e[id];
+    e->utility = utility;
+    if (e->live)
+        x->dens[x->pos[id]] = e->utility / e->bytes;
+}
+
+/* The sampled knapsack victim: lowest utility per byte among SAMPLE.  The
+ * ratios are read from dens, by position, not from the entries: one small
+ * array instead of SAMPLE cache misses in a large one. */
 static uint32_t victim(struct excache *x)
 {
-    uint32_t best = x->live[sim_rng_below(&x->rng, x->nlive)];
+    uint32_t p = (uint32_t)sim_rng_below(&x->rng, x->nlive);
+    uint32_t best = x->live[p];
+    float vb = x->dens[p];
     for (int i = 1; i < SAMPLE; i++) {
-        uint32_t c = x->live[sim_rng_below(&x->rng, x->nlive)];
-        double vc = x->e[c].utility / x->e[c].bytes;
-        double vb = x->e[best].utility / x->e[best].bytes;
-        if (vc < vb || (vc == vb && c < best))
+        p = (uint32_t)sim_rng_below(&x->rng, x->nlive);
+        uint32_t c = x->live[p];
+        float vc = x->dens[p];
+        if (vc < vb || (vc == vb && c < best)) {
             best = c;
+            vb = vc;
+        }
     }
     return best;
 }
@@ -151,6 +171,7 @@ int excache_insert_hint(struct excache *x, const struct exentry *proto, const fl
     x->e[id] = *proto;
     x->e[id].live = 1;
     x->pos[id] = x->nlive;
+    x->dens[x->nlive] = proto->utility / proto->bytes;
     x->live[x->nlive++] = id;
     x->bytes += proto->bytes;
     x->inserted++;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "serve.h"
 #include "sim.h"
 #include "sim_serve.h"
 
@@ -66,17 +67,82 @@ static void next_request(struct workload *w, uint64_t i, struct sim_req *q, cons
     *cat = cats[c % 3];
 }
 
+static void workload_init(struct workload *w, uint32_t dim, uint64_t entries)
+{
+    w->dim = dim;
+    w->intents = (uint32_t)(entries * 2);
+    w->centroids = malloc((size_t)w->intents * dim * sizeof(float));
+    w->emb = malloc(dim * sizeof(float));
+    sim_rng_seed(&w->g, 7);
+    for (size_t i = 0; i < (size_t)w->intents * dim; i++)
+        w->centroids[i] = (float)(sim_rng_unit(&w->g) - 0.5);
+}
+
+/* Bytes per entry: (tokens_in + tokens_out) * 4 + dim * 4, on average
+ * (400 + 250) * 4 + the embedding: size the budget for `entries`. */
+static uint64_t budget(uint32_t dim, uint64_t entries)
+{
+    return entries * (650 * 4 + dim * 4);
+}
+
+/* Recall of the IVF index against flat (exact) search over the same
+ * entries: the workload's embeddings inserted into both (evictions agree:
+ * they depend on the seed and sizes only), then the share of the exact
+ * top CANDIDATES at similarity >= MIN_SIM that the IVF search returns. */
+static void recall(uint32_t dim, uint64_t entries, unsigned nprobe, double lists)
+{
+    enum { K = 16, QUERIES = 500 };
+    const float min_sim = 0.5f;
+    struct workload w;
+    workload_init(&w, dim, entries);
+    char err[SIM_ERRLEN];
+    struct excache ivf, flat;
+    /* lists: a multiple of the default number of lists (sqrt(N)). */
+    excache_init(&ivf, dim, (uint64_t)((double)budget(dim, entries) * lists * lists),
+                 SIM_SERVE_IVF, 1, err, sizeof err);
+    ivf.budget = budget(dim, entries);
+    excache_init(&flat, dim, budget(dim, entries), SIM_SERVE_FLAT, 1, err, sizeof err);
+    ivf.nprobe = nprobe;
+    struct sim_req q;
+    const char *cat;
+    uint64_t i = 0;
+    for (; i < entries * 3 / 2; i++) {
+        next_request(&w, i, &q, &cat);
+        struct exentry e = {.utility = 0.5f, .tokens = q.tokens_in + q.tokens_out};
+        e.bytes = e.tokens * 4 + dim * 4;
+        excache_insert(&ivf, &e, q.emb, err, sizeof err);
+        excache_insert(&flat, &e, q.emb, err, sizeof err);
+    }
+    uint64_t want = 0, got = 0, rows = 0;
+    for (int n = 0; n < QUERIES; n++, i++) {
+        next_request(&w, i, &q, &cat);
+        uint64_t a[K], b[K];
+        float sa[K], sb[K];
+        int na = excache_search_floor(&flat, q.emb, K, min_sim, NULL, a, sa, err, sizeof err);
+        int nb = excache_search_floor(&ivf, q.emb, K, min_sim, NULL, b, sb, err, sizeof err);
+        want += (uint64_t)na;
+        rows += ivf.ncent;
+        for (unsigned p = 0; p < nprobe && p < ivf.nlist; p++)
+            rows += ivf.lists[ivf.probe[p]].n;
+        for (int x = 0; x < na; x++)
+            for (int y = 0; y < nb; y++)
+                got += a[x] == b[y];
+    }
+    printf("ivf   dim %3u  entries %7u  recall@%d (sim >= %.1f) vs flat %.4f  (nprobe %u of "
+           "%u lists, %.1f neighbours/query, %.0f codes scanned/query)\n", dim, ivf.nlive, K,
+           (double)min_sim, want ? (double)got / (double)want : 1.0, nprobe, ivf.nlist,
+           (double)want / QUERIES, (double)rows / QUERIES);
+    excache_free(&ivf);
+    excache_free(&flat);
+    free(w.centroids);
+    free(w.emb);
+}
+
 static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t dim,
                uint64_t entries, uint64_t timed)
 {
     struct workload w;
-    w.dim = dim;
-    w.intents = (uint32_t)(entries * 2);
-    w.centroids = malloc((size_t)w.intents * dim * sizeof(float));
-    w.emb = malloc(dim * sizeof(float));
-    sim_rng_seed(&w.g, 7);
-    for (size_t i = 0; i < (size_t)w.intents * dim; i++)
-        w.centroids[i] = (float)(sim_rng_unit(&w.g) - 0.5);
+    workload_init(&w, dim, entries);
 
     char err[SIM_ERRLEN];
     struct sim_serve_config c;
@@ -85,9 +151,7 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
     c.index = kind;
     c.min_sim = 0.5; /* the workload's paraphrases sit near 0.9 */
     c.arrival_rate = 200; /* well within 128 replicas' capacity */
-    /* Bytes per entry: (tokens_in + tokens_out) * 4 + dim * 4, about 2 kB +
-     * the embedding on average: size the budget for `entries` of them. */
-    c.cache_bytes = entries * (500 * 4 + dim * 4);
+    c.cache_bytes = budget(dim, entries);
     sim_serve *s = sim_serve_create(&c, err, sizeof err);
     if (!s) {
         fprintf(stderr, "bench_serve: %s\n", err);
@@ -126,7 +190,8 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_serve [ivf|flat|hnsw DIM ENTRIES [TIMED]]\n");
+    fprintf(stderr, "usage: bench_serve [ivf|flat|hnsw DIM ENTRIES [TIMED]]\n"
+                    "       bench_serve recall DIM ENTRIES [NPROBE [LISTS_FACTOR]]\n");
     return 2;
 }
 
@@ -136,6 +201,13 @@ int main(int argc, char **argv)
     int kind = -1;
     uint32_t dim = 0;
     uint64_t entries = 0, timed = 200000;
+    if (argc > 1 && !strcmp(argv[1], "recall")) {
+        if (argc < 4 || argc > 6 || !atoi(argv[2]) || !atoi(argv[3]))
+            return usage();
+        recall((uint32_t)atoi(argv[2]), (uint64_t)atoll(argv[3]),
+               argc >= 5 ? (unsigned)atoi(argv[4]) : 4, argc >= 6 ? atof(argv[5]) : 1);
+        return 0;
+    }
     if (argc > 1) {
         static const char *const kinds[] = {"flat", "hnsw", "ivf"};
         for (int i = 0; i < 3; i++)
