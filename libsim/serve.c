@@ -92,8 +92,9 @@ struct sim_serve_s {
     unsigned nm, large, small;
     struct job *jobs;
     uint32_t njobs, capjobs, *free_jobs, nfree_jobs;
-    float *embs;              /* capembs * dim: job i's embedding in row i */
-    uint32_t capembs;
+    float *embs;              /* capembs rows of rowlen floats: job i's embedding,
+                               * then its prepared copy (struct exhint) */
+    uint32_t capembs, rowlen;
     uint64_t arrived, completed;
     double now, t_first, t_last_done;
     int started;
@@ -561,8 +562,9 @@ static void admit(sim_serve *s, struct job *j)
     e.bytes = e.tokens * s->cfg.bytes_per_token + s->dim * (uint32_t)sizeof(float);
     char err[SIM_ERRLEN];
     /* A failure just skips. */
-    excache_insert_hint(&s->x, &e, s->embs + (size_t)(j - s->jobs) * s->dim, &j->hint, err,
-                        sizeof err);
+    float *row = s->embs + (size_t)(j - s->jobs) * s->rowlen;
+    j->hint.prep = row + s->dim; /* the rows may have moved since the search */
+    excache_insert_hint(&s->x, &e, row, &j->hint, err, sizeof err);
 }
 
 static void feedback(sim_serve *s, const struct job *j)
@@ -823,7 +825,7 @@ static int ensure_embs(sim_serve *s)
 {
     if (s->capembs >= s->capjobs)
         return 0;
-    float *e = realloc(s->embs, (size_t)s->capjobs * s->dim * sizeof *e);
+    float *e = realloc(s->embs, (size_t)s->capjobs * s->rowlen * sizeof *e);
     if (!e)
         return SIM_ENOMEM;
     s->embs = e;
@@ -891,6 +893,9 @@ int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category
     j->tokens_out = q->tokens_out;
     double d = difficulty(j->cls);
     double u = unit_of(s->cfg.seed * 0x9e3779b97f4a7c15ULL + q->index);
+    int emb_ok = s->have_cache && ensure_embs(s) == 0;
+    if (emb_ok)
+        j->hint.prep = s->embs + (size_t)id * s->rowlen + s->dim;
     int from_cache = route(s, j, q, d, u);
     s->arrived++;
     struct acc *as[2] = {&s->win, &s->all};
@@ -915,8 +920,8 @@ int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category
         as[k]->ex_hits += j->nex > 0;
         as[k]->ex_total += j->nex;
     }
-    if (s->have_cache && ensure_embs(s) == 0) {
-        memcpy(s->embs + (size_t)id * s->dim, q->emb, s->dim * sizeof *s->embs);
+    if (emb_ok) {
+        memcpy(s->embs + (size_t)id * s->rowlen, q->emb, s->dim * sizeof *s->embs);
         j->has_emb = 1;
     }
     return start_job(s, id, t);
@@ -1068,6 +1073,8 @@ static int ensure_cache(sim_serve *s, const struct sim_req *q, char *err, size_t
         return rc;
     s->have_cache = 1;
     s->dim = q->dim;
+    s->rowlen = s->dim + (uint32_t)((excache_prep_size(&s->x) + sizeof(float) - 1)
+                                    / sizeof(float));
     return 0;
 }
 

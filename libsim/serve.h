@@ -26,16 +26,21 @@ struct exentry {
  * serve_ivf.c. */
 struct ivf_list {
     uint32_t *ids, n, cap;
+    float *vec;          /* cap rows of dim floats: the unit vectors */
     int8_t *code;        /* cap rows of cdim bytes */
     float *qs, *qe;      /* per slot: code step, residual norm (serve_ivf.c) */
 };
 
-/* What a search learnt about the query's own nearest centroid, so that
- * inserting the same embedding later need not scan the centroids again:
- * best is the nearest of the first ncent centroids (0: no hint). */
+/* What a search learnt about the query, so that inserting the same
+ * embedding later costs less: best is the nearest of the first ncent
+ * centroids (0: not known), and if the caller points prep at
+ * excache_prep_size() bytes, the search stores the normalised, coded
+ * query there (have_prep). */
 struct exhint {
     uint32_t ncent, best;
     float sim;
+    void *prep;
+    int have_prep;
 };
 
 /* An int8-coded query, for the kernels of serve_ivf.c. */
@@ -62,12 +67,12 @@ struct excache {
     float *cent;         /* nlist * dim, unit vectors */
     int8_t *ccode;       /* nlist * cdim: the centroids' codes */
     float *cqs, *cqe;    /* per centroid: code step, residual norm */
-    float *vec;          /* cap * dim: each entry's unit vector */
     uint32_t *cluster, *slot; /* per entry: its cluster and place in it */
     struct ivf_list *lists;
     float *u;            /* dim: the normalised query */
     int8_t *ucode;       /* cdim: its code */
-    float *approx, *bound; /* nlist: centroid similarities, approximate */
+    float ustep, uresid; /* its code's step and residual norm */
+    float *approx;       /* nlist: upper bounds of centroid similarities */
     uint64_t *probe;     /* nlist: clusters to scan */
     float *probe_sim;
     ivf_dots_fn dots;    /* int8 kernels: AVX2 where the CPU has it */
@@ -105,7 +110,11 @@ int excache_search_floor(struct excache *x, const float *q, size_t k, float mins
 int excache_insert_hint(struct excache *x, const struct exentry *proto, const float *emb,
                         const struct exhint *hint, char *err, size_t errlen);
 
+/* Bytes a hint's prep needs (0: the index does not use it). */
+size_t excache_prep_size(const struct excache *x);
+
 /* serve_ivf.c: the IVF index of an excache. */
+size_t ivf_prep_size(const struct excache *x);
 int ivf_init(struct excache *x, uint64_t budget);
 void ivf_free(struct excache *x);
 int ivf_grow(struct excache *x, uint32_t cap);

@@ -120,6 +120,11 @@ void excache_remove(struct excache *x, uint32_t id)
     x->free_ids[x->nfree++] = id;
 }
 
+size_t excache_prep_size(const struct excache *x)
+{
+    return x->kind == SIM_SERVE_IVF ? ivf_prep_size(x) : 0;
+}
+
 void excache_set_utility(struct excache *x, uint32_t id, float utility)
 {
     struct exentry *e = &x->e[id];
@@ -193,8 +198,10 @@ int excache_search_floor(struct excache *x, const float *q, size_t k, float mins
                          struct exhint *hint, uint64_t *ids, float *sims, char *err,
                          size_t errlen)
 {
-    if (hint)
+    if (hint) {
         hint->ncent = 0;
+        hint->have_prep = 0;
+    }
     if (x->nlive == 0)
         return 0;
     if (x->kind == SIM_SERVE_IVF)

@@ -255,11 +255,10 @@ int ivf_init(struct excache *x, uint64_t budget)
     x->u = malloc(x->dim * sizeof *x->u);
     x->ucode = malloc(x->cdim);
     x->approx = malloc(x->nlist * sizeof *x->approx);
-    x->bound = malloc(x->nlist * sizeof *x->bound);
     x->probe = malloc(x->nlist * sizeof *x->probe);
     x->probe_sim = malloc(x->nlist * sizeof *x->probe_sim);
     return x->cent && x->ccode && x->cqs && x->cqe && x->lists && x->u && x->ucode
-                   && x->approx && x->bound && x->probe && x->probe_sim
+                   && x->approx && x->probe && x->probe_sim
                ? 0 : SIM_ENOMEM;
 }
 
@@ -269,11 +268,11 @@ void ivf_free(struct excache *x)
     free(x->ccode);
     free(x->cqs);
     free(x->cqe);
-    free(x->vec);
     free(x->cluster);
     free(x->slot);
     for (uint32_t i = 0; x->lists && i < x->nlist; i++) {
         free(x->lists[i].ids);
+        free(x->lists[i].vec);
         free(x->lists[i].code);
         free(x->lists[i].qs);
         free(x->lists[i].qe);
@@ -282,7 +281,6 @@ void ivf_free(struct excache *x)
     free(x->u);
     free(x->ucode);
     free(x->approx);
-    free(x->bound);
     free(x->probe);
     free(x->probe_sim);
 }
@@ -290,10 +288,6 @@ void ivf_free(struct excache *x)
 /* Per-id arrays to cap entries. */
 int ivf_grow(struct excache *x, uint32_t cap)
 {
-    float *v = realloc(x->vec, (size_t)cap * x->dim * sizeof *v);
-    if (!v)
-        return SIM_ENOMEM;
-    x->vec = v;
     uint32_t *c = realloc(x->cluster, cap * sizeof *c);
     if (!c)
         return SIM_ENOMEM;
@@ -311,6 +305,9 @@ static int list_grow(struct excache *x, struct ivf_list *l)
     uint32_t *ids = realloc(l->ids, n * sizeof *ids);
     if (ids)
         l->ids = ids;
+    float *vec = realloc(l->vec, (size_t)n * x->dim * sizeof *vec);
+    if (vec)
+        l->vec = vec;
     int8_t *code = realloc(l->code, (size_t)n * x->cdim);
     if (code)
         l->code = code;
@@ -320,10 +317,48 @@ static int list_grow(struct excache *x, struct ivf_list *l)
     float *qe = realloc(l->qe, n * sizeof *qe);
     if (qe)
         l->qe = qe;
-    if (!ids || !code || !qs || !qe)
+    if (!ids || !vec || !code || !qs || !qe)
         return SIM_ENOMEM;
     l->cap = n;
     return 0;
+}
+
+/*=====   the prepared vector   =====*/
+
+/* A prepared vector, as a hint carries it: the unit vector (dim floats),
+ * its step and residual norm (2 floats), its code (cdim bytes). */
+size_t ivf_prep_size(const struct excache *x)
+{
+    return (x->dim + 2) * sizeof(float) + x->cdim;
+}
+
+/* Normalises q into x->u and codes it into x->ucode, x->ustep,
+ * x->uresid. */
+static int prepare(struct excache *x, const float *q)
+{
+    memcpy(x->u, q, x->dim * sizeof *x->u);
+    if (sim_vec_normalise(x->u, x->dim))
+        return SIM_EINVAL;
+    quantise(x->u, x->dim, x->cdim, x->ucode, &x->ustep, &x->uresid);
+    return 0;
+}
+
+static void prep_save(const struct excache *x, void *prep)
+{
+    float *f = prep;
+    memcpy(f, x->u, x->dim * sizeof *f);
+    f[x->dim] = x->ustep;
+    f[x->dim + 1] = x->uresid;
+    memcpy(f + x->dim + 2, x->ucode, x->cdim);
+}
+
+static void prep_load(struct excache *x, const void *prep)
+{
+    const float *f = prep;
+    memcpy(x->u, f, x->dim * sizeof *f);
+    x->ustep = f[x->dim];
+    x->uresid = f[x->dim + 1];
+    memcpy(x->ucode, f + x->dim + 2, x->cdim);
 }
 
 /*=====   search   =====*/
@@ -346,62 +381,42 @@ static size_t topk_add(uint64_t *ids, float *sims, size_t n, size_t k, uint32_t 
     return n;
 }
 
-/* Normalises q into x->u and codes it into x->ucode; its step and residual
- * norm in *step, *resid. */
-static int prepare(struct excache *x, const float *q, float *step, float *resid)
-{
-    memcpy(x->u, q, x->dim * sizeof *x->u);
-    if (sim_vec_normalise(x->u, x->dim))
-        return SIM_EINVAL;
-    quantise(x->u, x->dim, x->cdim, x->ucode, step, resid);
-    return 0;
-}
-
-/* Approximate similarities of x->u to centroids [c0, ncent) into approx[]
- * and their error bounds into bound[]. */
-static void centroid_approx(struct excache *x, uint32_t c0, float ustep, float uresid)
+/* Upper bounds of the similarities of x->u to centroids [c0, ncent) into
+ * approx[]; returns the want-th largest lower bound: no
+ * centroid whose upper bound is below it is among the want nearest. */
+static float centroid_approx(struct excache *x, uint32_t c0, size_t want)
 {
     int32_t dots[CHUNK];
+    float lo[64];
+    size_t n = 0;
     const float sl = slack(x->dim);
+    int cut = want <= 64 && x->ncent - c0 > want;
     for (uint32_t c = c0; c < x->ncent; c += CHUNK) {
         uint32_t m = x->ncent - c < CHUNK ? x->ncent - c : CHUNK;
         x->dots(x->ucode, x->ccode + (size_t)c * x->cdim, m, x->cdim, dots);
         for (uint32_t i = 0; i < m; i++) {
-            x->approx[c + i] = (float)dots[i] * ustep * x->cqs[c + i];
-            x->bound[c + i] = x->cqe[c + i] + uresid * (1 + x->cqe[c + i]) + sl;
+            float a = (float)dots[i] * x->ustep * x->cqs[c + i];
+            float b = x->cqe[c + i] + x->uresid * (1 + x->cqe[c + i]) + sl;
+            x->approx[c + i] = a + b;
+            if (!cut || (n == want && a - b <= lo[want - 1]))
+                continue;
+            size_t at = n < want ? n++ : want - 1;
+            for (; at > 0 && lo[at - 1] < a - b; at--)
+                lo[at] = lo[at - 1];
+            lo[at] = a - b;
         }
     }
-}
-
-/* The want-th largest lower bound over centroids [c0, ncent): no centroid
- * whose upper bound is below it can be among the want nearest. */
-static float cutoff(const struct excache *x, uint32_t c0, size_t want)
-{
-    float lo[64];
-    size_t n = 0;
-    if (want > 64 || x->ncent - c0 <= want)
-        return -INFINITY;
-    for (uint32_t c = c0; c < x->ncent; c++) {
-        float v = x->approx[c] - x->bound[c];
-        if (n == want && v <= lo[want - 1])
-            continue;
-        size_t i = n < want ? n++ : want - 1;
-        for (; i > 0 && lo[i - 1] < v; i--)
-            lo[i] = lo[i - 1];
-        lo[i] = v;
-    }
-    return lo[want - 1];
+    return cut ? lo[want - 1] : -INFINITY;
 }
 
 /* The want nearest centroids (exact float similarity, ties to the lower
  * id) into x->probe / x->probe_sim; returns how many. */
-static size_t nearest_centroids(struct excache *x, size_t want, float ustep, float uresid)
+static size_t nearest_centroids(struct excache *x, size_t want)
 {
-    centroid_approx(x, 0, ustep, uresid);
-    float cut = cutoff(x, 0, want);
+    float cut = centroid_approx(x, 0, want);
     size_t np = 0;
     for (uint32_t c = 0; c < x->ncent; c++)
-        if (x->approx[c] + x->bound[c] >= cut)
+        if (x->approx[c] >= cut)
             np = topk_add(x->probe, x->probe_sim, np, want, c,
                           vec_dot(x->u, x->cent + (size_t)c * x->dim, x->dim));
     return np;
@@ -420,15 +435,15 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
         uint32_t np = x->filter(q, l->code + (size_t)at * x->cdim, l->qs + at, l->qe + at, m,
                                 x->cdim, tau, pass, val);
         for (uint32_t i = 0; i < np; i++)
-            __builtin_prefetch(x->vec + (size_t)l->ids[at + pass[i]] * x->dim);
+            __builtin_prefetch(l->vec + (size_t)(at + pass[i]) * x->dim);
         for (uint32_t i = 0; i < np; i++) {
             if (val[i] < tau)
                 continue; /* tau rose since the filter ran */
-            uint32_t id = l->ids[at + pass[i]];
-            float sim = vec_dot(x->u, x->vec + (size_t)id * x->dim, x->dim);
+            uint32_t slot = at + pass[i];
+            float sim = vec_dot(x->u, l->vec + (size_t)slot * x->dim, x->dim);
             if (sim < minsim)
                 continue;
-            *n = topk_add(ids, sims, *n, k, id, sim);
+            *n = topk_add(ids, sims, *n, k, l->ids[slot], sim);
             if (*n == k && sims[k - 1] > tau)
                 tau = sims[k - 1];
         }
@@ -438,22 +453,25 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
 int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
                uint64_t *ids, float *sims, char *err, size_t errlen)
 {
-    float ustep, uresid;
-    if (prepare(x, q, &ustep, &uresid)) {
+    if (prepare(x, q)) {
         snprintf(err, errlen, "query embedding: NaN, infinite or zero");
         return SIM_EINVAL;
     }
     size_t want = x->nprobe < 1 ? 1 : x->nprobe < x->nlist ? x->nprobe : x->nlist;
-    size_t np = nearest_centroids(x, want, ustep, uresid);
+    size_t np = nearest_centroids(x, want);
     if (hint && np) {
         hint->ncent = x->ncent;
         hint->best = (uint32_t)x->probe[0];
         hint->sim = x->probe_sim[0];
     }
+    if (hint && hint->prep) {
+        prep_save(x, hint->prep);
+        hint->have_prep = 1;
+    }
     size_t n = 0;
     if (k > MAXK)
         k = MAXK;
-    struct ivf_query iq = {x->ucode, ustep, 1 + uresid, slack(x->dim) + uresid};
+    struct ivf_query iq = {x->ucode, x->ustep, 1 + x->uresid, slack(x->dim) + x->uresid};
     for (size_t p = 0; p < np; p++)
         scan_list(x, &x->lists[x->probe[p]], k, minsim, &iq, ids, sims, &n);
     return (int)n;
@@ -463,8 +481,7 @@ int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct
 
 /* The nearest centroid to x->u (ties to the lower id), starting from the
  * hint's answer for the centroids it saw. */
-static uint32_t best_centroid(struct excache *x, const struct exhint *hint, float ustep,
-                              float uresid, float *bsim)
+static uint32_t best_centroid(struct excache *x, const struct exhint *hint, float *bsim)
 {
     uint32_t c0 = 0, best = 0;
     *bsim = -INFINITY;
@@ -473,10 +490,9 @@ static uint32_t best_centroid(struct excache *x, const struct exhint *hint, floa
         best = hint->best;
         *bsim = hint->sim;
     }
-    centroid_approx(x, c0, ustep, uresid);
-    float cut = cutoff(x, c0, 1);
+    float cut = centroid_approx(x, c0, 1);
     for (uint32_t c = c0; c < x->ncent; c++) {
-        if (x->approx[c] + x->bound[c] < cut)
+        if (x->approx[c] < cut)
             continue;
         float s = vec_dot(x->u, x->cent + (size_t)c * x->dim, x->dim);
         if (s > *bsim) {
@@ -490,29 +506,30 @@ static uint32_t best_centroid(struct excache *x, const struct exhint *hint, floa
 int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhint *hint,
             char *err, size_t errlen)
 {
-    float ustep, uresid;
-    if (prepare(x, emb, &ustep, &uresid)) {
+    if (hint && hint->have_prep)
+        prep_load(x, hint->prep);
+    else if (prepare(x, emb)) {
         snprintf(err, errlen, "example embedding: NaN, infinite or zero");
         return SIM_EINVAL;
     }
     float bsim;
-    uint32_t best = best_centroid(x, hint, ustep, uresid, &bsim);
+    uint32_t best = best_centroid(x, hint, &bsim);
     if (x->ncent < x->nlist && (x->ncent == 0 || bsim < LEADER_SIM)) {
         best = x->ncent++;
         memcpy(x->cent + (size_t)best * x->dim, x->u, x->dim * sizeof *x->u);
         memcpy(x->ccode + (size_t)best * x->cdim, x->ucode, x->cdim);
-        x->cqs[best] = ustep;
-        x->cqe[best] = uresid;
+        x->cqs[best] = x->ustep;
+        x->cqe[best] = x->uresid;
     }
     struct ivf_list *l = &x->lists[best];
     if (l->n == l->cap && list_grow(x, l)) {
         snprintf(err, errlen, "example cache: out of memory");
         return SIM_ENOMEM;
     }
-    memcpy(x->vec + (size_t)id * x->dim, x->u, x->dim * sizeof *x->u);
+    memcpy(l->vec + (size_t)l->n * x->dim, x->u, x->dim * sizeof *x->u);
     memcpy(l->code + (size_t)l->n * x->cdim, x->ucode, x->cdim);
-    l->qs[l->n] = ustep;
-    l->qe[l->n] = uresid;
+    l->qs[l->n] = x->ustep;
+    l->qe[l->n] = x->uresid;
     x->cluster[id] = best;
     x->slot[id] = l->n;
     l->ids[l->n++] = id;
@@ -525,7 +542,9 @@ void ivf_del(struct excache *x, uint32_t id)
     uint32_t at = x->slot[id], last = --l->n;
     uint32_t moved = l->ids[last];
     l->ids[at] = moved;
-    memmove(l->code + (size_t)at * x->cdim, l->code + (size_t)last * x->cdim, x->cdim);
+    memcpy(l->vec + (size_t)at * x->dim, l->vec + (size_t)last * x->dim,
+           x->dim * sizeof *l->vec);
+    memcpy(l->code + (size_t)at * x->cdim, l->code + (size_t)last * x->cdim, x->cdim);
     l->qs[at] = l->qs[last];
     l->qe[at] = l->qe[last];
     x->slot[moved] = at;

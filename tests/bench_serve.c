@@ -139,7 +139,7 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe, double lists
 }
 
 static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t dim,
-               uint64_t entries, uint64_t timed)
+               uint64_t entries, uint64_t timed, unsigned nprobe)
 {
     struct workload w;
     workload_init(&w, dim, entries);
@@ -152,6 +152,8 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
     c.min_sim = 0.5; /* the workload's paraphrases sit near 0.9 */
     c.arrival_rate = 200; /* well within 128 replicas' capacity */
     c.cache_bytes = budget(dim, entries);
+    if (nprobe)
+        c.nprobe = nprobe;
     sim_serve *s = sim_serve_create(&c, err, sizeof err);
     if (!s) {
         fprintf(stderr, "bench_serve: %s\n", err);
@@ -190,7 +192,7 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_serve [ivf|flat|hnsw DIM ENTRIES [TIMED]]\n"
+    fprintf(stderr, "usage: bench_serve [ivf|flat|hnsw DIM ENTRIES [TIMED [NPROBE]]]\n"
                     "       bench_serve recall DIM ENTRIES [NPROBE [LISTS_FACTOR]]\n");
     return 2;
 }
@@ -201,6 +203,7 @@ int main(int argc, char **argv)
     int kind = -1;
     uint32_t dim = 0;
     uint64_t entries = 0, timed = 200000;
+    unsigned nprobe = 0;
     if (argc > 1 && !strcmp(argv[1], "recall")) {
         if (argc < 4 || argc > 6 || !atoi(argv[2]) || !atoi(argv[3]))
             return usage();
@@ -213,12 +216,14 @@ int main(int argc, char **argv)
         for (int i = 0; i < 3; i++)
             if (!strcmp(argv[1], kinds[i]))
                 kind = i;
-        if (kind < 0 || argc < 4 || argc > 5)
+        if (kind < 0 || argc < 4 || argc > 6)
             return usage();
         dim = (uint32_t)strtoul(argv[2], NULL, 10);
         entries = strtoull(argv[3], NULL, 10);
-        if (argc == 5)
+        if (argc >= 5)
             timed = strtoull(argv[4], NULL, 10);
+        if (argc >= 6)
+            nprobe = (unsigned)strtoul(argv[5], NULL, 10);
         if (!dim || !entries || !timed)
             return usage();
     }
@@ -238,15 +243,15 @@ int main(int argc, char **argv)
            "entries\n");
     int rc = 0;
     if (kind >= 0)
-        rc = run(pool, (enum sim_serve_index)kind, dim, entries, timed);
+        rc = run(pool, (enum sim_serve_index)kind, dim, entries, timed, nprobe);
     else if (getenv("BENCH_SERVE_QUICK"))
-        rc = run(pool, SIM_SERVE_IVF, 64, 2000, 20000);
+        rc = run(pool, SIM_SERVE_IVF, 64, 2000, 20000, 0);
     else {
-        rc |= run(pool, SIM_SERVE_IVF, 64, 10000, 500000);
-        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000);
-        rc |= run(pool, SIM_SERVE_IVF, 384, 100000, 200000);
-        rc |= run(pool, SIM_SERVE_HNSW, 64, 10000, 20000);
-        rc |= run(pool, SIM_SERVE_FLAT, 64, 10000, 20000);
+        rc |= run(pool, SIM_SERVE_IVF, 64, 10000, 500000, 0);
+        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 0);
+        rc |= run(pool, SIM_SERVE_IVF, 384, 100000, 200000, 0);
+        rc |= run(pool, SIM_SERVE_HNSW, 64, 10000, 20000, 0);
+        rc |= run(pool, SIM_SERVE_FLAT, 64, 10000, 20000, 0);
     }
     sim_modelpool_free(pool);
     return rc;
