@@ -49,9 +49,11 @@ struct ivf_query {
     float step, c1, c0;  /* a row passes if (D step qs + qe c1) + c0 >= tau */
 };
 
-/* out[r] = the integer dot product of q with row r of codes (cdim bytes). */
-typedef void (*ivf_dots_fn)(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
-                            int32_t *out);
+/* For rows r < n of codes, with D = q . row r, a = (float)D * step * qs[r]
+ * and b = qe[r] * c1 + c0: hi[r] = a + b, lo[r] = a - b. */
+typedef void (*ivf_bounds_fn)(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                              const float *qe, uint32_t n, uint32_t cdim, float *hi,
+                              float *lo);
 /* The rows r < n (ascending) of codes for which, with D = q . row r,
  * a = ((float)D * step * qs[r] + qe[r] * c1) + c0 >= tau, into pass, and
  * their a into val; returns how many. */
@@ -72,10 +74,10 @@ struct excache {
     float *u;            /* dim: the normalised query */
     int8_t *ucode;       /* cdim: its code */
     float ustep, uresid; /* its code's step and residual norm */
-    float *approx;       /* nlist: upper bounds of centroid similarities */
+    float *approx, *lower; /* nlist: bounds of centroid similarities */
     uint64_t *probe;     /* nlist: clusters to scan */
     float *probe_sim;
-    ivf_dots_fn dots;    /* int8 kernels: AVX2 where the CPU has it */
+    ivf_bounds_fn bounds; /* int8 kernels: AVX2 where the CPU has it */
     ivf_filter_fn filter;
 struct exentry *e;
     uint32_t n, cap;     /* ids handed out, allocated */
@@ -122,7 +124,8 @@ int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhin
             char *err, size_t errlen);
 void ivf_del(struct excache *x, uint32_t id);
 /* The portable kernels (tests compare the others with them). */
-void ivf_dots_c(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim, int32_t *out);
+void ivf_bounds_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                  const float *qe, uint32_t n, uint32_t cdim, float *hi, float *lo);
 uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
                       const float *qe, uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
                       float *val);

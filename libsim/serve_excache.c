@@ -135,17 +135,24 @@ void excache_set_utility(struct excache *x, uint32_t id, float utility)
 
 /* The sampled knapsack victim: lowest utility per byte among SAMPLE.  The
  * ratios are read from dens, by position, not from the entries: one small
- * array instead of SAMPLE cache misses in a large one. */
+ * array instead of SAMPLE cache misses in a large one; and all positions
+ * are drawn first, so that the reads overlap. */
 static uint32_t victim(struct excache *x)
 {
-    uint32_t p = (uint32_t)sim_rng_below(&x->rng, x->nlive);
-    uint32_t best = x->live[p];
-    float vb = x->dens[p];
+    uint32_t p[SAMPLE];
+    for (int i = 0; i < SAMPLE; i++) {
+        p[i] = (uint32_t)sim_rng_below(&x->rng, x->nlive);
+        __builtin_prefetch(&x->dens[p[i]]);
+        __builtin_prefetch(&x->live[p[i]]);
+    }
+    uint32_t best = x->live[p[0]];
+    float vb = x->dens[p[0]];
     for (int i = 1; i < SAMPLE; i++) {
-        p = (uint32_t)sim_rng_below(&x->rng, x->nlive);
-        uint32_t c = x->live[p];
-        float vc = x->dens[p];
-        if (vc < vb || (vc == vb && c < best)) {
+        float vc = x->dens[p[i]];
+        if (vc > vb)
+            continue;
+        uint32_t c = x->live[p[i]];
+        if (vc < vb || c < best) {
             best = c;
             vb = vc;
         }

@@ -51,7 +51,8 @@
 
 /*=====   int8 kernels   =====*/
 
-void ivf_dots_c(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim, int32_t *out)
+static void dots_c(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
+                   int32_t *out)
 {
     for (uint32_t r = 0; r < n; r++) {
         const int8_t *c = codes + (size_t)r * cdim;
@@ -70,7 +71,7 @@ uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const floa
     uint32_t np = 0;
     for (uint32_t at = 0; at < n; at += CHUNK) {
         uint32_t m = n - at < CHUNK ? n - at : CHUNK;
-        ivf_dots_c(q->code, codes + (size_t)at * cdim, m, cdim, d);
+        dots_c(q->code, codes + (size_t)at * cdim, m, cdim, d);
         for (uint32_t i = 0; i < m; i++) {
             float a = (float)d[i] * q->step * qs[at + i] + qe[at + i] * q->c1 + q->c0;
             pass[np] = at + i;
@@ -81,16 +82,34 @@ uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const floa
     return np;
 }
 
+void ivf_bounds_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                  const float *qe, uint32_t n, uint32_t cdim, float *hi, float *lo)
+{
+    int32_t d[CHUNK];
+    for (uint32_t at = 0; at < n; at += CHUNK) {
+        uint32_t m = n - at < CHUNK ? n - at : CHUNK;
+        dots_c(q->code, codes + (size_t)at * cdim, m, cdim, d);
+        for (uint32_t i = 0; i < m; i++) {
+            float a = (float)d[i] * q->step * qs[at + i], b = qe[at + i] * q->c1 + q->c0;
+            hi[at + i] = a + b;
+            lo[at + i] = a - b;
+        }
+    }
+}
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #define IVF_AVX2 1
 
+/* The kernels are written once, as always-inline bodies taking cdim, and
+ * instantiated for cdim = 64 (and 32, 128), where the compiler unrolls
+ * the inner loop and keeps the query in registers, and for any cdim. */
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
+
 /* |q| times sign(q) * c, 32 bytes at a time: maddubs multiplies unsigned
  * by signed bytes and adds pairs into 16 bits (at most 2 * 127 * 127, no
- * saturation), madd with ones widens the pairs into 32-bit sums.  Four
- * rows at a time, so that one horizontal reduction serves four. */
-__attribute__((target("avx2")))
-static inline __m256i dot_acc(const int8_t *qa, const int8_t *q, const int8_t *c, uint32_t cdim)
+ * saturation), madd with ones widens the pairs into 32-bit sums. */
+AVX2_INLINE __m256i dot_acc(const int8_t *qa, const int8_t *q, const int8_t *c, uint32_t cdim)
 {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i acc = _mm256_setzero_si256();
@@ -104,8 +123,8 @@ static inline __m256i dot_acc(const int8_t *qa, const int8_t *q, const int8_t *c
     return acc;
 }
 
-__attribute__((target("avx2")))
-static inline __m128i dots4(const int8_t *qa, const int8_t *q, const int8_t *c, uint32_t cdim)
+/* Four rows at a time, so that one horizontal reduction serves four. */
+AVX2_INLINE __m128i dots4(const int8_t *qa, const int8_t *q, const int8_t *c, uint32_t cdim)
 {
     __m256i a0 = dot_acc(qa, q, c, cdim), a1 = dot_acc(qa, q, c + cdim, cdim);
     __m256i a2 = dot_acc(qa, q, c + 2 * (size_t)cdim, cdim);
@@ -114,8 +133,7 @@ static inline __m128i dots4(const int8_t *qa, const int8_t *q, const int8_t *c, 
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-__attribute__((target("avx2")))
-static int32_t dot1(const int8_t *qa, const int8_t *q, const int8_t *c, uint32_t cdim)
+AVX2_INLINE int32_t dot1(const int8_t *qa, const int8_t *q, const int8_t *c, uint32_t cdim)
 {
     __m256i acc = dot_acc(qa, q, c, cdim);
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
@@ -124,65 +142,92 @@ static int32_t dot1(const int8_t *qa, const int8_t *q, const int8_t *c, uint32_t
     return _mm_cvtsi128_si32(s);
 }
 
-/* |q| into qa (cdim <= MAXCDIM bytes). */
-static void abs_code(const int8_t *q, uint32_t cdim, int8_t *qa)
+/* |q| into qa (cdim bytes, a multiple of 32). */
+AVX2_INLINE void abs_code(const int8_t *q, uint32_t cdim, int8_t *qa)
 {
-    for (uint32_t i = 0; i < cdim; i++)
-        qa[i] = (int8_t)(q[i] < 0 ? -q[i] : q[i]);
+    for (uint32_t i = 0; i < cdim; i += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(q + i));
+        _mm256_storeu_si256((__m256i *)(void *)(qa + i), _mm256_sign_epi8(a, a));
+    }
+}
+
+/* Eight rows at a time: a = D step qs, b = qe c1 + c0 (as ivf_bounds_c). */
+AVX2_INLINE void bounds_body(const struct ivf_query *q, const int8_t *qa, const int8_t *codes,
+                             const float *qs, const float *qe, uint32_t n, uint32_t cdim,
+                             float *hi, float *lo)
+{
+    const __m256 step = _mm256_set1_ps(q->step), c1 = _mm256_set1_ps(q->c1);
+    const __m256 c0 = _mm256_set1_ps(q->c0);
+    uint32_t r = 0;
+    for (; r + 8 <= n; r += 8) {
+        const int8_t *c = codes + (size_t)r * cdim;
+        __m256i d = _mm256_setr_m128i(dots4(qa, q->code, c, cdim),
+                                      dots4(qa, q->code, c + 4 * (size_t)cdim, cdim));
+        __m256 a = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), step),
+                                 _mm256_loadu_ps(qs + r));
+        __m256 b = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(qe + r), c1), c0);
+        _mm256_storeu_ps(hi + r, _mm256_add_ps(a, b));
+        _mm256_storeu_ps(lo + r, _mm256_sub_ps(a, b));
+    }
+    for (; r < n; r++) {
+        float a = (float)dot1(qa, q->code, codes + (size_t)r * cdim, cdim) * q->step * qs[r];
+        float b = qe[r] * q->c1 + q->c0;
+        hi[r] = a + b;
+        lo[r] = a - b;
+    }
 }
 
 __attribute__((target("avx2")))
-static void dots_avx2(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
-                      int32_t *out)
+static void bounds_avx2(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                        const float *qe, uint32_t n, uint32_t cdim, float *hi, float *lo)
 {
     int8_t qa[MAXCDIM];
     if (cdim > MAXCDIM) {
-        ivf_dots_c(q, codes, n, cdim, out);
+        ivf_bounds_c(q, codes, qs, qe, n, cdim, hi, lo);
         return;
     }
-    abs_code(q, cdim, qa);
-    uint32_t r = 0;
-    for (; r + 4 <= n; r += 4)
-        _mm_storeu_si128((__m128i *)(void *)(out + r),
-                         dots4(qa, q, codes + (size_t)r * cdim, cdim));
-    for (; r < n; r++)
-        out[r] = dot1(qa, q, codes + (size_t)r * cdim, cdim);
+    abs_code(q->code, cdim, qa);
+    if (cdim == 64)
+        bounds_body(q, qa, codes, qs, qe, n, 64, hi, lo);
+    else
+        bounds_body(q, qa, codes, qs, qe, n, cdim, hi, lo);
+}
+
+/* Appends the rows of mask (bit b: row r + b) and their a to pass, val. */
+AVX2_INLINE uint32_t collect(unsigned mask, __m256 a, uint32_t r, uint32_t np, uint32_t *pass,
+                             float *val)
+{
+    float av[8];
+    _mm256_storeu_ps(av, a);
+    while (mask) {
+        unsigned b = (unsigned)__builtin_ctz(mask);
+        pass[np] = r + b;
+        val[np++] = av[b];
+        mask &= mask - 1;
+    }
+    return np;
 }
 
 /* Eight rows at a time: the dot products, their bound test in float (the
  * same operations in the same order as ivf_filter_c), a mask. */
-__attribute__((target("avx2")))
-static uint32_t filter_avx2(const struct ivf_query *q, const int8_t *codes, const float *qs,
-                            const float *qe, uint32_t n, uint32_t cdim, float tau,
-                            uint32_t *pass, float *val)
+AVX2_INLINE uint32_t filter_body(const struct ivf_query *q, const int8_t *qa,
+                                 const int8_t *codes, const float *qs, const float *qe,
+                                 uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
+                                 float *val)
 {
-    int8_t qa[MAXCDIM];
-    if (cdim > MAXCDIM)
-        return ivf_filter_c(q, codes, qs, qe, n, cdim, tau, pass, val);
-    abs_code(q->code, cdim, qa);
     const __m256 step = _mm256_set1_ps(q->step), c1 = _mm256_set1_ps(q->c1);
     const __m256 c0 = _mm256_set1_ps(q->c0), t = _mm256_set1_ps(tau);
     uint32_t np = 0, r = 0;
     for (; r + 8 <= n; r += 8) {
         const int8_t *c = codes + (size_t)r * cdim;
-        for (uint32_t b = 0; b < 8 * cdim; b += 64)
-            _mm_prefetch((const char *)(c + 16 * (size_t)cdim + b), _MM_HINT_T0);
         __m256i d = _mm256_setr_m128i(dots4(qa, q->code, c, cdim),
                                       dots4(qa, q->code, c + 4 * (size_t)cdim, cdim));
         __m256 a = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), step),
                                  _mm256_loadu_ps(qs + r));
         a = _mm256_add_ps(_mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(qe + r), c1)), c0);
         unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, t, _CMP_GE_OQ));
-        if (!mask)
-            continue;
-        float av[8];
-        _mm256_storeu_ps(av, a);
-        while (mask) {
-            unsigned b = (unsigned)__builtin_ctz(mask);
-            pass[np] = r + b;
-            val[np++] = av[b];
-            mask &= mask - 1;
-        }
+        if (mask)
+            np = collect(mask, a, r, np, pass, val);
     }
     for (; r < n; r++) {
         float a = (float)dot1(qa, q->code, codes + (size_t)r * cdim, cdim) * q->step * qs[r]
@@ -193,15 +238,29 @@ static uint32_t filter_avx2(const struct ivf_query *q, const int8_t *codes, cons
     }
     return np;
 }
+
+__attribute__((target("avx2")))
+static uint32_t filter_avx2(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                            const float *qe, uint32_t n, uint32_t cdim, float tau,
+                            uint32_t *pass, float *val)
+{
+    int8_t qa[MAXCDIM];
+    if (cdim > MAXCDIM)
+        return ivf_filter_c(q, codes, qs, qe, n, cdim, tau, pass, val);
+    abs_code(q->code, cdim, qa);
+    if (cdim == 64)
+        return filter_body(q, qa, codes, qs, qe, n, 64, tau, pass, val);
+    return filter_body(q, qa, codes, qs, qe, n, cdim, tau, pass, val);
+}
 #endif
 
 static void pick_kernels(struct excache *x)
 {
-    x->dots = ivf_dots_c;
+    x->bounds = ivf_bounds_c;
     x->filter = ivf_filter_c;
 #ifdef IVF_AVX2
     if (__builtin_cpu_supports("avx2")) {
-        x->dots = dots_avx2;
+        x->bounds = bounds_avx2;
         x->filter = filter_avx2;
     }
 #endif
@@ -255,10 +314,11 @@ int ivf_init(struct excache *x, uint64_t budget)
     x->u = malloc(x->dim * sizeof *x->u);
     x->ucode = malloc(x->cdim);
     x->approx = malloc(x->nlist * sizeof *x->approx);
+    x->lower = malloc(x->nlist * sizeof *x->lower);
     x->probe = malloc(x->nlist * sizeof *x->probe);
     x->probe_sim = malloc(x->nlist * sizeof *x->probe_sim);
     return x->cent && x->ccode && x->cqs && x->cqe && x->lists && x->u && x->ucode
-                   && x->approx && x->probe && x->probe_sim
+                   && x->approx && x->lower && x->probe && x->probe_sim
                ? 0 : SIM_ENOMEM;
 }
 
@@ -281,6 +341,7 @@ void ivf_free(struct excache *x)
     free(x->u);
     free(x->ucode);
     free(x->approx);
+    free(x->lower);
     free(x->probe);
     free(x->probe_sim);
 }
@@ -381,32 +442,35 @@ static size_t topk_add(uint64_t *ids, float *sims, size_t n, size_t k, uint32_t 
     return n;
 }
 
-/* Upper bounds of the similarities of x->u to centroids [c0, ncent) into
- * approx[]; returns the want-th largest lower bound: no
- * centroid whose upper bound is below it is among the want nearest. */
+static struct ivf_query query_of(const struct excache *x)
+{
+    return (struct ivf_query){x->ucode, x->ustep, 1 + x->uresid, slack(x->dim) + x->uresid};
+}
+
+/* Bounds of the similarities of x->u to centroids [c0, ncent) (upper into
+ * approx[], lower into lower[]); returns the want-th largest lower bound:
+ * no centroid whose upper bound is below it is among the want nearest. */
 static float centroid_approx(struct excache *x, uint32_t c0, size_t want)
 {
-    int32_t dots[CHUNK];
+    struct ivf_query q = query_of(x);
+    if (x->ncent == c0)
+        return -INFINITY;
+    x->bounds(&q, x->ccode + (size_t)c0 * x->cdim, x->cqs + c0, x->cqe + c0, x->ncent - c0,
+              x->cdim, x->approx + c0, x->lower + c0);
+    if (want > 64 || x->ncent - c0 <= want)
+        return -INFINITY;
     float lo[64];
     size_t n = 0;
-    const float sl = slack(x->dim);
-    int cut = want <= 64 && x->ncent - c0 > want;
-    for (uint32_t c = c0; c < x->ncent; c += CHUNK) {
-        uint32_t m = x->ncent - c < CHUNK ? x->ncent - c : CHUNK;
-        x->dots(x->ucode, x->ccode + (size_t)c * x->cdim, m, x->cdim, dots);
-        for (uint32_t i = 0; i < m; i++) {
-            float a = (float)dots[i] * x->ustep * x->cqs[c + i];
-            float b = x->cqe[c + i] + x->uresid * (1 + x->cqe[c + i]) + sl;
-            x->approx[c + i] = a + b;
-            if (!cut || (n == want && a - b <= lo[want - 1]))
-                continue;
-            size_t at = n < want ? n++ : want - 1;
-            for (; at > 0 && lo[at - 1] < a - b; at--)
-                lo[at] = lo[at - 1];
-            lo[at] = a - b;
-        }
+    for (uint32_t c = c0; c < x->ncent; c++) {
+        float v = x->lower[c];
+        if (n == want && v <= lo[want - 1])
+            continue;
+        size_t at = n < want ? n++ : want - 1;
+        for (; at > 0 && lo[at - 1] < v; at--)
+            lo[at] = lo[at - 1];
+        lo[at] = v;
     }
-    return cut ? lo[want - 1] : -INFINITY;
+    return lo[want - 1];
 }
 
 /* The want nearest centroids (exact float similarity, ties to the lower
@@ -471,7 +535,7 @@ int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct
     size_t n = 0;
     if (k > MAXK)
         k = MAXK;
-    struct ivf_query iq = {x->ucode, x->ustep, 1 + x->uresid, slack(x->dim) + x->uresid};
+    struct ivf_query iq = query_of(x);
     for (size_t p = 0; p < np; p++)
         scan_list(x, &x->lists[x->probe[p]], k, minsim, &iq, ids, sims, &n);
     return (int)n;
