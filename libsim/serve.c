@@ -921,7 +921,10 @@ int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category
         as[k]->ex_total += j->nex;
     }
     if (emb_ok) {
-        memcpy(s->embs + (size_t)id * s->rowlen, q->emb, s->dim * sizeof *s->embs);
+        /* The raw embedding is needed only if the search did not keep the
+         * prepared one. */
+        if (!j->hint.have_prep)
+            memcpy(s->embs + (size_t)id * s->rowlen, q->emb, s->dim * sizeof *s->embs);
         j->has_emb = 1;
     }
     return start_job(s, id, t);

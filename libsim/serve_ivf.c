@@ -47,6 +47,7 @@
 #define LEADER_SIM 0.9f
 #define MAXK 64
 #define CHUNK 256 /* codes scored per kernel call */
+#define PREFETCH_ROWS 32 /* how far ahead the filter prefetches codes */
 #define MAXCDIM 4096 /* longest code the AVX2 kernels take (a stack buffer) */
 
 /*=====   int8 kernels   =====*/
@@ -220,6 +221,8 @@ AVX2_INLINE uint32_t filter_body(const struct ivf_query *q, const int8_t *qa,
     uint32_t np = 0, r = 0;
     for (; r + 8 <= n; r += 8) {
         const int8_t *c = codes + (size_t)r * cdim;
+        for (uint32_t b = 0; b < 8 * cdim; b += 64)
+            _mm_prefetch((const char *)(c + PREFETCH_ROWS * (size_t)cdim + b), _MM_HINT_T0);
         __m256i d = _mm256_setr_m128i(dots4(qa, q->code, c, cdim),
                                       dots4(qa, q->code, c + 4 * (size_t)cdim, cdim));
         __m256 a = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), step),
@@ -275,15 +278,19 @@ static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, 
     for (uint32_t i = 0; i < dim; i++)
         if (fabsf(v[i]) > m)
             m = fabsf(v[i]);
-    double st = m > 0 ? m / 127.0 : 1, r2 = 0;
+    /* The residual is measured against the float step the bounds use. */
+    float st = m > 0 ? (float)(m / 127.0) : 1;
+    double inv = 1.0 / st, r2 = 0;
     for (uint32_t i = 0; i < dim; i++) {
-        double c = nearbyint(v[i] / st);
+        double t = v[i] * inv;
+        int c = (int)(t < 0 ? t - 0.5 : t + 0.5);
         c = c > 127 ? 127 : c < -127 ? -127 : c;
         code[i] = (int8_t)c;
-        r2 += (v[i] - c * st) * (v[i] - c * st);
+        double r = v[i] - c * (double)st;
+        r2 += r * r;
     }
     memset(code + dim, 0, cdim - dim);
-    *step = (float)st;
+    *step = st;
     *resid = (float)sqrt(r2);
 }
 
@@ -459,6 +466,12 @@ static float centroid_approx(struct excache *x, uint32_t c0, size_t want)
               x->cdim, x->approx + c0, x->lower + c0);
     if (want > 64 || x->ncent - c0 <= want)
         return -INFINITY;
+    if (want == 1) {
+        float m = x->lower[c0];
+        for (uint32_t c = c0 + 1; c < x->ncent; c++)
+            m = x->lower[c] > m ? x->lower[c] : m;
+        return m;
+    }
     float lo[64];
     size_t n = 0;
     for (uint32_t c = c0; c < x->ncent; c++) {
@@ -499,7 +512,8 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
         uint32_t np = x->filter(q, l->code + (size_t)at * x->cdim, l->qs + at, l->qe + at, m,
                                 x->cdim, tau, pass, val);
         for (uint32_t i = 0; i < np; i++)
-            __builtin_prefetch(l->vec + (size_t)(at + pass[i]) * x->dim);
+            for (uint32_t b = 0; b < x->dim; b += 16)
+                __builtin_prefetch(l->vec + (size_t)(at + pass[i]) * x->dim + b);
         for (uint32_t i = 0; i < np; i++) {
             if (val[i] < tau)
                 continue; /* tau rose since the filter ran */
