@@ -219,6 +219,8 @@ int main(int argc, char **argv)
     uint32_t dim = 0;
     uint64_t entries = 0, timed = 200000;
     unsigned nprobe = 0;
+    if (argc > 1 && argv[1][0] == '-')
+        argc = 1; /* options meant for other benchmarks (scripts/bench.sh) */
     if (argc > 1 && !strcmp(argv[1], "recall")) {
         if (argc < 4 || argc > 6 || !atoi(argv[2]) || !atoi(argv[3]))
             return usage();
