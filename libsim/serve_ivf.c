@@ -151,29 +151,47 @@ AVX2_INLINE void abs_code(const int8_t *q, uint32_t cdim, int8_t *qa)
     }
 }
 
-/* Eight rows at a time: a = D step qs, b = qe c1 + c0 (as ivf_bounds_c). */
+/* Eight int32 as floats. */
+AVX2_INLINE __m256 float8(const int32_t *d)
+{
+    return _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(const void *)d));
+}
+
+AVX2_INLINE void dots_body(const int8_t *qa, const int8_t *q, const int8_t *codes, uint32_t n,
+                           uint32_t cdim, int32_t *out)
+{
+    uint32_t r = 0;
+    for (; r + 4 <= n; r += 4)
+        _mm_storeu_si128((__m128i *)(void *)(out + r),
+                         dots4(qa, q, codes + (size_t)r * cdim, cdim));
+    for (; r < n; r++)
+        out[r] = dot1(qa, q, codes + (size_t)r * cdim, cdim);
+}
+
+/* As filter_body: the dot products of a chunk, then a = D step qs and
+ * b = qe c1 + c0 eight at a time (as ivf_bounds_c). */
 AVX2_INLINE void bounds_body(const struct ivf_query *q, const int8_t *qa, const int8_t *codes,
                              const float *qs, const float *qe, uint32_t n, uint32_t cdim,
                              float *hi, float *lo)
 {
+    int32_t d[CHUNK];
     const __m256 step = _mm256_set1_ps(q->step), c1 = _mm256_set1_ps(q->c1);
     const __m256 c0 = _mm256_set1_ps(q->c0);
-    uint32_t r = 0;
-    for (; r + 8 <= n; r += 8) {
-        const int8_t *c = codes + (size_t)r * cdim;
-        __m256i d = _mm256_setr_m128i(dots4(qa, q->code, c, cdim),
-                                      dots4(qa, q->code, c + 4 * (size_t)cdim, cdim));
-        __m256 a = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), step),
-                                 _mm256_loadu_ps(qs + r));
-        __m256 b = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(qe + r), c1), c0);
-        _mm256_storeu_ps(hi + r, _mm256_add_ps(a, b));
-        _mm256_storeu_ps(lo + r, _mm256_sub_ps(a, b));
-    }
-    for (; r < n; r++) {
-        float a = (float)dot1(qa, q->code, codes + (size_t)r * cdim, cdim) * q->step * qs[r];
-        float b = qe[r] * q->c1 + q->c0;
-        hi[r] = a + b;
-        lo[r] = a - b;
+    for (uint32_t at = 0; at < n; at += CHUNK) {
+        uint32_t m = n - at < CHUNK ? n - at : CHUNK, r = 0;
+        dots_body(qa, q->code, codes + (size_t)at * cdim, m, cdim, d);
+        for (; r + 8 <= m; r += 8) {
+            __m256 a = _mm256_mul_ps(_mm256_mul_ps(float8(d + r), step),
+                                     _mm256_loadu_ps(qs + at + r));
+            __m256 b = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(qe + at + r), c1), c0);
+            _mm256_storeu_ps(hi + at + r, _mm256_add_ps(a, b));
+            _mm256_storeu_ps(lo + at + r, _mm256_sub_ps(a, b));
+        }
+        for (; r < m; r++) {
+            float a = (float)d[r] * q->step * qs[at + r], b = qe[at + r] * q->c1 + q->c0;
+            hi[at + r] = a + b;
+            lo[at + r] = a - b;
+        }
     }
 }
 
@@ -193,6 +211,7 @@ static void bounds_avx2(const struct ivf_query *q, const int8_t *codes, const fl
         bounds_body(q, qa, codes, qs, qe, n, cdim, hi, lo);
 }
 
+
 /* Appends the rows of mask (bit b: row r + b) and their a to pass, val. */
 AVX2_INLINE uint32_t collect(unsigned mask, __m256 a, uint32_t r, uint32_t np, uint32_t *pass,
                              float *val)
@@ -208,33 +227,36 @@ AVX2_INLINE uint32_t collect(unsigned mask, __m256 a, uint32_t r, uint32_t np, u
     return np;
 }
 
-/* Eight rows at a time: the dot products, their bound test in float (the
- * same operations in the same order as ivf_filter_c), a mask. */
+/* The integer dot products of a chunk first (four rows at a time, few
+ * registers), then their bound test in float eight at a time (the same
+ * operations in the same order as ivf_filter_c), a mask. */
 AVX2_INLINE uint32_t filter_body(const struct ivf_query *q, const int8_t *qa,
                                  const int8_t *codes, const float *qs, const float *qe,
                                  uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
                                  float *val)
 {
+    int32_t d[CHUNK];
     const __m256 step = _mm256_set1_ps(q->step), c1 = _mm256_set1_ps(q->c1);
     const __m256 c0 = _mm256_set1_ps(q->c0), t = _mm256_set1_ps(tau);
-    uint32_t np = 0, r = 0;
-    for (; r + 8 <= n; r += 8) {
-        const int8_t *c = codes + (size_t)r * cdim;
-        __m256i d = _mm256_setr_m128i(dots4(qa, q->code, c, cdim),
-                                      dots4(qa, q->code, c + 4 * (size_t)cdim, cdim));
-        __m256 a = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(d), step),
-                                 _mm256_loadu_ps(qs + r));
-        a = _mm256_add_ps(_mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(qe + r), c1)), c0);
-        unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, t, _CMP_GE_OQ));
-        if (mask)
-            np = collect(mask, a, r, np, pass, val);
-    }
-    for (; r < n; r++) {
-        float a = (float)dot1(qa, q->code, codes + (size_t)r * cdim, cdim) * q->step * qs[r]
-                  + qe[r] * q->c1 + q->c0;
-        pass[np] = r;
-        val[np] = a;
-        np += a >= tau;
+    uint32_t np = 0;
+    for (uint32_t at = 0; at < n; at += CHUNK) {
+        uint32_t m = n - at < CHUNK ? n - at : CHUNK, r = 0;
+        dots_body(qa, q->code, codes + (size_t)at * cdim, m, cdim, d);
+        for (; r + 8 <= m; r += 8) {
+            __m256 a = _mm256_mul_ps(_mm256_mul_ps(float8(d + r), step),
+                                     _mm256_loadu_ps(qs + at + r));
+            a = _mm256_add_ps(_mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(qe + at + r), c1)),
+                              c0);
+            unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, t, _CMP_GE_OQ));
+            if (mask)
+                np = collect(mask, a, at + r, np, pass, val);
+        }
+        for (; r < m; r++) {
+            float a = (float)d[r] * q->step * qs[at + r] + qe[at + r] * q->c1 + q->c0;
+            pass[np] = at + r;
+            val[np] = a;
+            np += a >= tau;
+        }
     }
     return np;
 }
