@@ -7,8 +7,9 @@
  * nlist = sqrt(expected entries) of them; every entry joins its nearest
  * centroid's list, and a search scans the lists of the nprobe nearest
  * centroids.  Per request that is about nlist + nprobe * N / nlist
- * similarities (the insertion of the same embedding reuses the search's
- * nearest centroid through struct exhint).
+ * similarities; the insertion of the same embedding, at the request's
+ * completion, reuses the search's nearest centroid and its normalised,
+ * coded vector (struct exhint).
  *
  * HOW THE PRE-FILTER STAYS EXACT
  * Every unit vector v also has an int8 code c with v = c * step + r: step =
@@ -16,7 +17,7 @@
  * code c', step' and residual r', the integer dot product D = c . c' gives
  * a = D * step * step', and
  *     |u.v - a| = |u.r + r'.(v - r)| <= |r| + |r'| (1 + |r|),
- * plus SLACK for float rounding (the float dot product's own error is at
+ * plus slack() for float rounding (the float dot product's own error is at
  * most about dim * 2^-24).  So a candidate whose a + bound is below the
  * current k-th similarity (or the caller's minsim) cannot enter the top k,
  * and is skipped; every other one is scored by the float dot product, as
@@ -28,11 +29,13 @@
  * portable one agree, and only speed depends on the machine.
  *
  * Codes are stored per list, contiguous, so that a scan streams through
- * memory (a delete moves the list's last row into the hole); the float
- * vectors, read only for the few candidates that pass, are stored by id.
+ * memory, and the float vectors next to them, per list, since the few
+ * candidates that pass are mostly paraphrases of one intent, in one list
+ * (a delete moves the list's last row into the hole).
  *
  * Invariants: 1. entry id is lists[cluster[id]].ids[slot[id]];
- *             2. code, qs and qe of slot i of a list describe vec[ids[i]];
+ *             2. vec, code, qs and qe of slot i of a list describe entry
+ *                ids[i];
  *             3. codes are in [-127, 127] (so the AVX2 pair sums cannot
  *                saturate: 2 * 127 * 127 < 32767) and zero past dim.
  */
@@ -313,7 +316,7 @@ static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, 
     }
     memset(code + dim, 0, cdim - dim);
     *step = st;
-    /* Float sums: relative error far below SLACK's share. */
+    /* Float sums: relative error far below slack()'s share. */
     *resid = sqrtf(r2) * (1 + 1e-5f);
 }
 
