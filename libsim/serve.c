@@ -53,12 +53,14 @@ struct job {
     uint32_t tokens_in, tokens_out, prompt_tokens;
     uint16_t cat;
     uint8_t model, nex, ttft_done, acceptable, large_ok, cacheable;
+    uint8_t has_emb;          /* its embedding is in embs, for admission */
     uint32_t ex[MAX_K];
-    float *emb;               /* copy, for admission at completion; or NULL */
+    struct exhint hint;       /* from the search, for the admission */
 };
 
 struct replica {
     uint32_t *active;         /* job ids */
+    uint32_t gid;             /* number over all models (model-major) */
     unsigned n;
     double v, t_last;         /* virtual clock, real time it was last updated */
     double next;              /* real time of its next event; INFINITY if idle */
@@ -90,9 +92,17 @@ struct sim_serve_s {
     unsigned nm, large, small;
     struct job *jobs;
     uint32_t njobs, capjobs, *free_jobs, nfree_jobs;
+    float *embs;              /* capembs rows of rowlen floats: job i's embedding,
+                               * then its prepared copy (struct exhint) */
+    uint32_t capembs, rowlen;
     uint64_t arrived, completed;
     double now, t_first, t_last_done;
     int started;
+    /* Replicas in a binary min-heap by (next, gid): the next event is at
+     * the root (a linear scan was most of the event loop's cost). */
+    struct replica **reps;    /* by gid */
+    unsigned *rep_model;      /* by gid */
+    uint32_t *heap, *hpos, nreps; /* gids; hpos[gid] = place in heap */
     struct excache x;
     int have_cache;
     uint32_t dim;
@@ -369,7 +379,43 @@ static double milestone(const struct job *j)
     return j->ttft_done ? j->v0 + j->work : j->v0 + j->prefill;
 }
 
-static void rep_schedule(const struct model_rt *rt, struct replica *r, const struct job *jobs)
+/*=====   event heap   =====*/
+
+static int ev_less(const sim_serve *s, uint32_t a, uint32_t b)
+{
+    double x = s->reps[a]->next, y = s->reps[b]->next;
+    return x < y || (x == y && a < b);
+}
+
+static void ev_put(sim_serve *s, uint32_t at, uint32_t gid)
+{
+    s->heap[at] = gid;
+    s->hpos[gid] = at;
+}
+
+/* Restores the heap after replica gid's next time changed. */
+static void ev_fix(sim_serve *s, uint32_t gid)
+{
+    uint32_t at = s->hpos[gid];
+    while (at > 0 && ev_less(s, gid, s->heap[(at - 1) / 2])) {
+        ev_put(s, at, s->heap[(at - 1) / 2]);
+        at = (at - 1) / 2;
+    }
+    for (;;) {
+        uint32_t c = 2 * at + 1;
+        if (c >= s->nreps)
+            break;
+        if (c + 1 < s->nreps && ev_less(s, s->heap[c + 1], s->heap[c]))
+            c++;
+        if (!ev_less(s, s->heap[c], gid))
+            break;
+        ev_put(s, at, s->heap[c]);
+        at = c;
+    }
+    ev_put(s, at, gid);
+}
+
+static void rep_next(const struct model_rt *rt, struct replica *r, const struct job *jobs)
 {
     if (!r->n) {
         r->next = INFINITY;
@@ -385,6 +431,13 @@ static void rep_schedule(const struct model_rt *rt, struct replica *r, const str
     r->next = r->t_last + (dv > 0 ? dv / speed(rt, r->n) : 0);
 }
 
+/* Sets replica r's next event time (and its place in the heap). */
+static void rep_schedule(sim_serve *s, const struct model_rt *rt, struct replica *r)
+{
+    rep_next(rt, r, s->jobs);
+    ev_fix(s, r->gid);
+}
+
 static void rep_start(sim_serve *s, struct model_rt *rt, struct replica *r, uint32_t id,
                       double t)
 {
@@ -392,7 +445,7 @@ static void rep_start(sim_serve *s, struct model_rt *rt, struct replica *r, uint
     struct job *j = &s->jobs[id];
     j->v0 = r->v;
     r->active[r->n++] = id;
-    rep_schedule(rt, r, s->jobs);
+    rep_schedule(s, rt, r);
 }
 
 /*=====   metrics   =====*/
@@ -494,7 +547,7 @@ static void windows_until(sim_serve *s, double t)
 
 static void admit(sim_serve *s, struct job *j)
 {
-    if (!s->have_cache || !j->emb)
+    if (!s->have_cache || !j->has_emb)
         return;
     const struct sim_model *m = s->rt[j->model].m;
     struct exentry e;
@@ -508,7 +561,10 @@ static void admit(sim_serve *s, struct job *j)
     e.tokens = j->tokens_in + j->tokens_out;
     e.bytes = e.tokens * s->cfg.bytes_per_token + s->dim * (uint32_t)sizeof(float);
     char err[SIM_ERRLEN];
-    excache_insert(&s->x, &e, j->emb, err, sizeof err); /* a failure just skips */
+    /* A failure just skips. */
+    float *row = s->embs + (size_t)(j - s->jobs) * s->rowlen;
+    j->hint.prep = row + s->dim; /* the rows may have moved since the search */
+    excache_insert_hint(&s->x, &e, row, &j->hint, err, sizeof err);
 }
 
 static void feedback(sim_serve *s, const struct job *j)
@@ -517,7 +573,8 @@ static void feedback(sim_serve *s, const struct job *j)
         struct exentry *e = &s->x.e[j->ex[i]];
         if (!e->live)
             continue; /* evicted meanwhile */
-        e->utility += (float)(s->cfg.utility_lr * ((double)j->acceptable - e->utility));
+        excache_set_utility(&s->x, j->ex[i], e->utility + (float)(s->cfg.utility_lr
+                                                   * ((double)j->acceptable - e->utility)));
         e->uses++;
     }
 }
@@ -544,8 +601,7 @@ static void complete(sim_serve *s, uint32_t id, double t)
         if (j->cacheable)
             admit(s, j);
     }
-    free(j->emb);
-    j->emb = NULL;
+    j->has_emb = 0;
     s->completed++;
     s->t_last_done = t;
     s->free_jobs[s->nfree_jobs++] = id;
@@ -579,26 +635,16 @@ static void rep_event(sim_serve *s, unsigned mi, struct replica *r)
         s->jobs[id].v0 = r->v;
         r->active[r->n++] = id;
     }
-    rep_schedule(rt, r, s->jobs);
+    rep_schedule(s, rt, r);
 }
 
-/* Runs every event strictly before time t (all of them if t is infinite). */
+/* Runs every event strictly before time t (all of them if t is infinite),
+ * earliest first (ties: the lower gid). */
 static void advance(sim_serve *s, double t)
 {
-    for (;;) {
-        struct replica *best = NULL;
-        unsigned bm = 0;
-        for (unsigned m = 0; m < s->nm; m++)
-            for (unsigned i = 0; i < s->rt[m].m->replicas; i++) {
-                struct replica *r = &s->rt[m].rep[i];
-                if (r->next < t && (!best || r->next < best->next)) {
-                    best = r;
-                    bm = m;
-                }
-            }
-        if (!best)
-            return;
-        rep_event(s, bm, best);
+    while (s->nreps && s->reps[s->heap[0]]->next < t) {
+        uint32_t g = s->heap[0];
+        rep_event(s, s->rep_model[g], s->reps[g]);
     }
 }
 
@@ -665,8 +711,12 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         uint64_t ids[CANDIDATES];
         float sims[CANDIDATES];
         char err[SIM_ERRLEN];
-        size_t want = s->cfg.router == SIM_ROUTE_SEMCACHE ? 1 : CANDIDATES;
-        int n = excache_search(&s->x, q->emb, want, ids, sims, err, sizeof err);
+        int sc = s->cfg.router == SIM_ROUTE_SEMCACHE;
+        /* Candidates below the threshold used next are never used: the
+         * search need not return them (and its pre-filter is cheaper). */
+        float minsim = (float)(sc ? s->cfg.semcache_threshold : s->cfg.min_sim);
+        int n = excache_search_floor(&s->x, q->emb, sc ? 1 : CANDIDATES, minsim, &j->hint, ids,
+                                     sims, err, sizeof err);
         for (int i = 0; i < n; i++) {
             const struct exentry *e = &s->x.e[ids[i]];
             /* The truth is the model's (relevance from TRUE_S0); the router
@@ -770,6 +820,19 @@ static void update_load(sim_serve *s)
 
 static int ensure_cache(sim_serve *s, const struct sim_req *q, char *err, size_t errlen);
 
+/* A row of embs for every job slot (grown with the jobs, not per job). */
+static int ensure_embs(sim_serve *s)
+{
+    if (s->capembs >= s->capjobs)
+        return 0;
+    float *e = realloc(s->embs, (size_t)s->capjobs * s->rowlen * sizeof *e);
+    if (!e)
+        return SIM_ENOMEM;
+    s->embs = e;
+    s->capembs = s->capjobs;
+    return 0;
+}
+
 int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category_name,
                      char *err, size_t errlen)
 {
@@ -830,6 +893,9 @@ int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category
     j->tokens_out = q->tokens_out;
     double d = difficulty(j->cls);
     double u = unit_of(s->cfg.seed * 0x9e3779b97f4a7c15ULL + q->index);
+    int emb_ok = s->have_cache && ensure_embs(s) == 0;
+    if (emb_ok)
+        j->hint.prep = s->embs + (size_t)id * s->rowlen + s->dim;
     int from_cache = route(s, j, q, d, u);
     s->arrived++;
     struct acc *as[2] = {&s->win, &s->all};
@@ -854,10 +920,12 @@ int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category
         as[k]->ex_hits += j->nex > 0;
         as[k]->ex_total += j->nex;
     }
-    if (s->have_cache) {
-        j->emb = malloc(s->dim * sizeof *j->emb);
-        if (j->emb)
-            memcpy(j->emb, q->emb, s->dim * sizeof *j->emb);
+    if (emb_ok) {
+        /* The raw embedding is needed only if the search did not keep the
+         * prepared one. */
+        if (!j->hint.have_prep)
+            memcpy(s->embs + (size_t)id * s->rowlen, q->emb, s->dim * sizeof *s->embs);
+        j->has_emb = 1;
     }
     return start_job(s, id, t);
 }
@@ -909,7 +977,7 @@ static void replay_examples(sim_serve *s)
         double before = e->utility;
         e->model = (uint8_t)s->large;
         e->acceptable = u < pl;
-        e->utility = (float)pl;
+        excache_set_utility(&s->x, c[i].id, (float)pl);
         spent += c[i].cost;
         s->win_replay_gain += e->utility - before;
         s->replay_gain += e->utility - before;
@@ -920,6 +988,29 @@ static void replay_examples(sim_serve *s)
 }
 
 /*=====   lifecycle   =====*/
+
+/* Every replica in the event heap (all idle: next = INFINITY). */
+static int events_init(sim_serve *s)
+{
+    uint32_t n = 0;
+    for (unsigned m = 0; m < s->nm; m++)
+        n += s->rt[m].m->replicas;
+    s->reps = malloc(n * sizeof *s->reps);
+    s->rep_model = malloc(n * sizeof *s->rep_model);
+    s->heap = malloc(n * sizeof *s->heap);
+    s->hpos = malloc(n * sizeof *s->hpos);
+    if (!s->reps || !s->rep_model || !s->heap || !s->hpos)
+        return SIM_ENOMEM;
+    for (unsigned m = 0; m < s->nm; m++)
+        for (unsigned i = 0; i < s->rt[m].m->replicas; i++) {
+            struct replica *r = &s->rt[m].rep[i];
+            r->gid = s->nreps;
+            s->reps[r->gid] = r;
+            s->rep_model[r->gid] = m;
+            ev_put(s, s->nreps++, r->gid);
+        }
+    return 0;
+}
 
 sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_t errlen)
 {
@@ -956,6 +1047,8 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
                 goto nomem;
         }
     }
+    if (events_init(s))
+        goto nomem;
     sim_rng_seed(&s->arrivals, cfg->seed ^ 0x617272ULL);
     return s;
 nomem:
@@ -983,6 +1076,8 @@ static int ensure_cache(sim_serve *s, const struct sim_req *q, char *err, size_t
         return rc;
     s->have_cache = 1;
     s->dim = q->dim;
+    s->rowlen = s->dim + (uint32_t)((excache_prep_size(&s->x) + sizeof(float) - 1)
+                                    / sizeof(float));
     return 0;
 }
 
@@ -1019,10 +1114,13 @@ void sim_serve_free(sim_serve *s)
         free(s->rt[m].rep);
         free(s->rt[m].queue);
     }
-    for (uint32_t i = 0; i < s->njobs; i++)
-        free(s->jobs[i].emb);
+    free(s->embs);
     free(s->jobs);
     free(s->free_jobs);
+    free(s->reps);
+    free(s->rep_model);
+    free(s->heap);
+    free(s->hpos);
     free(s->win.ttft);
     free(s->win.e2e);
     free(s->all.ttft);

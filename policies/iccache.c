@@ -135,7 +135,7 @@ static void iccache_access(void *state, const struct sim_req *req, struct sim_ou
         struct exentry *e = &c->x.e[chosen[i]];
         int r = e->cls == req->cls;
         useful |= r;
-        e->utility += (float)(c->lr * (r - e->utility));
+        excache_set_utility(&c->x, chosen[i], e->utility + (float)(c->lr * (r - e->utility)));
         e->uses++;
     }
     out->hit = nc > 0;

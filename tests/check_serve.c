@@ -471,6 +471,187 @@ START_TEST(ivf_probing_everything_is_exact)
 }
 END_TEST
 
+/* A random unit-ish vector of dim components (the index normalises). */
+static void random_vec(struct sim_rng *g, float *v, unsigned dim)
+{
+    for (unsigned d = 0; d < dim; d++)
+        v[d] = (float)(sim_rng_unit(g) - 0.5);
+}
+
+START_TEST(ivf_kernels_agree_with_integer_dots)
+{
+    /* Both kernels (AVX2 where the CPU has it, and the portable one) must
+     * give, for every row, the bound formula evaluated on the integer dot
+     * product computed here naively; and the filter must pass exactly the
+     * rows whose a clears tau.  n = 37 leaves a tail after the blocks of 8;
+     * cdim 96 is neither 64 nor a power of two. */
+    enum { N = 37, CDIM = 96 };
+    int8_t q[CDIM], codes[N * CDIM];
+    float qs[N], qe[N], hi[N], lo[N], hi2[N], lo2[N], val[N];
+    uint32_t pass[N];
+    struct sim_rng g;
+    sim_rng_seed(&g, 9);
+    for (int i = 0; i < CDIM; i++)
+        q[i] = (int8_t)((int)sim_rng_below(&g, 255) - 127);
+    for (int i = 0; i < N * CDIM; i++)
+        codes[i] = (int8_t)((int)sim_rng_below(&g, 255) - 127);
+    for (int r = 0; r < N; r++) {
+        qs[r] = (float)(1e-3 * (1 + sim_rng_unit(&g)));
+        qe[r] = (float)(1e-2 * sim_rng_unit(&g));
+    }
+    struct ivf_query iq = {q, 2e-3f, 1.01f, 0.02f};
+    char err[SIM_ERRLEN];
+    struct excache x;
+    ck_assert_int_eq(excache_init(&x, CDIM, 1 << 20, SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    x.bounds(&iq, codes, qs, qe, N, CDIM, hi, lo);
+    ivf_bounds_c(&iq, codes, qs, qe, N, CDIM, hi2, lo2);
+    float tau = 0;
+    for (int r = 0; r < N; r++) {
+        int32_t d = 0;
+        for (int i = 0; i < CDIM; i++)
+            d += q[i] * codes[r * CDIM + i];
+        float a = (float)d * iq.step * qs[r], b = qe[r] * iq.c1 + iq.c0;
+        ck_assert_msg(hi[r] == a + b && lo[r] == a - b, "row %d", r);
+        ck_assert(hi2[r] == a + b && lo2[r] == a - b);
+        tau += a / N; /* about half the rows pass */
+    }
+    for (int k = 0; k < 2; k++) {
+        uint32_t np = k ? ivf_filter_c(&iq, codes, qs, qe, N, CDIM, tau, pass, val)
+                        : x.filter(&iq, codes, qs, qe, N, CDIM, tau, pass, val);
+        uint32_t want = 0;
+        for (int r = 0; r < N; r++) {
+            int32_t d = 0;
+            for (int i = 0; i < CDIM; i++)
+                d += q[i] * codes[r * CDIM + i];
+            float a = (float)d * iq.step * qs[r] + qe[r] * iq.c1 + iq.c0;
+            if (a >= tau) {
+                ck_assert_uint_lt(want, np);
+                ck_assert_uint_eq(pass[want], (uint32_t)r);
+                ck_assert(val[want] == a);
+                want++;
+            }
+        }
+        ck_assert_uint_eq(np, want);
+        ck_assert_uint_gt(want, 0);
+        ck_assert_uint_lt(want, N);
+    }
+    excache_free(&x);
+}
+END_TEST
+
+/* The IVF search as specified, without the int8 pre-filter: the nprobe
+ * nearest centroids by float similarity (ties to the lower number), then
+ * the float top k of their lists at similarity >= minsim. */
+static int naive_ivf(const struct excache *x, const float *q, int k, float minsim,
+                     uint64_t *ids, float *sims)
+{
+    float u[64];
+    memcpy(u, q, x->dim * sizeof *u);
+    ck_assert_int_eq(sim_vec_normalise(u, x->dim), 0);
+    uint32_t probe[64];
+    float ps[64];
+    unsigned np = 0, want = x->nprobe < x->ncent ? x->nprobe : x->ncent;
+    for (uint32_t c = 0; c < x->ncent; c++) {
+        float s = sim_vec_dot(u, x->cent + (size_t)c * x->dim, x->dim);
+        unsigned at = np < want ? np++ : want;
+        if (at == want && !(s > ps[want - 1]))
+            continue;
+        if (at == want)
+            at = want - 1;
+        for (; at > 0 && ps[at - 1] < s; at--) {
+            probe[at] = probe[at - 1];
+            ps[at] = ps[at - 1];
+        }
+        probe[at] = c;
+        ps[at] = s;
+    }
+    int n = 0;
+    for (unsigned p = 0; p < np; p++) {
+        const struct ivf_list *l = &x->lists[probe[p]];
+        for (uint32_t i = 0; i < l->n; i++) {
+            float s = sim_vec_dot(u, l->vec + (size_t)i * x->dim, x->dim);
+            uint64_t id = l->ids[i];
+            if (s < minsim)
+                continue;
+            int at = n < k ? n++ : k;
+            if (at == k && !(s > sims[k - 1] || (s == sims[k - 1] && id < ids[k - 1])))
+                continue;
+            if (at == k)
+                at = k - 1;
+            for (; at > 0 && (sims[at - 1] < s || (sims[at - 1] == s && ids[at - 1] > id));
+                 at--) {
+                ids[at] = ids[at - 1];
+                sims[at] = sims[at - 1];
+            }
+            ids[at] = id;
+            sims[at] = s;
+        }
+    }
+    return n;
+}
+
+START_TEST(ivf_prefilter_is_exact)
+{
+    /* 4000 vectors in 24 dimensions with a cluster structure (40 centres
+     * plus noise, so that neighbours are near the pre-filter's bounds);
+     * every search, with either kernel, with and without a floor, must
+     * equal the naive IVF above, also after deletions; and inserting with
+     * the search's hint must put each entry in the same cluster as a
+     * plain insert. */
+    enum { VD = 24, K = 8 };
+    char err[SIM_ERRLEN];
+    struct excache a, b, c;
+    ck_assert_int_eq(excache_init(&a, VD, 1ull << 40, SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    ck_assert_int_eq(excache_init(&b, VD, 1ull << 40, SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    ck_assert_int_eq(excache_init(&c, VD, 1ull << 40, SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    b.bounds = ivf_bounds_c;
+    b.filter = ivf_filter_c;
+    struct sim_rng g;
+    sim_rng_seed(&g, 5);
+    float centre[40][VD], v[VD];
+    for (int i = 0; i < 40; i++)
+        random_vec(&g, centre[i], VD);
+    struct exentry proto = {.bytes = 1, .utility = 0.5f};
+    char prep[1024];
+    ck_assert_uint_le(excache_prep_size(&a), sizeof prep);
+    uint64_t ids[K], nids[K];
+    float sims[K], nsims[K];
+    for (int i = 0; i < 4000; i++) {
+        const float *m = centre[sim_rng_below(&g, 40)];
+        for (int d = 0; d < VD; d++)
+            v[d] = m[d] + (float)(0.05 * (sim_rng_unit(&g) - 0.5));
+        struct exhint h = {.prep = prep};
+        excache_search_floor(&a, v, K, -INFINITY, &h, ids, sims, err, sizeof err);
+        ck_assert_int_eq(excache_insert_hint(&a, &proto, v, &h, err, sizeof err), 0);
+        ck_assert_int_eq(excache_insert(&b, &proto, v, err, sizeof err), 0);
+        ck_assert_int_eq(excache_insert(&c, &proto, v, err, sizeof err), 0);
+        ck_assert_uint_eq(a.cluster[i], c.cluster[i]);
+    }
+    for (uint32_t id = 0; id < a.n; id += 3) {
+        excache_remove(&a, id);
+        excache_remove(&b, id);
+    }
+    for (int q = 0; q < 300; q++) {
+        const float *m = centre[sim_rng_below(&g, 40)];
+        for (int d = 0; d < VD; d++)
+            v[d] = m[d] + (float)(0.05 * (sim_rng_unit(&g) - 0.5));
+        float floor_ = q % 2 ? 0.9f : -INFINITY;
+        int nn = naive_ivf(&a, v, K, floor_, nids, nsims);
+        for (int w = 0; w < 2; w++) {
+            struct excache *x = w ? &b : &a;
+            int n = excache_search_floor(x, v, K, floor_, NULL, ids, sims, err, sizeof err);
+            ck_assert_int_eq(n, nn);
+            for (int i = 0; i < n; i++)
+                ck_assert_msg(ids[i] == nids[i] && sims[i] == nsims[i],
+                              "query %d rank %d kernel %d", q, i, w);
+        }
+    }
+    excache_free(&a);
+    excache_free(&b);
+    excache_free(&c);
+}
+END_TEST
+
 static Suite *serve_suite(void)
 {
     Suite *s = suite_create("serve");
@@ -486,6 +667,8 @@ static Suite *serve_suite(void)
     tcase_add_test(tc, threshold_router_extremes);
     tcase_add_test(tc, iccache_policy_hand_sequence);
     tcase_add_test(tc, ivf_probing_everything_is_exact);
+    tcase_add_test(tc, ivf_kernels_agree_with_integer_dots);
+    tcase_add_test(tc, ivf_prefilter_is_exact);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     TCase *e = tcase_create("Errors");

@@ -1,0 +1,655 @@
+/*
+ * serve_ivf.c - the example cache's IVF index: IC-Cache's clustered
+ * retrieval, with an int8 pre-filter that leaves every result exact.
+ *
+ * Clusters: centroids are chosen online, leader-style: a new entry whose
+ * best centroid is below LEADER_SIM founds a cluster, until there are
+ * nlist = sqrt(expected entries) of them; every entry joins its nearest
+ * centroid's list, and a search scans the lists of the nprobe nearest
+ * centroids.  Per request that is about nlist + nprobe * N / nlist
+ * similarities; the insertion of the same embedding, at the request's
+ * completion, reuses the search's nearest centroid and its normalised,
+ * coded vector (struct exhint).
+ *
+ * HOW THE PRE-FILTER STAYS EXACT
+ * Every unit vector v also has an int8 code c with v = c * step + r: step =
+ * max|v_i| / 127, and the residual's norm |r| is kept.  For a query u with
+ * code c', step' and residual r', the integer dot product D = c . c' gives
+ * a = D * step * step', and
+ *     |u.v - a| = |u.r + r'.(v - r)| <= |r| + |r'| (1 + |r|),
+ * plus slack() for float rounding (the float dot product's own error is at
+ * most about dim * 2^-24).  So a candidate whose a + bound is below the
+ * current k-th similarity (or the caller's minsim) cannot enter the top k,
+ * and is skipped; every other one is scored by the float dot product, as
+ * before.  The centroids are ranked the same way: a centroid whose upper
+ * bound is below the nprobe-th best lower bound is not among the nprobe
+ * nearest.  The results are therefore those of the float index, bit for
+ * bit, on every machine; integer sums do not depend on the instruction set,
+ * so the AVX2 kernel (chosen at run time, when the CPU has it) and the
+ * portable one agree, and only speed depends on the machine.
+ *
+ * Codes are stored per list, contiguous, so that a scan streams through
+ * memory, and the float vectors next to them, per list, since the few
+ * candidates that pass are mostly paraphrases of one intent, in one list
+ * (a delete moves the list's last row into the hole).
+ *
+ * Invariants: 1. entry id is lists[cluster[id]].ids[slot[id]];
+ *             2. vec, code, qs and qe of slot i of a list describe entry
+ *                ids[i];
+ *             3. codes are in [-127, 127] (so the AVX2 pair sums cannot
+ *                saturate: 2 * 127 * 127 < 32767) and zero past dim.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+#include "vec_impl.h"
+
+#define LEADER_SIM 0.9f
+#define MAXK 64
+#define CHUNK 256 /* codes scored per kernel call */
+#define MAXCDIM 4096 /* longest code the AVX2 kernels take (a stack buffer) */
+
+/*=====   int8 kernels   =====*/
+
+static void dots_c(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
+                   int32_t *out)
+{
+    for (uint32_t r = 0; r < n; r++) {
+        const int8_t *c = codes + (size_t)r * cdim;
+        int32_t s = 0;
+        for (uint32_t i = 0; i < cdim; i++)
+            s += q[i] * c[i];
+        out[r] = s;
+    }
+}
+
+uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                      const float *qe, uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
+                      float *val)
+{
+    int32_t d[CHUNK];
+    uint32_t np = 0;
+    for (uint32_t at = 0; at < n; at += CHUNK) {
+        uint32_t m = n - at < CHUNK ? n - at : CHUNK;
+        dots_c(q->code, codes + (size_t)at * cdim, m, cdim, d);
+        for (uint32_t i = 0; i < m; i++) {
+            float a = (float)d[i] * q->step * qs[at + i] + qe[at + i] * q->c1 + q->c0;
+            pass[np] = at + i;
+            val[np] = a;
+            np += a >= tau;
+        }
+    }
+    return np;
+}
+
+void ivf_bounds_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                  const float *qe, uint32_t n, uint32_t cdim, float *hi, float *lo)
+{
+    int32_t d[CHUNK];
+    for (uint32_t at = 0; at < n; at += CHUNK) {
+        uint32_t m = n - at < CHUNK ? n - at : CHUNK;
+        dots_c(q->code, codes + (size_t)at * cdim, m, cdim, d);
+        for (uint32_t i = 0; i < m; i++) {
+            float a = (float)d[i] * q->step * qs[at + i], b = qe[at + i] * q->c1 + q->c0;
+            hi[at + i] = a + b;
+            lo[at + i] = a - b;
+        }
+    }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define IVF_AVX2 1
+
+/* The kernels are written once, as always-inline bodies taking cdim, and
+ * instantiated for cdim = 64 (and 32, 128), where the compiler unrolls
+ * the inner loop and keeps the query in registers, and for any cdim. */
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
+
+/* |q| times sign(q) * c, 32 bytes at a time: maddubs multiplies unsigned
+ * by signed bytes and adds pairs into 16 bits (at most 2 * 127 * 127, no
+ * saturation), madd with ones widens the pairs into 32-bit sums. */
+AVX2_INLINE __m256i dot_acc(const int8_t *qa, const int8_t *q, const int8_t *c, uint32_t cdim)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc = _mm256_setzero_si256();
+    for (uint32_t i = 0; i < cdim; i += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(q + i));
+        __m256i ua = _mm256_loadu_si256((const __m256i *)(const void *)(qa + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(c + i));
+        __m256i p = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b, a));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+    }
+    return acc;
+}
+
+/* Four rows at a time, so that one horizontal reduction serves four. */
+AVX2_INLINE __m128i dots4(const int8_t *qa, const int8_t *q, const int8_t *c, uint32_t cdim)
+{
+    __m256i a0 = dot_acc(qa, q, c, cdim), a1 = dot_acc(qa, q, c + cdim, cdim);
+    __m256i a2 = dot_acc(qa, q, c + 2 * (size_t)cdim, cdim);
+    __m256i a3 = dot_acc(qa, q, c + 3 * (size_t)cdim, cdim);
+    __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+AVX2_INLINE int32_t dot1(const int8_t *qa, const int8_t *q, const int8_t *c, uint32_t cdim)
+{
+    __m256i acc = dot_acc(qa, q, c, cdim);
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* |q| into qa (cdim bytes, a multiple of 32). */
+AVX2_INLINE void abs_code(const int8_t *q, uint32_t cdim, int8_t *qa)
+{
+    for (uint32_t i = 0; i < cdim; i += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(q + i));
+        _mm256_storeu_si256((__m256i *)(void *)(qa + i), _mm256_sign_epi8(a, a));
+    }
+}
+
+/* Eight int32 as floats. */
+AVX2_INLINE __m256 float8(const int32_t *d)
+{
+    return _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(const void *)d));
+}
+
+AVX2_INLINE void dots_body(const int8_t *qa, const int8_t *q, const int8_t *codes, uint32_t n,
+                           uint32_t cdim, int32_t *out)
+{
+    uint32_t r = 0;
+    for (; r + 4 <= n; r += 4)
+        _mm_storeu_si128((__m128i *)(void *)(out + r),
+                         dots4(qa, q, codes + (size_t)r * cdim, cdim));
+    for (; r < n; r++)
+        out[r] = dot1(qa, q, codes + (size_t)r * cdim, cdim);
+}
+
+/* As filter_body: the dot products of a chunk, then a = D step qs and
+ * b = qe c1 + c0 eight at a time (as ivf_bounds_c). */
+AVX2_INLINE void bounds_body(const struct ivf_query *q, const int8_t *qa, const int8_t *codes,
+                             const float *qs, const float *qe, uint32_t n, uint32_t cdim,
+                             float *hi, float *lo)
+{
+    int32_t d[CHUNK];
+    const __m256 step = _mm256_set1_ps(q->step), c1 = _mm256_set1_ps(q->c1);
+    const __m256 c0 = _mm256_set1_ps(q->c0);
+    for (uint32_t at = 0; at < n; at += CHUNK) {
+        uint32_t m = n - at < CHUNK ? n - at : CHUNK, r = 0;
+        dots_body(qa, q->code, codes + (size_t)at * cdim, m, cdim, d);
+        for (; r + 8 <= m; r += 8) {
+            __m256 a = _mm256_mul_ps(_mm256_mul_ps(float8(d + r), step),
+                                     _mm256_loadu_ps(qs + at + r));
+            __m256 b = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(qe + at + r), c1), c0);
+            _mm256_storeu_ps(hi + at + r, _mm256_add_ps(a, b));
+            _mm256_storeu_ps(lo + at + r, _mm256_sub_ps(a, b));
+        }
+        for (; r < m; r++) {
+            float a = (float)d[r] * q->step * qs[at + r], b = qe[at + r] * q->c1 + q->c0;
+            hi[at + r] = a + b;
+            lo[at + r] = a - b;
+        }
+    }
+}
+
+__attribute__((target("avx2")))
+static void bounds_avx2(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                        const float *qe, uint32_t n, uint32_t cdim, float *hi, float *lo)
+{
+    int8_t qa[MAXCDIM];
+    if (cdim > MAXCDIM) {
+        ivf_bounds_c(q, codes, qs, qe, n, cdim, hi, lo);
+        return;
+    }
+    abs_code(q->code, cdim, qa);
+    if (cdim == 64)
+        bounds_body(q, qa, codes, qs, qe, n, 64, hi, lo);
+    else
+        bounds_body(q, qa, codes, qs, qe, n, cdim, hi, lo);
+}
+
+
+/* Appends the rows of mask (bit b: row r + b) and their a to pass, val. */
+AVX2_INLINE uint32_t collect(unsigned mask, __m256 a, uint32_t r, uint32_t np, uint32_t *pass,
+                             float *val)
+{
+    float av[8];
+    _mm256_storeu_ps(av, a);
+    while (mask) {
+        unsigned b = (unsigned)__builtin_ctz(mask);
+        pass[np] = r + b;
+        val[np++] = av[b];
+        mask &= mask - 1;
+    }
+    return np;
+}
+
+/* The integer dot products of a chunk first (four rows at a time, few
+ * registers), then their bound test in float eight at a time (the same
+ * operations in the same order as ivf_filter_c), a mask. */
+AVX2_INLINE uint32_t filter_body(const struct ivf_query *q, const int8_t *qa,
+                                 const int8_t *codes, const float *qs, const float *qe,
+                                 uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
+                                 float *val)
+{
+    int32_t d[CHUNK];
+    const __m256 step = _mm256_set1_ps(q->step), c1 = _mm256_set1_ps(q->c1);
+    const __m256 c0 = _mm256_set1_ps(q->c0), t = _mm256_set1_ps(tau);
+    uint32_t np = 0;
+    for (uint32_t at = 0; at < n; at += CHUNK) {
+        uint32_t m = n - at < CHUNK ? n - at : CHUNK, r = 0;
+        dots_body(qa, q->code, codes + (size_t)at * cdim, m, cdim, d);
+        for (; r + 8 <= m; r += 8) {
+            __m256 a = _mm256_mul_ps(_mm256_mul_ps(float8(d + r), step),
+                                     _mm256_loadu_ps(qs + at + r));
+            a = _mm256_add_ps(_mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(qe + at + r), c1)),
+                              c0);
+            unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, t, _CMP_GE_OQ));
+            if (mask)
+                np = collect(mask, a, at + r, np, pass, val);
+        }
+        for (; r < m; r++) {
+            float a = (float)d[r] * q->step * qs[at + r] + qe[at + r] * q->c1 + q->c0;
+            pass[np] = at + r;
+            val[np] = a;
+            np += a >= tau;
+        }
+    }
+    return np;
+}
+
+__attribute__((target("avx2")))
+static uint32_t filter_avx2(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                            const float *qe, uint32_t n, uint32_t cdim, float tau,
+                            uint32_t *pass, float *val)
+{
+    int8_t qa[MAXCDIM];
+    if (cdim > MAXCDIM)
+        return ivf_filter_c(q, codes, qs, qe, n, cdim, tau, pass, val);
+    abs_code(q->code, cdim, qa);
+    if (cdim == 64)
+        return filter_body(q, qa, codes, qs, qe, n, 64, tau, pass, val);
+    return filter_body(q, qa, codes, qs, qe, n, cdim, tau, pass, val);
+}
+#endif
+
+static void pick_kernels(struct excache *x)
+{
+    x->bounds = ivf_bounds_c;
+    x->filter = ivf_filter_c;
+#ifdef IVF_AVX2
+    if (__builtin_cpu_supports("avx2")) {
+        x->bounds = bounds_avx2;
+        x->filter = filter_avx2;
+    }
+#endif
+}
+
+/* The code of unit vector v (cdim bytes, zero past dim), its step and the
+ * norm of its residual. */
+static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, float *step,
+                     float *resid)
+{
+    float m = 0;
+    for (uint32_t i = 0; i < dim; i++) {
+        float a = fabsf(v[i]);
+        m = a > m ? a : m;
+    }
+    /* Any rounding serves (the residual is measured, not assumed): adding
+     * and subtracting 1.5 * 2^23 rounds a float below 2^22 to an integer
+     * without a branch or a library call. */
+    const float magic = 12582912.0f;
+    float st = m > 0 ? m / 127.0f : 1, inv = 1 / st, r2 = 0;
+    for (uint32_t i = 0; i < dim; i++) {
+        float t = v[i] * inv + magic;
+        float c = t - magic;
+        c = c > 127 ? 127 : c < -127 ? -127 : c;
+        code[i] = (int8_t)c;
+        float r = v[i] - c * st;
+        r2 += r * r;
+    }
+    memset(code + dim, 0, cdim - dim);
+    *step = st;
+    /* Float sums: relative error far below slack()'s share. */
+    *resid = sqrtf(r2) * (1 + 1e-5f);
+}
+
+/* Slack for float rounding: the dot product's error (dim * 2^-24 at most
+ * for unit vectors), the product D * step * step' and the stored norms. */
+static float slack(uint32_t dim)
+{
+    return 1e-4f + (float)dim * 1.2e-7f;
+}
+
+/*=====   lifecycle   =====*/
+
+int ivf_init(struct excache *x, uint64_t budget)
+{
+    /* Expected entries: the budget over a typical entry (600 tokens of text
+     * at 4 bytes, plus the embedding). */
+    double expect = (double)budget / (2400.0 + 4.0 * x->dim);
+    uint32_t nlist = (uint32_t)ceil(sqrt(expect));
+    x->nlist = nlist < 8 ? 8 : nlist > 65536 ? 65536 : nlist;
+    x->nprobe = 4;
+    x->cdim = (x->dim + 31) & ~31u;
+    pick_kernels(x);
+    x->cent = malloc((size_t)x->nlist * x->dim * sizeof *x->cent);
+    x->ccode = malloc((size_t)x->nlist * x->cdim);
+    x->cqs = malloc(x->nlist * sizeof *x->cqs);
+    x->cqe = malloc(x->nlist * sizeof *x->cqe);
+    x->lists = calloc(x->nlist, sizeof *x->lists);
+    x->u = malloc(x->dim * sizeof *x->u);
+    x->ucode = malloc(x->cdim);
+    x->approx = malloc(x->nlist * sizeof *x->approx);
+    x->lower = malloc(x->nlist * sizeof *x->lower);
+    x->probe = malloc(x->nlist * sizeof *x->probe);
+    x->probe_sim = malloc(x->nlist * sizeof *x->probe_sim);
+    return x->cent && x->ccode && x->cqs && x->cqe && x->lists && x->u && x->ucode
+                   && x->approx && x->lower && x->probe && x->probe_sim
+               ? 0 : SIM_ENOMEM;
+}
+
+void ivf_free(struct excache *x)
+{
+    free(x->cent);
+    free(x->ccode);
+    free(x->cqs);
+    free(x->cqe);
+    free(x->cluster);
+    free(x->slot);
+    for (uint32_t i = 0; x->lists && i < x->nlist; i++) {
+        free(x->lists[i].ids);
+        free(x->lists[i].vec);
+        free(x->lists[i].code);
+        free(x->lists[i].qs);
+        free(x->lists[i].qe);
+    }
+    free(x->lists);
+    free(x->u);
+    free(x->ucode);
+    free(x->approx);
+    free(x->lower);
+    free(x->probe);
+    free(x->probe_sim);
+}
+
+/* Per-id arrays to cap entries. */
+int ivf_grow(struct excache *x, uint32_t cap)
+{
+    uint32_t *c = realloc(x->cluster, cap * sizeof *c);
+    if (!c)
+        return SIM_ENOMEM;
+    x->cluster = c;
+    uint32_t *sl = realloc(x->slot, cap * sizeof *sl);
+    if (!sl)
+        return SIM_ENOMEM;
+    x->slot = sl;
+    return 0;
+}
+
+static int list_grow(struct excache *x, struct ivf_list *l)
+{
+    uint32_t n = l->cap ? l->cap * 2 : 16;
+    uint32_t *ids = realloc(l->ids, n * sizeof *ids);
+    if (ids)
+        l->ids = ids;
+    float *vec = realloc(l->vec, (size_t)n * x->dim * sizeof *vec);
+    if (vec)
+        l->vec = vec;
+    int8_t *code = realloc(l->code, (size_t)n * x->cdim);
+    if (code)
+        l->code = code;
+    float *qs = realloc(l->qs, n * sizeof *qs);
+    if (qs)
+        l->qs = qs;
+    float *qe = realloc(l->qe, n * sizeof *qe);
+    if (qe)
+        l->qe = qe;
+    if (!ids || !vec || !code || !qs || !qe)
+        return SIM_ENOMEM;
+    l->cap = n;
+    return 0;
+}
+
+/*=====   the prepared vector   =====*/
+
+/* A prepared vector, as a hint carries it: the unit vector (dim floats),
+ * its step and residual norm (2 floats), its code (cdim bytes). */
+size_t ivf_prep_size(const struct excache *x)
+{
+    return (x->dim + 2) * sizeof(float) + x->cdim;
+}
+
+/* Normalises q into x->u and codes it into x->ucode, x->ustep,
+ * x->uresid. */
+static int prepare(struct excache *x, const float *q)
+{
+    memcpy(x->u, q, x->dim * sizeof *x->u);
+    if (sim_vec_normalise(x->u, x->dim))
+        return SIM_EINVAL;
+    quantise(x->u, x->dim, x->cdim, x->ucode, &x->ustep, &x->uresid);
+    return 0;
+}
+
+static void prep_save(const struct excache *x, void *prep)
+{
+    float *f = prep;
+    memcpy(f, x->u, x->dim * sizeof *f);
+    f[x->dim] = x->ustep;
+    f[x->dim + 1] = x->uresid;
+    memcpy(f + x->dim + 2, x->ucode, x->cdim);
+}
+
+static void prep_load(struct excache *x, const void *prep)
+{
+    const float *f = prep;
+    memcpy(x->u, f, x->dim * sizeof *f);
+    x->ustep = f[x->dim];
+    x->uresid = f[x->dim + 1];
+    memcpy(x->ucode, f + x->dim + 2, x->cdim);
+}
+
+/*=====   search   =====*/
+
+/* Keeps the k best (sim desc, id asc) in ids/sims, n of them so far. */
+static size_t topk_add(uint64_t *ids, float *sims, size_t n, size_t k, uint32_t id, float sim)
+{
+    size_t i = n < k ? n++ : k;
+    if (i == k && !(sim > sims[k - 1] || (sim == sims[k - 1] && id < ids[k - 1])))
+        return n;
+    if (i == k)
+        i = k - 1;
+    while (i > 0 && (sims[i - 1] < sim || (sims[i - 1] == sim && ids[i - 1] > id))) {
+        ids[i] = ids[i - 1];
+        sims[i] = sims[i - 1];
+        i--;
+    }
+    ids[i] = id;
+    sims[i] = sim;
+    return n;
+}
+
+static struct ivf_query query_of(const struct excache *x)
+{
+    return (struct ivf_query){x->ucode, x->ustep, 1 + x->uresid, slack(x->dim) + x->uresid};
+}
+
+/* Bounds of the similarities of x->u to centroids [c0, ncent) (upper into
+ * approx[], lower into lower[]); returns the want-th largest lower bound:
+ * no centroid whose upper bound is below it is among the want nearest. */
+static float centroid_approx(struct excache *x, uint32_t c0, size_t want)
+{
+    struct ivf_query q = query_of(x);
+    if (x->ncent == c0)
+        return -INFINITY;
+    x->bounds(&q, x->ccode + (size_t)c0 * x->cdim, x->cqs + c0, x->cqe + c0, x->ncent - c0,
+              x->cdim, x->approx + c0, x->lower + c0);
+    if (want > 64 || x->ncent - c0 <= want)
+        return -INFINITY;
+    if (want == 1) {
+        float m = x->lower[c0];
+        for (uint32_t c = c0 + 1; c < x->ncent; c++)
+            m = x->lower[c] > m ? x->lower[c] : m;
+        return m;
+    }
+    float lo[64];
+    size_t n = 0;
+    for (uint32_t c = c0; c < x->ncent; c++) {
+        float v = x->lower[c];
+        if (n == want && v <= lo[want - 1])
+            continue;
+        size_t at = n < want ? n++ : want - 1;
+        for (; at > 0 && lo[at - 1] < v; at--)
+            lo[at] = lo[at - 1];
+        lo[at] = v;
+    }
+    return lo[want - 1];
+}
+
+/* The want nearest centroids (exact float similarity, ties to the lower
+ * id) into x->probe / x->probe_sim; returns how many. */
+static size_t nearest_centroids(struct excache *x, size_t want)
+{
+    float cut = centroid_approx(x, 0, want);
+    size_t np = 0;
+    for (uint32_t c = 0; c < x->ncent; c++)
+        if (x->approx[c] >= cut)
+            np = topk_add(x->probe, x->probe_sim, np, want, c,
+                          vec_dot(x->u, x->cent + (size_t)c * x->dim, x->dim));
+    return np;
+}
+
+/* Scores list l against the query into the top k (ids, sims, *n so far):
+ * the exact similarity of the rows the int8 filter lets through. */
+static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, float minsim,
+                      const struct ivf_query *q, uint64_t *ids, float *sims, size_t *n)
+{
+    uint32_t pass[CHUNK];
+    float val[CHUNK];
+    float tau = *n == k && sims[k - 1] > minsim ? sims[k - 1] : minsim;
+    for (uint32_t at = 0; at < l->n; at += CHUNK) {
+        uint32_t m = l->n - at < CHUNK ? l->n - at : CHUNK;
+        uint32_t np = x->filter(q, l->code + (size_t)at * x->cdim, l->qs + at, l->qe + at, m,
+                                x->cdim, tau, pass, val);
+        for (uint32_t i = 0; i < np; i++)
+            for (uint32_t b = 0; b < x->dim; b += 16)
+                __builtin_prefetch(l->vec + (size_t)(at + pass[i]) * x->dim + b);
+        for (uint32_t i = 0; i < np; i++) {
+            if (val[i] < tau)
+                continue; /* tau rose since the filter ran */
+            uint32_t slot = at + pass[i];
+            float sim = vec_dot(x->u, l->vec + (size_t)slot * x->dim, x->dim);
+            if (sim < minsim)
+                continue;
+            *n = topk_add(ids, sims, *n, k, l->ids[slot], sim);
+            if (*n == k && sims[k - 1] > tau)
+                tau = sims[k - 1];
+        }
+    }
+}
+
+int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
+               uint64_t *ids, float *sims, char *err, size_t errlen)
+{
+    if (prepare(x, q)) {
+        snprintf(err, errlen, "query embedding: NaN, infinite or zero");
+        return SIM_EINVAL;
+    }
+    size_t want = x->nprobe < 1 ? 1 : x->nprobe < x->nlist ? x->nprobe : x->nlist;
+    size_t np = nearest_centroids(x, want);
+    if (hint && np) {
+        hint->ncent = x->ncent;
+        hint->best = (uint32_t)x->probe[0];
+        hint->sim = x->probe_sim[0];
+    }
+    if (hint && hint->prep) {
+        prep_save(x, hint->prep);
+        hint->have_prep = 1;
+    }
+    size_t n = 0;
+    if (k > MAXK)
+        k = MAXK;
+    struct ivf_query iq = query_of(x);
+    for (size_t p = 0; p < np; p++)
+        scan_list(x, &x->lists[x->probe[p]], k, minsim, &iq, ids, sims, &n);
+    return (int)n;
+}
+
+/*=====   insert, delete   =====*/
+
+/* The nearest centroid to x->u (ties to the lower id), starting from the
+ * hint's answer for the centroids it saw. */
+static uint32_t best_centroid(struct excache *x, const struct exhint *hint, float *bsim)
+{
+    uint32_t c0 = 0, best = 0;
+    *bsim = -INFINITY;
+    if (hint && hint->ncent && hint->ncent <= x->ncent) {
+        c0 = hint->ncent;
+        best = hint->best;
+        *bsim = hint->sim;
+    }
+    float cut = centroid_approx(x, c0, 1);
+    for (uint32_t c = c0; c < x->ncent; c++) {
+        if (x->approx[c] < cut)
+            continue;
+        float s = vec_dot(x->u, x->cent + (size_t)c * x->dim, x->dim);
+        if (s > *bsim) {
+            best = c;
+            *bsim = s;
+        }
+    }
+    return best;
+}
+
+int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhint *hint,
+            char *err, size_t errlen)
+{
+    if (hint && hint->have_prep)
+        prep_load(x, hint->prep);
+    else if (prepare(x, emb)) {
+        snprintf(err, errlen, "example embedding: NaN, infinite or zero");
+        return SIM_EINVAL;
+    }
+    float bsim;
+    uint32_t best = best_centroid(x, hint, &bsim);
+    if (x->ncent < x->nlist && (x->ncent == 0 || bsim < LEADER_SIM)) {
+        best = x->ncent++;
+        memcpy(x->cent + (size_t)best * x->dim, x->u, x->dim * sizeof *x->u);
+        memcpy(x->ccode + (size_t)best * x->cdim, x->ucode, x->cdim);
+        x->cqs[best] = x->ustep;
+        x->cqe[best] = x->uresid;
+    }
+    struct ivf_list *l = &x->lists[best];
+    if (l->n == l->cap && list_grow(x, l)) {
+        snprintf(err, errlen, "example cache: out of memory");
+        return SIM_ENOMEM;
+    }
+    memcpy(l->vec + (size_t)l->n * x->dim, x->u, x->dim * sizeof *x->u);
+    memcpy(l->code + (size_t)l->n * x->cdim, x->ucode, x->cdim);
+    l->qs[l->n] = x->ustep;
+    l->qe[l->n] = x->uresid;
+    x->cluster[id] = best;
+    x->slot[id] = l->n;
+    l->ids[l->n++] = id;
+    return 0;
+}
+
+void ivf_del(struct excache *x, uint32_t id)
+{
+    struct ivf_list *l = &x->lists[x->cluster[id]];
+    uint32_t at = x->slot[id], last = --l->n;
+    uint32_t moved = l->ids[last];
+    l->ids[at] = moved;
+    memcpy(l->vec + (size_t)at * x->dim, l->vec + (size_t)last * x->dim,
+           x->dim * sizeof *l->vec);
+    memcpy(l->code + (size_t)at * x->cdim, l->code + (size_t)last * x->cdim, x->cdim);
+    l->qs[at] = l->qs[last];
+    l->qe[at] = l->qe[last];
+    x->slot[moved] = at;
+}
