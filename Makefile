@@ -10,7 +10,7 @@
 # Sources are found by wildcard: a new policies/x.c, tools/x.c or
 # tests/check_x.c needs no change here.
 
-VERSION   := 0.1.0
+VERSION   := 0.2.0
 SOVERSION := 0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
@@ -115,7 +115,7 @@ bench: all $(BENCHES)
 demo: all
 	@BUILD=$(BUILD) sh scripts/demo.sh
 
-$(BUILD)/libsim.pc: libsim/libsim.pc.in
+$(BUILD)/libsim.pc: libsim/libsim.pc.in Makefile
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 

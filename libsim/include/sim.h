@@ -45,12 +45,12 @@ extern "C" {
 #endif
 
 #define SIM_VERSION_MAJOR 0
-#define SIM_VERSION_MINOR 1
+#define SIM_VERSION_MINOR 2
 #define SIM_VERSION_PATCH 0
-#define SIM_VERSION_STRING "0.1.0"
+#define SIM_VERSION_STRING "0.2.0"
 
 /*! sim_version() :
- * @return the library's version string, e.g. "0.1.0" (cannot fail). */
+ * @return the library's version string, e.g. "0.2.0" (cannot fail). */
 const char *sim_version(void);
 
 /*=====   Errors   =====*/
