@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gfifo.h"
+#include "internal.h"
 
 #define GFIFO_MIN 1024
 
@@ -36,12 +37,14 @@ void sim_gfifo_init(struct sim_gfifo *f)
     memset(f, 0, sizeof *f);
 }
 
+static size_t gfifo_hbytes(uint32_t cap) { return (cap + 63) / 64 * sizeof(uint64_t); }
+
 static void gfifo_release(struct sim_gfifo *f)
 {
     sim_keymap_free(&f->map);
-    free(f->keys);
-    free(f->sizes);
-    free(f->holes);
+    sim__vm_free(f->keys, (size_t)f->cap * 8);
+    sim__vm_free(f->sizes, (size_t)f->cap * sizeof *f->sizes);
+    sim__vm_free(f->holes, gfifo_hbytes(f->cap));
 }
 
 void sim_gfifo_free(struct sim_gfifo *f)
@@ -69,24 +72,34 @@ static void gfifo_squeeze(struct sim_gfifo *f)
     memset(f->holes, 0, (f->cap + 63) / 64 * sizeof *f->holes);
 }
 
-/* Grows the (squeezed) ring to cap slots with realloc, moving the part
- * from the tail to the old end up to the new end.  0 or SIM_ENOMEM. */
+/* Grows the (squeezed) ring to cap slots (sim__vm_resize: in place, no
+ * copy), moving the part from the tail to the old end up to the new end.
+ * 0, or SIM_ENOMEM with every array at its old size or freed (NULL). */
 static int gfifo_grow(struct sim_gfifo *f, uint32_t cap)
 {
-    uint8_t *keys = realloc(f->keys, (size_t)cap * 8);
+    uint8_t *keys = sim__vm_resize(f->keys, (size_t)f->cap * 8, (size_t)cap * 8);
     if (!keys)
         return SIM_ENOMEM;
     f->keys = keys;
     if (f->sizes) {
-        uint32_t *sizes = realloc(f->sizes, (size_t)cap * sizeof *sizes);
-        if (!sizes)
+        uint32_t *sizes = sim__vm_resize(f->sizes, (size_t)f->cap * sizeof *sizes,
+                                         (size_t)cap * sizeof *sizes);
+        if (!sizes) {
+            sim__vm_free(f->keys, (size_t)cap * 8);
+            f->keys = NULL;
             return SIM_ENOMEM;
+        }
         f->sizes = sizes;
     }
-    uint64_t *holes = realloc(f->holes, (cap + 63) / 64 * sizeof *holes);
-    if (!holes)
+    uint64_t *holes = sim__vm_resize(f->holes, gfifo_hbytes(f->cap), gfifo_hbytes(cap));
+    if (!holes) {
+        sim__vm_free(f->keys, (size_t)cap * 8);
+        sim__vm_free(f->sizes, (size_t)cap * sizeof *f->sizes);
+        f->keys = NULL;
+        f->sizes = NULL;
         return SIM_ENOMEM;
-    memset(holes, 0, (cap + 63) / 64 * sizeof *holes);
+    }
+    memset(holes, 0, gfifo_hbytes(cap));
     f->holes = holes;
     uint32_t old = f->cap, top = old - f->tail; /* slots from the tail to the old end */
     if (f->used && (uint64_t)f->tail + f->used > old) {
@@ -137,7 +150,7 @@ static void gfifo_make_room(struct sim_gfifo *f)
 /* The first size other than 1 brings the size array in. */
 static int gfifo_sized(struct sim_gfifo *f)
 {
-    uint32_t *s = malloc((size_t)(f->cap ? f->cap : 1) * sizeof *s);
+    uint32_t *s = sim__vm_resize(NULL, 0, (size_t)(f->cap ? f->cap : 1) * sizeof *s);
     if (!s)
         return SIM_ENOMEM;
     for (uint32_t i = 0; i < f->cap; i++)
