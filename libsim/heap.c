@@ -5,7 +5,9 @@
  * id's entry + 1 (0 = absent), kept exact by every move.  Entries are
  * stored packed (struct sim_heap_slot, 20 bytes instead of 24: GDSF and
  * Belady hold one per cached object) and unpacked to compare; h->top is
- * e[0] unpacked, so that sim_heap_top can return a pointer.
+ * e[0] unpacked, so that sim_heap_top can return a pointer.  Both arrays
+ * grow with sim__vm_resize: large ones in place, untouched pages not
+ * resident, no old copy left in malloc's heap.
  *
  * Invariants (sim_heap_check): 1. no child is smaller than its parent;
  *                              2. pos[e[i].id] == i + 1 for every entry.
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "sim.h"
 #include "sim_heap.h"
 
@@ -24,8 +27,8 @@ void sim_heap_init(struct sim_heap *h)
 
 void sim_heap_free(struct sim_heap *h)
 {
-    free(h->e);
-    free(h->pos);
+    sim__vm_free(h->e, h->cap * sizeof *h->e);
+    sim__vm_free(h->pos, h->npos * sizeof *h->pos);
     sim_heap_init(h);
 }
 
@@ -110,7 +113,7 @@ static int grow(struct sim_heap *h, uint32_t id)
 {
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 256;
-        struct sim_heap_slot *e = realloc(h->e, cap * sizeof *e);
+        struct sim_heap_slot *e = sim__vm_resize(h->e, h->cap * sizeof *e, cap * sizeof *e);
         if (!e)
             return SIM_ENOMEM;
         h->e = e;
@@ -120,10 +123,9 @@ static int grow(struct sim_heap *h, uint32_t id)
         size_t n = h->npos ? h->npos : 256;
         while (n <= id)
             n *= 2;
-        uint32_t *p = realloc(h->pos, n * sizeof *p);
+        uint32_t *p = sim__vm_resize(h->pos, h->npos * sizeof *p, n * sizeof *p);
         if (!p)
-            return SIM_ENOMEM;
-        memset(p + h->npos, 0, (n - h->npos) * sizeof *p);
+            return SIM_ENOMEM; /* the new part is zero (sim__vm_resize) */
         h->pos = p;
         h->npos = n;
     }
