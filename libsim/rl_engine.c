@@ -27,16 +27,29 @@
 #include <string.h>
 #include <time.h>
 
+#include "ghost.h"
 #include "rl_internal.h"
+
+/* An object's facts in 24 bytes (a 40-byte record; 64 with every field in
+ * full): insert_us whole, last_us and fetch_us as 32-bit offsets from it,
+ * the hit count in the framework tag.  A value that does not fit (an
+ * offset of 71 minutes or more, or negative; 127 hits or more) is marked
+ * RLC_FAR / RLC_HITS_FAR and kept exactly in a side table of records keyed
+ * by id * 4 + field, as is a nonzero aux (set by exports only).  Entries
+ * leave with their object.  Out of memory, a far value reads as 0. */
+enum { RLC_HITS, RLC_LAST, RLC_FETCH, RLC_AUX };
+#define RLC_FAR UINT32_MAX
+#define RLC_HITS_FAR 127u
 
 struct rlc_meta {
     struct sim_link link;
-    uint64_t insert_us, last_us, fetch_us, aux;
-    uint32_t hits, pad;
+    uint64_t insert_us;
+    uint32_t last_d, fetch_d;   /* last_us, fetch_us - insert_us, or RLC_FAR */
 };
 
 struct sim_rlc_s {
     sim_objcache *oc;
+    struct sim_ghosts side;     /* far values: 16-byte records {key, value} */
     struct sim_list q;
     struct sim_rlc_opts o;
     struct sim_rng rng;
@@ -61,6 +74,96 @@ struct sim_rlc_s {
 static struct rlc_meta *meta(const sim_rlc *e, uint32_t id)
 {
     return sim_objcache_meta(e->oc, id);
+}
+
+/*=====   Compact facts   =====*/
+
+static uint64_t side_key(uint32_t id, int field) { return (uint64_t)id << 2 | (unsigned)field; }
+
+static uint64_t side_get(const sim_rlc *e, uint32_t id, int field)
+{
+    uint64_t v = 0;
+    uint32_t g = e->side.map.count ? sim_ghosts_find(&e->side, side_key(id, field))
+                                   : SIM_KEYMAP_NONE;
+    if (g != SIM_KEYMAP_NONE)
+        memcpy(&v, (uint8_t *)sim_ghosts_rec(&e->side, g) + 8, sizeof v);
+    return v;
+}
+
+static void side_set(sim_rlc *e, uint32_t id, int field, uint64_t v)
+{
+    uint64_t k = side_key(id, field);
+    uint32_t g = sim_ghosts_find(&e->side, k);
+    if (g == SIM_KEYMAP_NONE && (g = sim_ghosts_add(&e->side, k, 0)) == SIM_KEYMAP_NONE)
+        return; /* out of memory: reads as 0 */
+    memcpy((uint8_t *)sim_ghosts_rec(&e->side, g) + 8, &v, sizeof v);
+}
+
+static void side_del(sim_rlc *e, uint32_t id, int field)
+{
+    uint32_t g = e->side.map.count ? sim_ghosts_find(&e->side, side_key(id, field))
+                                   : SIM_KEYMAP_NONE;
+    if (g != SIM_KEYMAP_NONE)
+        sim_ghosts_del(&e->side, g);
+}
+
+static uint32_t get_hits(const sim_rlc *e, uint32_t id)
+{
+    unsigned t = sim_objcache_tag(e->oc, id);
+    return t < RLC_HITS_FAR ? t : (uint32_t)side_get(e, id, RLC_HITS);
+}
+
+/* Hit counts only grow while an object is cached. */
+static void set_hits(sim_rlc *e, uint32_t id, uint32_t hits)
+{
+    if (hits < RLC_HITS_FAR) {
+        sim_objcache_set_tag(e->oc, id, hits);
+        return;
+    }
+    sim_objcache_set_tag(e->oc, id, RLC_HITS_FAR);
+    side_set(e, id, RLC_HITS, hits);
+}
+
+static uint64_t get_time(const sim_rlc *e, uint32_t id, uint32_t d, int field)
+{
+    return d != RLC_FAR ? meta(e, id)->insert_us + d : side_get(e, id, field);
+}
+
+/* Stores time t as the offset *d (of field) from the object's insert_us. */
+static void set_time(sim_rlc *e, uint32_t id, uint32_t *d, int field, uint64_t t)
+{
+    uint64_t base = meta(e, id)->insert_us;
+    if (t >= base && t - base < RLC_FAR) {
+        if (*d == RLC_FAR)
+            side_del(e, id, field);
+        *d = (uint32_t)(t - base);
+        return;
+    }
+    *d = RLC_FAR;
+    side_set(e, id, field, t);
+}
+
+static void set_aux(sim_rlc *e, uint32_t id, uint64_t aux)
+{
+    if (aux)
+        side_set(e, id, RLC_AUX, aux);
+    else
+        side_del(e, id, RLC_AUX);
+}
+
+/* Drops the side entries of an object that leaves the cache. */
+static void forget(sim_rlc *e, uint32_t id)
+{
+    if (!e->side.map.count)
+        return;
+    const struct rlc_meta *m = meta(e, id);
+    if (sim_objcache_tag(e->oc, id) == RLC_HITS_FAR)
+        side_del(e, id, RLC_HITS);
+    if (m->last_d == RLC_FAR)
+        side_del(e, id, RLC_LAST);
+    if (m->fetch_d == RLC_FAR)
+        side_del(e, id, RLC_FETCH);
+    side_del(e, id, RLC_AUX);
 }
 
 static uint64_t clock_ns(void)
@@ -127,12 +230,12 @@ static void features(sim_rlc *e)
         const struct rlc_meta *m = meta(e, id);
         struct sim_rl_facts *f = &e->facts[i];
         f->insert_us = m->insert_us;
-        f->last_us = m->last_us;
-        f->fetch_us = m->fetch_us;
+        f->last_us = get_time(e, id, m->last_d, RLC_LAST);
+        f->fetch_us = get_time(e, id, m->fetch_d, RLC_FETCH);
         f->size = o->size;
-        f->hits = m->hits;
+        f->hits = get_hits(e, id);
         f->expire_s = o->expire;
-        e->aux[i] = m->aux;
+        e->aux[i] = side_get(e, id, RLC_AUX);
         e->evicted[i] = 0;
         sim_rl_features(f, e->now_us, e->x + i * SIM_RL_NFEAT);
     }
@@ -215,6 +318,7 @@ static uint32_t rlc_victim(void *pol)
     uint32_t v = e->iplan < e->nplan ? e->plan[e->iplan++] : e->q.tail;
     sim_list_unlink(&e->q, BASE(e), v);
     mark_evicted(e, v);
+    forget(e, v);
     return v;
 }
 
@@ -223,11 +327,11 @@ static void rlc_hit(void *pol, uint32_t id, const struct sim_req *req)
     sim_rlc *e = pol;
     close_decision(e);
     struct rlc_meta *m = meta(e, id);
-    m->last_us = req->time;
-    m->hits++;
-    m->aux = e->aux_pending;
+    set_time(e, id, &m->last_d, RLC_LAST, req->time);
+    set_hits(e, id, get_hits(e, id) + 1);
+    set_aux(e, id, e->aux_pending);
     if (req->op == SIM_OP_SET)
-        m->fetch_us = req->time;
+        set_time(e, id, &m->fetch_d, RLC_FETCH, req->time);
     if (e->q.head != id) {
         sim_list_unlink(&e->q, BASE(e), id);
         sim_list_push_head(&e->q, BASE(e), id);
@@ -239,9 +343,9 @@ static void rlc_insert(void *pol, uint32_t id, const struct sim_req *req)
     sim_rlc *e = pol;
     close_decision(e);
     struct rlc_meta *m = meta(e, id);
-    m->insert_us = m->last_us = m->fetch_us = req->time;
-    m->hits = 0;
-    m->aux = e->aux_pending;
+    m->insert_us = req->time;
+    m->last_d = m->fetch_d = 0; /* hits: the tag, 0 for a new object */
+    set_aux(e, id, e->aux_pending);
     sim_list_push_head(&e->q, BASE(e), id);
 }
 
@@ -250,6 +354,7 @@ static void rlc_remove(void *pol, uint32_t id)
     sim_rlc *e = pol;
     close_decision(e);
     sim_list_unlink(&e->q, BASE(e), id);
+    forget(e, id);
 }
 
 static const struct sim_objcache_hooks rlc_hooks = {
@@ -271,8 +376,14 @@ sim_rlc *sim__rlc_create(const struct sim_cache_config *cfg, const struct sim_rl
         e->o.k = 16;
     sim_rng_seed(&e->rng, cfg->seed);
     sim_list_init(&e->q);
+    if (sim_ghosts_init(&e->side, 16)) {
+        snprintf(err, errlen, "out of memory");
+        free(e);
+        return NULL;
+    }
     e->oc = sim_objcache_create(cfg, &rlc_hooks, e, err, errlen);
     if (!e->oc) {
+        sim_ghosts_free(&e->side);
         free(e);
         return NULL;
     }
@@ -284,6 +395,7 @@ void sim__rlc_free(sim_rlc *e)
     if (!e)
         return;
     sim_objcache_free(e->oc);
+    sim_ghosts_free(&e->side);
     sim_rl_model_free(e->o.model);
     free(e);
 }

@@ -1,7 +1,8 @@
 /*
  * ghost.h - ghost records for policies that keep evicted keys in lists of
  * their own (LIRS's non-resident blocks; FIFO ghosts use gfifo.h, which
- * needs about half the memory).  Not installed.
+ * needs about half the memory), or any small keyed records (the RL
+ * engine's side table).  Not installed.
  *
  * A ghost record starts with the key (uint64_t) and the object's size
  * (uint32_t); the default layout, struct sim_ghost, adds a one-byte tag and
