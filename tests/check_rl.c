@@ -581,6 +581,28 @@ END_TEST
 
 /*=====   Export labels   =====*/
 
+/* Exports v[0..n) with a cache of 2 objects, LRU candidates, horizon 5 s
+ * and checks the output's lines after the comment against want. */
+static void check_export(const struct sim_req *v, size_t n, const char *const *want,
+                         unsigned nwant, int decisions)
+{
+    struct sim_rl_export_opts o = {2, SIM_UNIT_OBJECTS, 16, SIM_RL_CAND_LRU, 1, 5000000, NULL};
+    FILE *f = tmpfile();
+    char err[SIM_ERRLEN];
+    ck_assert_int_eq(sim_rl_export_reqs(v, n, &o, f, err, sizeof err), decisions);
+    rewind(f);
+    char line[256];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert(line[0] == '#');
+    for (unsigned i = 0; i < nwant; i++) {
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+        line[strcspn(line, "\n")] = 0;
+        ck_assert_str_eq(line, want[i]);
+    }
+    ck_assert_ptr_null(fgets(line, sizeof line, f));
+    fclose(f);
+}
+
 /* Capacity 2 objects, K 16, horizon 5 s.  Trace (time s, key, ttl s):
  *   0: 0 A     1: 1 B ttl 5 (expires at 6)     2: 2 C   -> decision 0 at 2:
  *      candidates A (LRU tail), B; LRU evicts A.
@@ -622,21 +644,7 @@ START_TEST(test_export_labels_by_hand)
         "3,26.000000,6,1,0,6,-1,6,1,0",
         "3,26.000000,5,1,0,5,-1,5,0,0",
     };
-    struct sim_rl_export_opts o = {2, SIM_UNIT_OBJECTS, 16, SIM_RL_CAND_LRU, 1, 5000000, NULL};
-    FILE *f = tmpfile();
-    char err[SIM_ERRLEN];
-    ck_assert_int_eq(sim_rl_export_reqs(v, 8, &o, f, err, sizeof err), 4);
-    rewind(f);
-    char line[256];
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert(line[0] == '#');
-    for (unsigned i = 0; i < 9; i++) {
-        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-        line[strcspn(line, "\n")] = 0;
-        ck_assert_str_eq(line, want[i]);
-    }
-    ck_assert_ptr_null(fgets(line, sizeof line, f));
-    fclose(f);
+    check_export(v, 8, want, 9, 4);
 }
 END_TEST
 
@@ -679,21 +687,7 @@ START_TEST(test_export_wide_values)
         "1,5301.000000,5301,1,200,101,-1,101,1,0",
         "1,5301.000000,1,1,0,1,-1,1,0,0",
     };
-    struct sim_rl_export_opts o = {2, SIM_UNIT_OBJECTS, 16, SIM_RL_CAND_LRU, 1, 5000000, NULL};
-    FILE *f = tmpfile();
-    char err[SIM_ERRLEN];
-    ck_assert_int_eq(sim_rl_export_reqs(v, n, &o, f, err, sizeof err), 2);
-    rewind(f);
-    char line[256];
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert(line[0] == '#');
-    for (unsigned i = 0; i < 5; i++) {
-        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-        line[strcspn(line, "\n")] = 0;
-        ck_assert_str_eq(line, want[i]);
-    }
-    ck_assert_ptr_null(fgets(line, sizeof line, f));
-    fclose(f);
+    check_export(v, n, want, 5, 2);
 }
 END_TEST
 
