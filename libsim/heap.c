@@ -2,7 +2,9 @@
  * heap.c - the indexed binary min-heap of sim_heap.h.
  *
  * An array heap (children of i at 2i+1, 2i+2) plus pos[id], the index of
- * id's entry + 1 (0 = absent), kept exact by every move.  Entries are
+ * id's entry + 1 (0 = absent), kept exact by every move: in an array of
+ * the heap's own, or (sim_heap_init_at) in the caller's records, which
+ * saves the array (GDSF: 4 bytes per object and its growth).  Entries are
  * stored packed (struct sim_heap_slot, 20 bytes instead of 24: GDSF and
  * Belady hold one per cached object) and unpacked to compare; h->top is
  * e[0] unpacked, so that sim_heap_top can return a pointer.  Both arrays
@@ -23,6 +25,22 @@
 void sim_heap_init(struct sim_heap *h)
 {
     memset(h, 0, sizeof *h);
+}
+
+void sim_heap_init_at(struct sim_heap *h, uint8_t *const *base, size_t stride, size_t off)
+{
+    sim_heap_init(h);
+    h->pbase = base;
+    h->pstride = stride;
+    h->poff = off;
+}
+
+/* Where id's position is kept. */
+static uint32_t *pos_of(const struct sim_heap *h, uint32_t id)
+{
+    if (h->pbase)
+        return (uint32_t *)(void *)(*h->pbase + (size_t)id * h->pstride + h->poff);
+    return &h->pos[id];
 }
 
 void sim_heap_free(struct sim_heap *h)
@@ -65,7 +83,7 @@ static struct sim_heap_ent at(const struct sim_heap *h, size_t i)
 static void place(struct sim_heap *h, size_t i, struct sim_heap_ent ent)
 {
     h->e[i] = pack(ent);
-    h->pos[ent.id] = (uint32_t)(i + 1);
+    *pos_of(h, ent.id) = (uint32_t)(i + 1);
     if (i == 0)
         h->top = ent;
 }
@@ -119,7 +137,7 @@ static int grow(struct sim_heap *h, uint32_t id)
         h->e = e;
         h->cap = cap;
     }
-    if (id >= h->npos) {
+    if (!h->pbase && id >= h->npos) {
         size_t n = h->npos ? h->npos : 256;
         while (n <= id)
             n *= 2;
@@ -147,7 +165,7 @@ int sim_heap_push(struct sim_heap *h, uint32_t id, double pri, uint64_t tie)
 void sim_heap_update(struct sim_heap *h, uint32_t id, double pri, uint64_t tie)
 {
     assert(sim_heap_contains(h, id));
-    size_t i = h->pos[id] - 1;
+    size_t i = *pos_of(h, id) - 1;
     struct sim_heap_ent old = at(h, i);
     struct sim_heap_ent ent = {pri, tie, id};
     place(h, i, ent);
@@ -160,8 +178,9 @@ void sim_heap_update(struct sim_heap *h, uint32_t id, double pri, uint64_t tie)
 void sim_heap_remove(struct sim_heap *h, uint32_t id)
 {
     assert(sim_heap_contains(h, id));
-    size_t i = h->pos[id] - 1;
-    h->pos[id] = 0;
+    uint32_t *pos = pos_of(h, id);
+    size_t i = *pos - 1;
+    *pos = 0;
     h->n--;
     if (i == h->n)
         return;
@@ -197,6 +216,8 @@ uint32_t sim_heap_id_at(const struct sim_heap *h, size_t i)
 
 int sim_heap_contains(const struct sim_heap *h, uint32_t id)
 {
+    if (h->pbase)
+        return *pos_of(h, id) != 0;
     return id < h->npos && h->pos[id] != 0;
 }
 
@@ -209,7 +230,7 @@ int sim_heap_check(const struct sim_heap *h)
             if (less(&ent, &pe))
                 return 0;
         }
-        if (ent.id >= h->npos || h->pos[ent.id] != i + 1)
+        if ((!h->pbase && ent.id >= h->npos) || *pos_of(h, ent.id) != i + 1)
             return 0;
     }
     if (h->n && (h->top.id != h->e[0].w[4] || h->top.pri != at(h, 0).pri

@@ -279,6 +279,9 @@ static inline struct sim_link *sim_list_link(uint8_t *base, size_t stride, size_
 
 /*! The objcache record array, for lists (valid until the next insert). */
 uint8_t *sim_objcache_base(const sim_objcache *oc);
+/* Where the record array's address is kept, for structures that must follow
+ * it as it moves (sim_heap_init_at, like sim_keymap's base). */
+uint8_t *const *sim_objcache_base_ref(const sim_objcache *oc);
 size_t sim_objcache_stride(const sim_objcache *oc);
 
 #ifdef __cplusplus
