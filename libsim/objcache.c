@@ -245,23 +245,40 @@ static int refill_map(sim_objcache *oc)
     return 0;
 }
 
-/* Grows the key table by 1.5x, rebuilding it from the live records: the
+/* Rebuilds the key table for `expect` entries from the live records: the
  * old table is freed before the new one is allocated, where sim_keymap's
  * own growth holds both (that moment was the peak of LRU's memory in byte
  * units).  Out of memory, the table is rebuilt at its old size, whose
  * memory was just freed; 0 or SIM_ENOMEM. */
-static int grow_map(sim_objcache *oc)
+static int rebuild_map(sim_objcache *oc, uint64_t expect)
 {
     uint64_t n = oc->map.mask + 1;
     sim_keymap_free(&oc->map);
-    if (!sim_keymap_init(&oc->map, (n + n / 2) * SIM_KEYMAP_LOAD_NUM / SIM_KEYMAP_LOAD_DEN,
-                         &oc->base, oc->stride) && !refill_map(oc))
+    if (!sim_keymap_init(&oc->map, expect, &oc->base, oc->stride) && !refill_map(oc))
         return 0;
     sim_keymap_free(&oc->map);
     if (sim_keymap_init(&oc->map, (n - 1) * SIM_KEYMAP_LOAD_NUM / SIM_KEYMAP_LOAD_DEN,
                         &oc->base, oc->stride) == 0)
         refill_map(oc);
     return SIM_ENOMEM;
+}
+
+/* Grows the key table: by 1.5x, or less once the cache is nearly full.
+ * In byte units the final count is not known, but count * capacity / used
+ * estimates it; growing straight to 8/7 of that (load 0.7, as in object
+ * units) instead of by 1.5x saved 1.8 bytes per object at 76k objects (a
+ * table rebuilt smaller later would not lower the peak). */
+static int grow_map(sim_objcache *oc)
+{
+    uint64_t n = oc->map.mask + 1;
+    uint64_t expect = (n + n / 2) * SIM_KEYMAP_LOAD_NUM / SIM_KEYMAP_LOAD_DEN;
+    if (oc->used > 0 && oc->used <= oc->capacity) {
+        double full = (double)oc->count * ((double)oc->capacity / (double)oc->used);
+        double fit = full + full / 7;
+        if (fit < (double)expect && fit > (double)(oc->count + oc->count / 16 + 1))
+            expect = (uint64_t)fit;
+    }
+    return rebuild_map(oc, expect);
 }
 
 static void store(sim_objcache *oc, const struct sim_req *req, uint32_t size,

@@ -16,9 +16,32 @@ static uint64_t gfifo_key(const struct sim_gfifo *f, uint32_t slot)
     return k;
 }
 
+#define GFIFO_U16_MAX 65535u
+
 static uint32_t gfifo_size(const struct sim_gfifo *f, uint32_t slot)
 {
-    return f->sizes ? f->sizes[slot] : 1;
+    if (f->swidth == 2) {
+        uint16_t v;
+        memcpy(&v, f->sizes + (size_t)slot * 2, sizeof v);
+        return v;
+    }
+    if (f->swidth == 4) {
+        uint32_t v;
+        memcpy(&v, f->sizes + (size_t)slot * 4, sizeof v);
+        return v;
+    }
+    return 1;
+}
+
+/* The size array must be wide enough for v. */
+static void gfifo_set_size(struct sim_gfifo *f, uint32_t slot, uint32_t v)
+{
+    if (f->swidth == 2) {
+        uint16_t w = (uint16_t)v;
+        memcpy(f->sizes + (size_t)slot * 2, &w, sizeof w);
+    } else if (f->swidth == 4) {
+        memcpy(f->sizes + (size_t)slot * 4, &v, sizeof v);
+    }
 }
 
 static int gfifo_is_hole(const struct sim_gfifo *f, uint32_t slot)
@@ -43,7 +66,7 @@ static void gfifo_release(struct sim_gfifo *f)
 {
     sim_keymap_free(&f->map);
     sim__vm_free(f->keys, (size_t)f->cap * 8);
-    sim__vm_free(f->sizes, (size_t)f->cap * sizeof *f->sizes);
+    sim__vm_free(f->sizes, (size_t)f->cap * f->swidth);
     sim__vm_free(f->holes, gfifo_hbytes(f->cap));
 }
 
@@ -64,8 +87,7 @@ static void gfifo_squeeze(struct sim_gfifo *f)
         uint32_t d = gfifo_slot(f, w++);
         if (d != s) {
             memcpy(f->keys + (size_t)d * 8, f->keys + (size_t)s * 8, 8);
-            if (f->sizes)
-                f->sizes[d] = f->sizes[s];
+            gfifo_set_size(f, d, gfifo_size(f, s));
         }
     }
     f->used = w;
@@ -82,8 +104,8 @@ static int gfifo_grow(struct sim_gfifo *f, uint32_t cap)
         return SIM_ENOMEM;
     f->keys = keys;
     if (f->sizes) {
-        uint32_t *sizes = sim__vm_resize(f->sizes, (size_t)f->cap * sizeof *sizes,
-                                         (size_t)cap * sizeof *sizes);
+        uint8_t *sizes = sim__vm_resize(f->sizes, (size_t)f->cap * f->swidth,
+                                        (size_t)cap * f->swidth);
         if (!sizes) {
             sim__vm_free(f->keys, (size_t)cap * 8);
             f->keys = NULL;
@@ -94,7 +116,7 @@ static int gfifo_grow(struct sim_gfifo *f, uint32_t cap)
     uint64_t *holes = sim__vm_resize(f->holes, gfifo_hbytes(f->cap), gfifo_hbytes(cap));
     if (!holes) {
         sim__vm_free(f->keys, (size_t)cap * 8);
-        sim__vm_free(f->sizes, (size_t)cap * sizeof *f->sizes);
+        sim__vm_free(f->sizes, (size_t)cap * f->swidth);
         f->keys = NULL;
         f->sizes = NULL;
         return SIM_ENOMEM;
@@ -106,7 +128,8 @@ static int gfifo_grow(struct sim_gfifo *f, uint32_t cap)
         memmove(f->keys + (size_t)(cap - top) * 8, f->keys + (size_t)f->tail * 8,
                 (size_t)top * 8);
         if (f->sizes)
-            memmove(f->sizes + (cap - top), f->sizes + f->tail, (size_t)top * sizeof *f->sizes);
+            memmove(f->sizes + (size_t)(cap - top) * f->swidth,
+                    f->sizes + (size_t)f->tail * f->swidth, (size_t)top * f->swidth);
         f->tail = cap - top;
     }
     f->cap = cap;
@@ -147,21 +170,28 @@ static void gfifo_make_room(struct sim_gfifo *f)
     }
 }
 
-/* The first size other than 1 brings the size array in. */
-static int gfifo_sized(struct sim_gfifo *f)
+/* The first size other than 1 brings a size array in, 2 bytes a size; the
+ * first size of 65536 or more widens it to 4 (both copy the sizes held). */
+static int gfifo_widen(struct sim_gfifo *f, uint32_t size)
 {
-    uint32_t *s = sim__vm_resize(NULL, 0, (size_t)(f->cap ? f->cap : 1) * sizeof *s);
+    unsigned w = size > GFIFO_U16_MAX ? 4 : 2;
+    size_t n = f->cap ? f->cap : 1;
+    uint8_t *s = sim__vm_resize(NULL, 0, n * w);
     if (!s)
         return SIM_ENOMEM;
-    for (uint32_t i = 0; i < f->cap; i++)
-        s[i] = 1;
+    struct sim_gfifo old = *f;
     f->sizes = s;
+    f->swidth = w;
+    for (uint32_t i = 0; i < f->cap; i++)
+        gfifo_set_size(f, i, gfifo_size(&old, i));
+    sim__vm_free(old.sizes, (size_t)old.cap * old.swidth);
     return 0;
 }
 
 void sim_gfifo_push(struct sim_gfifo *f, uint64_t key, uint32_t size)
 {
-    if (size != 1 && !f->sizes && gfifo_sized(f))
+    if (((size != 1 && f->swidth == 0) || (size > GFIFO_U16_MAX && f->swidth == 2))
+        && gfifo_widen(f, size))
         return;
     if (f->used == f->cap)
         gfifo_make_room(f);
@@ -169,8 +199,7 @@ void sim_gfifo_push(struct sim_gfifo *f, uint64_t key, uint32_t size)
         return; /* out of memory */
     uint32_t s = gfifo_slot(f, f->used);
     memcpy(f->keys + (size_t)s * 8, &key, 8);
-    if (f->sizes)
-        f->sizes[s] = size;
+    gfifo_set_size(f, s, size);
     if (sim_keymap_put(&f->map, key, s))
         return;
     f->holes[s / 64] &= ~(1ull << (s % 64));
