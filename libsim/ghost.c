@@ -8,13 +8,13 @@
 #include "ghost.h"
 #include "internal.h"
 
-int sim_ghosts_init(struct sim_ghosts *g, size_t stride)
+int sim_ghosts_init(struct sim_ghosts *g, size_t stride, uint64_t expect)
 {
     g->base = NULL;
     g->stride = stride;
     g->cap = g->used = 0;
     g->free = SIM_KEYMAP_NONE;
-    return sim_keymap_init(&g->map, 0, &g->base, stride);
+    return sim_keymap_init(&g->map, expect, &g->base, stride);
 }
 
 void sim_ghosts_free(struct sim_ghosts *g)

@@ -35,12 +35,35 @@ void sim_heap_init_at(struct sim_heap *h, uint8_t *const *base, size_t stride, s
     h->poff = off;
 }
 
-/* Where id's position is kept. */
+/* Where the positions are: id's is the uint32_t at base + id * stride.
+ * Taken once per operation, so that a sift moving entries level by level
+ * pays no branch and no reloads per level (GDSF ran 11% more instructions
+ * with them). */
+struct heap_posref {
+    uint8_t *base;
+    size_t stride;
+};
+
+#define HEAP_INLINE static inline __attribute__((always_inline))
+
+HEAP_INLINE struct heap_posref posref(const struct sim_heap *h)
+{
+    struct heap_posref r = {(uint8_t *)h->pos, sizeof *h->pos};
+    if (h->pbase) {
+        r.base = *h->pbase + h->poff;
+        r.stride = h->pstride;
+    }
+    return r;
+}
+
+HEAP_INLINE uint32_t *pos_at(struct heap_posref r, uint32_t id)
+{
+    return (uint32_t *)(void *)(r.base + (size_t)id * r.stride);
+}
+
 static uint32_t *pos_of(const struct sim_heap *h, uint32_t id)
 {
-    if (h->pbase)
-        return (uint32_t *)(void *)(*h->pbase + (size_t)id * h->pstride + h->poff);
-    return &h->pos[id];
+    return pos_at(posref(h), id);
 }
 
 void sim_heap_free(struct sim_heap *h)
@@ -80,10 +103,11 @@ static struct sim_heap_ent at(const struct sim_heap *h, size_t i)
     return unpack(&h->e[i]);
 }
 
-static void place(struct sim_heap *h, size_t i, struct sim_heap_ent ent)
+HEAP_INLINE void place(struct sim_heap *h, struct heap_posref r, size_t i,
+                       struct sim_heap_ent ent)
 {
     h->e[i] = pack(ent);
-    *pos_of(h, ent.id) = (uint32_t)(i + 1);
+    *pos_at(r, ent.id) = (uint32_t)(i + 1);
     if (i == 0)
         h->top = ent;
 }
@@ -91,21 +115,23 @@ static void place(struct sim_heap *h, size_t i, struct sim_heap_ent ent)
 /* Moves the entry at i up until its parent is not larger. */
 static void sift_up(struct sim_heap *h, size_t i)
 {
+    struct heap_posref r = posref(h);
     struct sim_heap_ent ent = at(h, i);
     while (i > 0) {
         size_t parent = (i - 1) / 2;
         struct sim_heap_ent pe = at(h, parent);
         if (!less(&ent, &pe))
             break;
-        place(h, i, pe);
+        place(h, r, i, pe);
         i = parent;
     }
-    place(h, i, ent);
+    place(h, r, i, ent);
 }
 
 /* Moves the entry at i down until no child is smaller. */
 static void sift_down(struct sim_heap *h, size_t i)
 {
+    struct heap_posref r = posref(h);
     struct sim_heap_ent ent = at(h, i);
     for (;;) {
         size_t c = 2 * i + 1;
@@ -121,10 +147,10 @@ static void sift_down(struct sim_heap *h, size_t i)
         }
         if (!less(&ce, &ent))
             break;
-        place(h, i, ce);
+        place(h, r, i, ce);
         i = c;
     }
-    place(h, i, ent);
+    place(h, r, i, ent);
 }
 
 static int grow(struct sim_heap *h, uint32_t id)
@@ -157,7 +183,7 @@ int sim_heap_push(struct sim_heap *h, uint32_t id, double pri, uint64_t tie)
         return SIM_ENOMEM;
     struct sim_heap_ent ent = {pri, tie, id};
     h->n++;
-    place(h, h->n - 1, ent);
+    place(h, posref(h), h->n - 1, ent);
     sift_up(h, h->n - 1);
     return 0;
 }
@@ -165,10 +191,11 @@ int sim_heap_push(struct sim_heap *h, uint32_t id, double pri, uint64_t tie)
 void sim_heap_update(struct sim_heap *h, uint32_t id, double pri, uint64_t tie)
 {
     assert(sim_heap_contains(h, id));
-    size_t i = *pos_of(h, id) - 1;
+    struct heap_posref r = posref(h);
+    size_t i = *pos_at(r, id) - 1;
     struct sim_heap_ent old = at(h, i);
     struct sim_heap_ent ent = {pri, tie, id};
-    place(h, i, ent);
+    place(h, r, i, ent);
     if (less(&ent, &old))
         sift_up(h, i);
     else
@@ -186,7 +213,7 @@ void sim_heap_remove(struct sim_heap *h, uint32_t id)
         return;
     struct sim_heap_ent last = at(h, h->n);
     struct sim_heap_ent old = at(h, i);
-    place(h, i, last);
+    place(h, posref(h), i, last);
     if (less(&last, &old))
         sift_up(h, i);
     else

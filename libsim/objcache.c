@@ -263,22 +263,11 @@ static int rebuild_map(sim_objcache *oc, uint64_t expect)
     return SIM_ENOMEM;
 }
 
-/* Grows the key table: by 1.5x, or less once the cache is nearly full.
- * In byte units the final count is not known, but count * capacity / used
- * estimates it; growing straight to 8/7 of that (load 0.7, as in object
- * units) instead of by 1.5x saved 1.8 bytes per object at 76k objects (a
- * table rebuilt smaller later would not lower the peak). */
+/* Grows the key table by 1.5x. */
 static int grow_map(sim_objcache *oc)
 {
     uint64_t n = oc->map.mask + 1;
-    uint64_t expect = (n + n / 2) * SIM_KEYMAP_LOAD_NUM / SIM_KEYMAP_LOAD_DEN;
-    if (oc->used > 0 && oc->used <= oc->capacity) {
-        double full = (double)oc->count * ((double)oc->capacity / (double)oc->used);
-        double fit = full + full / 7;
-        if (fit < (double)expect && fit > (double)(oc->count + oc->count / 16 + 1))
-            expect = (uint64_t)fit;
-    }
-    return rebuild_map(oc, expect);
+    return rebuild_map(oc, (n + n / 2) * SIM_KEYMAP_LOAD_NUM / SIM_KEYMAP_LOAD_DEN);
 }
 
 static void store(sim_objcache *oc, const struct sim_req *req, uint32_t size,

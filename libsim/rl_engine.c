@@ -376,7 +376,7 @@ sim_rlc *sim__rlc_create(const struct sim_cache_config *cfg, const struct sim_rl
         e->o.k = 16;
     sim_rng_seed(&e->rng, cfg->seed);
     sim_list_init(&e->q);
-    if (sim_ghosts_init(&e->side, 16)) {
+    if (sim_ghosts_init(&e->side, 16, 0)) {
         snprintf(err, errlen, "out of memory");
         free(e);
         return NULL;

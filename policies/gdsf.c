@@ -54,19 +54,17 @@ struct gdsf {
     uint64_t now;           /* requests seen, the tie-breaker clock */
     double admit_pri;       /* the admitted object's priority, from admit */
     int oom;
+    int wide;               /* some freq reached 2^32: tags hold high bits */
 };
 
+/* Tags are read only once some freq has carried into one (p->wide): a tag
+ * is a call, which cost 11 instructions a hit. */
 static uint64_t gdsf_freq(const struct gdsf *p, uint32_t id)
 {
     const struct gdsf_meta *m = sim_objcache_meta(p->oc, id);
+    if (!p->wide)
+        return m->freq_lo;
     return (uint64_t)sim_objcache_tag(p->oc, id) << 32 | m->freq_lo;
-}
-
-static void gdsf_set_freq(struct gdsf *p, uint32_t id, uint64_t freq)
-{
-    struct gdsf_meta *m = sim_objcache_meta(p->oc, id);
-    m->freq_lo = (uint32_t)freq;
-    sim_objcache_set_tag(p->oc, id, (unsigned)(freq >> 32));
 }
 
 static double gdsf_pri(const struct gdsf *p, uint64_t freq, uint64_t size)
@@ -78,10 +76,16 @@ static void gdsf_hit(void *pol, uint32_t id, const struct sim_req *req)
 {
     struct gdsf *p = pol;
     (void)req;
+    struct gdsf_meta *m = sim_objcache_meta(p->oc, id);
     uint64_t freq = gdsf_freq(p, id);
-    if (freq < GDSF_FREQ_MAX)
+    if (freq < GDSF_FREQ_MAX) {
         freq++;
-    gdsf_set_freq(p, id, freq);
+        m->freq_lo = (uint32_t)freq;
+        if (m->freq_lo == 0) { /* a carry into the tag */
+            sim_objcache_set_tag(p->oc, id, (unsigned)(freq >> 32));
+            p->wide = 1;
+        }
+    }
     sim_heap_update(&p->heap, id, gdsf_pri(p, freq, sim_objcache_obj(p->oc, id)->size),
                     p->now);
 }
