@@ -39,7 +39,8 @@
  * Layout: cached objects carry their S and Q links, their flags in the
  * framework tag (32-byte records); non-resident blocks are ghosts (ghost.h,
  * 28 bytes: key, size, an S link and a link in the list of non-residents).
- * S mixes both kinds, so its ids carry a tag bit (LIRS_G) for ghosts.
+ * S mixes both kinds, so its ids carry a tag bit (LIRS_G) for ghosts.  A
+ * delete forgets the key's ghost too (a deleted block's recency is void).
  *
  * Invariants: 1. every LIR block is cached and in S, and S's bottom is LIR
  *                whenever there is one;
@@ -430,6 +431,11 @@ static void lirs_limit_stack(struct lirs *p)
 static void lirs_access(void *state, const struct sim_req *req, struct sim_outcome *out)
 {
     struct lirs *p = state;
+    if (req->op == SIM_OP_DELETE) { /* a ghost is never cached */
+        uint32_t g = sim_ghosts_find(&p->g, req->key);
+        if (g != NONE)
+            lirs_s_drop(p, g | LIRS_G);
+    }
     sim_objcache_access(p->oc, req, out);
     lirs_limit_stack(p);
 }
