@@ -119,6 +119,7 @@ uint64_t sim_objcache_count(const sim_objcache *oc) { return oc->count; }
 uint32_t sim_objcache_id_limit(const sim_objcache *oc) { return oc->limit; }
 uint8_t *sim_objcache_base(const sim_objcache *oc) { return oc->base; }
 uint8_t *const *sim_objcache_base_ref(const sim_objcache *oc) { return &oc->base; }
+uint8_t *const *sim_objcache_live_ref(const sim_objcache *oc) { return &oc->live; }
 size_t sim_objcache_stride(const sim_objcache *oc) { return oc->stride; }
 
 int sim_objcache_is_live(const sim_objcache *oc, uint32_t id)

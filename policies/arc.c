@@ -231,12 +231,21 @@ static void *arc_create(const struct sim_cache_config *cfg, const sim_params *pa
     return p;
 }
 
+/* A delete forgets key's ghost, if any (a ghost is never cached).  Out of
+ * line, so that arc_access stays a tail call (inline: 18 instructions more
+ * per request). */
+static __attribute__((noinline)) void arc_forget(struct arc *p, uint64_t key)
+{
+    uint32_t size;
+    if (!sim_gfifo_take(&p->b1, key, &size))
+        sim_gfifo_take(&p->b2, key, &size);
+}
+
 static void arc_access(void *state, const struct sim_req *req, struct sim_outcome *out)
 {
     struct arc *p = state;
-    uint32_t size;
-    if (req->op == SIM_OP_DELETE && !sim_gfifo_take(&p->b1, req->key, &size))
-        sim_gfifo_take(&p->b2, req->key, &size); /* a ghost is never cached */
+    if (req->op == SIM_OP_DELETE)
+        arc_forget(p, req->key);
     sim_objcache_access(p->oc, req, out);
 }
 
