@@ -31,25 +31,29 @@
 #include "rl_internal.h"
 
 /* An object's facts in 24 bytes (a 40-byte record; 64 with every field in
- * full): insert_us whole, last_us and fetch_us as 32-bit offsets from it,
- * the hit count in the framework tag.  A value that does not fit (an
- * offset of 71 minutes or more, or negative; 127 hits or more) is marked
- * RLC_FAR / RLC_HITS_FAR and kept exactly in a side table of records keyed
- * by id * 4 + field, as is a nonzero aux (set by exports only).  Entries
- * leave with their object.  Out of memory, a far value reads as 0. */
-enum { RLC_HITS, RLC_LAST, RLC_FETCH, RLC_AUX };
+ * full): insert_us whole, last_us as a 32-bit offset from it, the hit
+ * count; fetch_us is insert_us unless the framework tag says RLC_FETCHED
+ * (a SET hit at another time).  Values that do not fit (an offset of 71
+ * minutes or more, or negative; such a fetch_us) and a nonzero aux (set by
+ * exports only) are kept exactly in a side table of records keyed by
+ * id * 4 + field.  Entries leave with their object.  Out of memory, a
+ * side value reads as 0. */
+enum { RLC_LAST = 1, RLC_FETCH, RLC_AUX };
 #define RLC_FAR UINT32_MAX
-#define RLC_HITS_FAR 127u
+#define RLC_FETCHED 1u
 
 struct rlc_meta {
     struct sim_link link;
     uint64_t insert_us;
-    uint32_t last_d, fetch_d;   /* last_us, fetch_us - insert_us, or RLC_FAR */
+    uint32_t last_d;            /* last_us - insert_us, or RLC_FAR */
+    uint32_t hits;
 };
 
 struct sim_rlc_s {
     sim_objcache *oc;
     struct sim_ghosts side;     /* far values: 16-byte records {key, value} */
+    uint8_t *const *live;       /* the framework's live bytes: RLC_FETCHED */
+    int aux_used;               /* some nonzero aux was stored (exports) */
     struct sim_list q;
     struct sim_rlc_opts o;
     struct sim_rng rng;
@@ -107,26 +111,36 @@ static void side_del(sim_rlc *e, uint32_t id, int field)
         sim_ghosts_del(&e->side, g);
 }
 
-static uint32_t get_hits(const sim_rlc *e, uint32_t id)
+/* The tag, read and written in place (sim_objcache_live_ref): a call on
+ * every hit and candidate cost rltable 10% more instructions. */
+static unsigned fetch_tag(const sim_rlc *e, uint32_t id) { return (*e->live)[id] >> 1; }
+
+static void set_fetch_tag(sim_rlc *e, uint32_t id, unsigned t)
 {
-    unsigned t = sim_objcache_tag(e->oc, id);
-    return t < RLC_HITS_FAR ? t : (uint32_t)side_get(e, id, RLC_HITS);
+    (*e->live)[id] = (uint8_t)(1u | t << 1);
 }
 
-/* Hit counts only grow while an object is cached. */
-static void set_hits(sim_rlc *e, uint32_t id, uint32_t hits)
+static uint64_t get_fetch(const sim_rlc *e, uint32_t id, const struct rlc_meta *m)
 {
-    if (hits < RLC_HITS_FAR) {
-        sim_objcache_set_tag(e->oc, id, hits);
+    return fetch_tag(e, id) == RLC_FETCHED ? side_get(e, id, RLC_FETCH) : m->insert_us;
+}
+
+static void set_fetch(sim_rlc *e, uint32_t id, const struct rlc_meta *m, uint64_t t)
+{
+    if (t == m->insert_us) {
+        if (fetch_tag(e, id) == RLC_FETCHED)
+            side_del(e, id, RLC_FETCH);
+        set_fetch_tag(e, id, 0);
         return;
     }
-    sim_objcache_set_tag(e->oc, id, RLC_HITS_FAR);
-    side_set(e, id, RLC_HITS, hits);
+    set_fetch_tag(e, id, RLC_FETCHED);
+    side_set(e, id, RLC_FETCH, t);
 }
 
-static uint64_t get_time(const sim_rlc *e, uint32_t id, uint32_t d, int field)
+static uint64_t get_time(const sim_rlc *e, uint32_t id, const struct rlc_meta *m, uint32_t d,
+                         int field)
 {
-    return d != RLC_FAR ? meta(e, id)->insert_us + d : side_get(e, id, field);
+    return d != RLC_FAR ? m->insert_us + d : side_get(e, id, field);
 }
 
 /* Stores time t as the offset *d (of field) from the object's insert_us. */
@@ -145,10 +159,17 @@ static void set_time(sim_rlc *e, uint32_t id, uint32_t *d, int field, uint64_t t
 
 static void set_aux(sim_rlc *e, uint32_t id, uint64_t aux)
 {
-    if (aux)
+    if (aux) {
+        e->aux_used = 1;
         side_set(e, id, RLC_AUX, aux);
-    else
+    } else if (e->aux_used) {
         side_del(e, id, RLC_AUX);
+    }
+}
+
+static uint64_t get_aux(const sim_rlc *e, uint32_t id)
+{
+    return e->aux_used ? side_get(e, id, RLC_AUX) : 0;
 }
 
 /* Drops the side entries of an object that leaves the cache. */
@@ -157,13 +178,12 @@ static void forget(sim_rlc *e, uint32_t id)
     if (!e->side.map.count)
         return;
     const struct rlc_meta *m = meta(e, id);
-    if (sim_objcache_tag(e->oc, id) == RLC_HITS_FAR)
-        side_del(e, id, RLC_HITS);
+    if (fetch_tag(e, id) == RLC_FETCHED)
+        side_del(e, id, RLC_FETCH);
     if (m->last_d == RLC_FAR)
         side_del(e, id, RLC_LAST);
-    if (m->fetch_d == RLC_FAR)
-        side_del(e, id, RLC_FETCH);
-    side_del(e, id, RLC_AUX);
+    if (e->aux_used)
+        side_del(e, id, RLC_AUX);
 }
 
 static uint64_t clock_ns(void)
@@ -230,12 +250,12 @@ static void features(sim_rlc *e)
         const struct rlc_meta *m = meta(e, id);
         struct sim_rl_facts *f = &e->facts[i];
         f->insert_us = m->insert_us;
-        f->last_us = get_time(e, id, m->last_d, RLC_LAST);
-        f->fetch_us = get_time(e, id, m->fetch_d, RLC_FETCH);
+        f->last_us = get_time(e, id, m, m->last_d, RLC_LAST);
+        f->fetch_us = get_fetch(e, id, m);
         f->size = o->size;
-        f->hits = get_hits(e, id);
+        f->hits = m->hits;
         f->expire_s = o->expire;
-        e->aux[i] = side_get(e, id, RLC_AUX);
+        e->aux[i] = get_aux(e, id);
         e->evicted[i] = 0;
         sim_rl_features(f, e->now_us, e->x + i * SIM_RL_NFEAT);
     }
@@ -328,10 +348,10 @@ static void rlc_hit(void *pol, uint32_t id, const struct sim_req *req)
     close_decision(e);
     struct rlc_meta *m = meta(e, id);
     set_time(e, id, &m->last_d, RLC_LAST, req->time);
-    set_hits(e, id, get_hits(e, id) + 1);
+    m->hits++;
     set_aux(e, id, e->aux_pending);
     if (req->op == SIM_OP_SET)
-        set_time(e, id, &m->fetch_d, RLC_FETCH, req->time);
+        set_fetch(e, id, m, req->time);
     if (e->q.head != id) {
         sim_list_unlink(&e->q, BASE(e), id);
         sim_list_push_head(&e->q, BASE(e), id);
@@ -344,7 +364,8 @@ static void rlc_insert(void *pol, uint32_t id, const struct sim_req *req)
     close_decision(e);
     struct rlc_meta *m = meta(e, id);
     m->insert_us = req->time;
-    m->last_d = m->fetch_d = 0; /* hits: the tag, 0 for a new object */
+    m->last_d = 0;
+    m->hits = 0; /* and the tag is 0: fetch_us = insert_us */
     set_aux(e, id, e->aux_pending);
     sim_list_push_head(&e->q, BASE(e), id);
 }
@@ -387,6 +408,7 @@ sim_rlc *sim__rlc_create(const struct sim_cache_config *cfg, const struct sim_rl
         free(e);
         return NULL;
     }
+    e->live = sim_objcache_live_ref(e->oc);
     return e;
 }
 

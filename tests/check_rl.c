@@ -648,8 +648,9 @@ START_TEST(test_export_labels_by_hand)
 }
 END_TEST
 
-/* Values too wide for the engine's compact record (offsets from insert of
- * 2^32 us ~ 71.6 min or more, 127 hits or more) must come back exactly.
+/* Values the engine's compact record keeps in its side table (offsets from
+ * insert of 2^32 us ~ 71.6 min or more, a fetch time other than the insert
+ * time) must come back exactly; so must a count of 200 hits.
  * Cache of 2 objects, LRU decisions (no model), times in seconds:
  *   0: A; 1..199: A hit 199 times; 200: B; 5200: A again, a SET (hits
  *   200; last and fetch at 5200, 5200 s after insert: both too wide);
