@@ -242,12 +242,18 @@ static unsigned take_random(sim_rlc *e, unsigned k)
 
 /*=====   Steps 2-4   =====*/
 
+/* Records are read through the array's base (one call per decision, not
+ * two per candidate: that paid for the compact record's decoding). */
 static void features(sim_rlc *e)
 {
+    const uint8_t *base = sim_objcache_base(e->oc);
+    size_t stride = sim_objcache_stride(e->oc);
     for (unsigned i = 0; i < e->ncand; i++) {
         uint32_t id = e->cand[i];
-        const struct sim_obj *o = sim_objcache_obj(e->oc, id);
-        const struct rlc_meta *m = meta(e, id);
+        const uint8_t *rec = base + (size_t)id * stride;
+        const struct sim_obj *o = (const struct sim_obj *)(const void *)rec;
+        const struct rlc_meta *m =
+            (const struct rlc_meta *)(const void *)(rec + sizeof(struct sim_obj));
         struct sim_rl_facts *f = &e->facts[i];
         f->insert_us = m->insert_us;
         f->last_us = get_time(e, id, m, m->last_d, RLC_LAST);
