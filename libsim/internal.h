@@ -79,6 +79,17 @@ void sim_out_abort(sim_out *o);
 /* x in its shortest round-trip form, as the result table prints reals. */
 void sim__csv_real(char *buf, size_t n, double x);
 
+/*=====   vmem.c: large arrays as mappings of their own   =====*/
+
+/* Blocks of at least this many bytes are mmap'ed (see vmem.c). */
+#define SIM_VM_MIN ((size_t)64 << 10)
+
+/* Resizes block p of old bytes to n bytes (p NULL: a new block; n 0: frees
+ * it); bytes beyond old are zero.  Returns the block, or NULL when out of
+ * memory (p is then unchanged).  Free with sim__vm_free and the size. */
+void *sim__vm_resize(void *p, size_t old, size_t n);
+void sim__vm_free(void *p, size_t n);
+
 /*=====   cache.c   =====*/
 
 void sim__cache_add_seconds(sim_cache *c, double s);

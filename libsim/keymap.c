@@ -20,11 +20,13 @@
  * "fastrange"), so a table sized for a known count is filled to 0.8 rather
  * than to 0.4-0.8 (the objects table of a cache of 76,303 objects: 1 MiB ->
  * 745 KiB, 3.6 bytes less per cached object).  The table grows by 1.5x at
- * load 0.8 and never shrinks.
+ * load 0.8 and never shrinks.  Large tables are mappings of their own
+ * (vmem.c), so a rebuilt table leaves no free chunk resident behind it.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "sim_policy.h"
 
 #define MAX_LOAD_NUM SIM_KEYMAP_LOAD_NUM
@@ -70,7 +72,7 @@ int sim_keymap_init(struct sim_keymap *m, uint64_t expect, uint8_t *const *base,
     uint64_t n = (expect * MAX_LOAD_DEN + MAX_LOAD_NUM - 1) / MAX_LOAD_NUM + 1;
     if (n < 16)
         n = 16;
-    m->slots = calloc(n, sizeof *m->slots);
+    m->slots = sim__vm_resize(NULL, 0, n * sizeof *m->slots);
     if (!m->slots)
         return SIM_ENOMEM;
     m->mask = n - 1;
@@ -82,7 +84,8 @@ int sim_keymap_init(struct sim_keymap *m, uint64_t expect, uint8_t *const *base,
 
 void sim_keymap_free(struct sim_keymap *m)
 {
-    free(m->slots);
+    if (m->slots)
+        sim__vm_free(m->slots, (m->mask + 1) * sizeof *m->slots);
     m->slots = NULL;
 }
 
@@ -110,7 +113,7 @@ static void insert_slot(uint64_t *slots, uint64_t mask, uint64_t h, uint32_t id)
 static int grow(struct sim_keymap *m)
 {
     uint64_t n = (m->mask + 1) + (m->mask + 1) / 2;
-    uint64_t *slots = calloc(n, sizeof *slots);
+    uint64_t *slots = sim__vm_resize(NULL, 0, n * sizeof *slots);
     if (!slots)
         return SIM_ENOMEM;
     for (uint64_t i = 0; i <= m->mask; i++) {
@@ -120,7 +123,7 @@ static int grow(struct sim_keymap *m)
             insert_slot(slots, n - 1, sim_key_hash(rec_key(m, id)), id);
         }
     }
-    free(m->slots);
+    sim__vm_free(m->slots, (m->mask + 1) * sizeof *m->slots);
     m->slots = slots;
     m->mask = n - 1;
     return 0;

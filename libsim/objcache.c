@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "sim_policy.h"
 
 /* Prefetching is two-stage: a key's slot when it is announced, its record
@@ -91,9 +92,9 @@ void sim_objcache_free(sim_objcache *oc)
     if (!oc)
         return;
     sim_keymap_free(&oc->map);
-    free(oc->base);
-    free(oc->free_ids);
-    free(oc->live);
+    sim__vm_free(oc->base, (size_t)oc->cap_recs * oc->stride);
+    sim__vm_free(oc->free_ids, (size_t)oc->cap_free * sizeof *oc->free_ids);
+    sim__vm_free(oc->live, oc->cap_recs);
     free(oc);
 }
 
@@ -117,6 +118,8 @@ uint64_t sim_objcache_capacity(const sim_objcache *oc) { return oc->capacity; }
 uint64_t sim_objcache_count(const sim_objcache *oc) { return oc->count; }
 uint32_t sim_objcache_id_limit(const sim_objcache *oc) { return oc->limit; }
 uint8_t *sim_objcache_base(const sim_objcache *oc) { return oc->base; }
+uint8_t *const *sim_objcache_base_ref(const sim_objcache *oc) { return &oc->base; }
+uint8_t *const *sim_objcache_live_ref(const sim_objcache *oc) { return &oc->live; }
 size_t sim_objcache_stride(const sim_objcache *oc) { return oc->stride; }
 
 int sim_objcache_is_live(const sim_objcache *oc, uint32_t id)
@@ -135,7 +138,8 @@ void sim_objcache_set_tag(sim_objcache *oc, uint32_t id, unsigned tag)
     oc->live[id] = (uint8_t)(1u | tag << 1);
 }
 
-/* A fresh id, growing the record array by 1.5x when needed. */
+/* A fresh id, growing the record array by 1.5x when needed (in place, and
+ * resident only as far as used: sim__vm_resize). */
 static uint32_t alloc_id(sim_objcache *oc)
 {
     if (oc->nfree)
@@ -144,13 +148,20 @@ static uint32_t alloc_id(sim_objcache *oc)
         uint64_t n = oc->cap_recs ? (uint64_t)oc->cap_recs + oc->cap_recs / 2 : 1024;
         if (n >= SIM_KEYMAP_NONE)
             return SIM_KEYMAP_NONE;
-        uint8_t *b = realloc(oc->base, n * oc->stride);
+        uint8_t *b = sim__vm_resize(oc->base, (size_t)oc->cap_recs * oc->stride,
+                                    (size_t)n * oc->stride);
         if (!b)
             return SIM_KEYMAP_NONE;
         oc->base = b;
-        uint8_t *l = realloc(oc->live, n);
-        if (!l)
+        uint8_t *l = sim__vm_resize(oc->live, oc->cap_recs, (size_t)n);
+        if (!l) {
+            /* Both arrays must keep one size: take the records back. */
+            b = sim__vm_resize(oc->base, (size_t)n * oc->stride,
+                               (size_t)oc->cap_recs * oc->stride);
+            if (b)
+                oc->base = b;
             return SIM_KEYMAP_NONE;
+        }
         oc->live = l;
         oc->cap_recs = (uint32_t)n;
     }
@@ -167,7 +178,8 @@ static void free_id(sim_objcache *oc, uint32_t id)
     oc->live[id] = 0;
     if (oc->nfree == oc->cap_free) {
         uint32_t n = oc->cap_free ? oc->cap_free * 2 : 256;
-        uint32_t *f = realloc(oc->free_ids, (size_t)n * sizeof *f);
+        uint32_t *f = sim__vm_resize(oc->free_ids, (size_t)oc->cap_free * sizeof *f,
+                                     (size_t)n * sizeof *f);
         if (!f)
             return; /* the id is leaked, never reused: harmless */
         oc->free_ids = f;
@@ -234,23 +246,29 @@ static int refill_map(sim_objcache *oc)
     return 0;
 }
 
-/* Grows the key table by 1.5x, rebuilding it from the live records: the
+/* Rebuilds the key table for `expect` entries from the live records: the
  * old table is freed before the new one is allocated, where sim_keymap's
  * own growth holds both (that moment was the peak of LRU's memory in byte
  * units).  Out of memory, the table is rebuilt at its old size, whose
  * memory was just freed; 0 or SIM_ENOMEM. */
-static int grow_map(sim_objcache *oc)
+static int rebuild_map(sim_objcache *oc, uint64_t expect)
 {
     uint64_t n = oc->map.mask + 1;
     sim_keymap_free(&oc->map);
-    if (!sim_keymap_init(&oc->map, (n + n / 2) * SIM_KEYMAP_LOAD_NUM / SIM_KEYMAP_LOAD_DEN,
-                         &oc->base, oc->stride) && !refill_map(oc))
+    if (!sim_keymap_init(&oc->map, expect, &oc->base, oc->stride) && !refill_map(oc))
         return 0;
     sim_keymap_free(&oc->map);
     if (sim_keymap_init(&oc->map, (n - 1) * SIM_KEYMAP_LOAD_NUM / SIM_KEYMAP_LOAD_DEN,
                         &oc->base, oc->stride) == 0)
         refill_map(oc);
     return SIM_ENOMEM;
+}
+
+/* Grows the key table by 1.5x. */
+static int grow_map(sim_objcache *oc)
+{
+    uint64_t n = oc->map.mask + 1;
+    return rebuild_map(oc, (n + n / 2) * SIM_KEYMAP_LOAD_NUM / SIM_KEYMAP_LOAD_DEN);
 }
 
 static void store(sim_objcache *oc, const struct sim_req *req, uint32_t size,

@@ -27,16 +27,33 @@
 #include <string.h>
 #include <time.h>
 
+#include "ghost.h"
 #include "rl_internal.h"
+
+/* An object's facts in 24 bytes (a 40-byte record; 64 with every field in
+ * full): insert_us whole, last_us as a 32-bit offset from it, the hit
+ * count; fetch_us is insert_us unless the framework tag says RLC_FETCHED
+ * (a SET hit at another time).  Values that do not fit (an offset of 71
+ * minutes or more, or negative; such a fetch_us) and a nonzero aux (set by
+ * exports only) are kept exactly in a side table of records keyed by
+ * id * 4 + field.  Entries leave with their object.  Out of memory, a
+ * side value reads as 0. */
+enum { RLC_LAST = 1, RLC_FETCH, RLC_AUX };
+#define RLC_FAR UINT32_MAX
+#define RLC_FETCHED 1u
 
 struct rlc_meta {
     struct sim_link link;
-    uint64_t insert_us, last_us, fetch_us, aux;
-    uint32_t hits, pad;
+    uint64_t insert_us;
+    uint32_t last_d;            /* last_us - insert_us, or RLC_FAR */
+    uint32_t hits;
 };
 
 struct sim_rlc_s {
     sim_objcache *oc;
+    struct sim_ghosts side;     /* far values: 16-byte records {key, value} */
+    uint8_t *const *live;       /* the framework's live bytes: RLC_FETCHED */
+    int aux_used;               /* some nonzero aux was stored (exports) */
     struct sim_list q;
     struct sim_rlc_opts o;
     struct sim_rng rng;
@@ -61,6 +78,112 @@ struct sim_rlc_s {
 static struct rlc_meta *meta(const sim_rlc *e, uint32_t id)
 {
     return sim_objcache_meta(e->oc, id);
+}
+
+/*=====   Compact facts   =====*/
+
+static uint64_t side_key(uint32_t id, int field) { return (uint64_t)id << 2 | (unsigned)field; }
+
+static uint64_t side_get(const sim_rlc *e, uint32_t id, int field)
+{
+    uint64_t v = 0;
+    uint32_t g = e->side.map.count ? sim_ghosts_find(&e->side, side_key(id, field))
+                                   : SIM_KEYMAP_NONE;
+    if (g != SIM_KEYMAP_NONE)
+        memcpy(&v, (uint8_t *)sim_ghosts_rec(&e->side, g) + 8, sizeof v);
+    return v;
+}
+
+static void side_set(sim_rlc *e, uint32_t id, int field, uint64_t v)
+{
+    uint64_t k = side_key(id, field);
+    uint32_t g = sim_ghosts_find(&e->side, k);
+    if (g == SIM_KEYMAP_NONE && (g = sim_ghosts_add(&e->side, k, 0)) == SIM_KEYMAP_NONE)
+        return; /* out of memory: reads as 0 */
+    memcpy((uint8_t *)sim_ghosts_rec(&e->side, g) + 8, &v, sizeof v);
+}
+
+static void side_del(sim_rlc *e, uint32_t id, int field)
+{
+    uint32_t g = e->side.map.count ? sim_ghosts_find(&e->side, side_key(id, field))
+                                   : SIM_KEYMAP_NONE;
+    if (g != SIM_KEYMAP_NONE)
+        sim_ghosts_del(&e->side, g);
+}
+
+/* The tag, read and written in place (sim_objcache_live_ref): a call on
+ * every hit and candidate cost rltable 10% more instructions. */
+static unsigned fetch_tag(const sim_rlc *e, uint32_t id) { return (*e->live)[id] >> 1; }
+
+static void set_fetch_tag(sim_rlc *e, uint32_t id, unsigned t)
+{
+    (*e->live)[id] = (uint8_t)(1u | t << 1);
+}
+
+static uint64_t get_fetch(const sim_rlc *e, uint32_t id, const struct rlc_meta *m)
+{
+    return fetch_tag(e, id) == RLC_FETCHED ? side_get(e, id, RLC_FETCH) : m->insert_us;
+}
+
+static void set_fetch(sim_rlc *e, uint32_t id, const struct rlc_meta *m, uint64_t t)
+{
+    if (t == m->insert_us) {
+        if (fetch_tag(e, id) == RLC_FETCHED)
+            side_del(e, id, RLC_FETCH);
+        set_fetch_tag(e, id, 0);
+        return;
+    }
+    set_fetch_tag(e, id, RLC_FETCHED);
+    side_set(e, id, RLC_FETCH, t);
+}
+
+static uint64_t get_time(const sim_rlc *e, uint32_t id, const struct rlc_meta *m, uint32_t d,
+                         int field)
+{
+    return d != RLC_FAR ? m->insert_us + d : side_get(e, id, field);
+}
+
+/* Stores time t as the offset *d (of field) from the object's insert_us. */
+static void set_time(sim_rlc *e, uint32_t id, uint32_t *d, int field, uint64_t t)
+{
+    uint64_t base = meta(e, id)->insert_us;
+    if (t >= base && t - base < RLC_FAR) {
+        if (*d == RLC_FAR)
+            side_del(e, id, field);
+        *d = (uint32_t)(t - base);
+        return;
+    }
+    *d = RLC_FAR;
+    side_set(e, id, field, t);
+}
+
+static void set_aux(sim_rlc *e, uint32_t id, uint64_t aux)
+{
+    if (aux) {
+        e->aux_used = 1;
+        side_set(e, id, RLC_AUX, aux);
+    } else if (e->aux_used) {
+        side_del(e, id, RLC_AUX);
+    }
+}
+
+static uint64_t get_aux(const sim_rlc *e, uint32_t id)
+{
+    return e->aux_used ? side_get(e, id, RLC_AUX) : 0;
+}
+
+/* Drops the side entries of an object that leaves the cache. */
+static void forget(sim_rlc *e, uint32_t id)
+{
+    if (!e->side.map.count)
+        return;
+    const struct rlc_meta *m = meta(e, id);
+    if (fetch_tag(e, id) == RLC_FETCHED)
+        side_del(e, id, RLC_FETCH);
+    if (m->last_d == RLC_FAR)
+        side_del(e, id, RLC_LAST);
+    if (e->aux_used)
+        side_del(e, id, RLC_AUX);
 }
 
 static uint64_t clock_ns(void)
@@ -119,20 +242,26 @@ static unsigned take_random(sim_rlc *e, unsigned k)
 
 /*=====   Steps 2-4   =====*/
 
+/* Records are read through the array's base (one call per decision, not
+ * two per candidate: that paid for the compact record's decoding). */
 static void features(sim_rlc *e)
 {
+    const uint8_t *base = sim_objcache_base(e->oc);
+    size_t stride = sim_objcache_stride(e->oc);
     for (unsigned i = 0; i < e->ncand; i++) {
         uint32_t id = e->cand[i];
-        const struct sim_obj *o = sim_objcache_obj(e->oc, id);
-        const struct rlc_meta *m = meta(e, id);
+        const uint8_t *rec = base + (size_t)id * stride;
+        const struct sim_obj *o = (const struct sim_obj *)(const void *)rec;
+        const struct rlc_meta *m =
+            (const struct rlc_meta *)(const void *)(rec + sizeof(struct sim_obj));
         struct sim_rl_facts *f = &e->facts[i];
         f->insert_us = m->insert_us;
-        f->last_us = m->last_us;
-        f->fetch_us = m->fetch_us;
+        f->last_us = get_time(e, id, m, m->last_d, RLC_LAST);
+        f->fetch_us = get_fetch(e, id, m);
         f->size = o->size;
         f->hits = m->hits;
         f->expire_s = o->expire;
-        e->aux[i] = m->aux;
+        e->aux[i] = get_aux(e, id);
         e->evicted[i] = 0;
         sim_rl_features(f, e->now_us, e->x + i * SIM_RL_NFEAT);
     }
@@ -215,6 +344,7 @@ static uint32_t rlc_victim(void *pol)
     uint32_t v = e->iplan < e->nplan ? e->plan[e->iplan++] : e->q.tail;
     sim_list_unlink(&e->q, BASE(e), v);
     mark_evicted(e, v);
+    forget(e, v);
     return v;
 }
 
@@ -223,11 +353,11 @@ static void rlc_hit(void *pol, uint32_t id, const struct sim_req *req)
     sim_rlc *e = pol;
     close_decision(e);
     struct rlc_meta *m = meta(e, id);
-    m->last_us = req->time;
+    set_time(e, id, &m->last_d, RLC_LAST, req->time);
     m->hits++;
-    m->aux = e->aux_pending;
+    set_aux(e, id, e->aux_pending);
     if (req->op == SIM_OP_SET)
-        m->fetch_us = req->time;
+        set_fetch(e, id, m, req->time);
     if (e->q.head != id) {
         sim_list_unlink(&e->q, BASE(e), id);
         sim_list_push_head(&e->q, BASE(e), id);
@@ -239,9 +369,10 @@ static void rlc_insert(void *pol, uint32_t id, const struct sim_req *req)
     sim_rlc *e = pol;
     close_decision(e);
     struct rlc_meta *m = meta(e, id);
-    m->insert_us = m->last_us = m->fetch_us = req->time;
-    m->hits = 0;
-    m->aux = e->aux_pending;
+    m->insert_us = req->time;
+    m->last_d = 0;
+    m->hits = 0; /* and the tag is 0: fetch_us = insert_us */
+    set_aux(e, id, e->aux_pending);
     sim_list_push_head(&e->q, BASE(e), id);
 }
 
@@ -250,6 +381,7 @@ static void rlc_remove(void *pol, uint32_t id)
     sim_rlc *e = pol;
     close_decision(e);
     sim_list_unlink(&e->q, BASE(e), id);
+    forget(e, id);
 }
 
 static const struct sim_objcache_hooks rlc_hooks = {
@@ -271,11 +403,18 @@ sim_rlc *sim__rlc_create(const struct sim_cache_config *cfg, const struct sim_rl
         e->o.k = 16;
     sim_rng_seed(&e->rng, cfg->seed);
     sim_list_init(&e->q);
-    e->oc = sim_objcache_create(cfg, &rlc_hooks, e, err, errlen);
-    if (!e->oc) {
+    if (sim_ghosts_init(&e->side, 16, 0)) {
+        snprintf(err, errlen, "out of memory");
         free(e);
         return NULL;
     }
+    e->oc = sim_objcache_create(cfg, &rlc_hooks, e, err, errlen);
+    if (!e->oc) {
+        sim_ghosts_free(&e->side);
+        free(e);
+        return NULL;
+    }
+    e->live = sim_objcache_live_ref(e->oc);
     return e;
 }
 
@@ -284,6 +423,7 @@ void sim__rlc_free(sim_rlc *e)
     if (!e)
         return;
     sim_objcache_free(e->oc);
+    sim_ghosts_free(&e->side);
     sim_rl_model_free(e->o.model);
     free(e);
 }

@@ -24,9 +24,15 @@
  *     may be the new object itself: it is then not stored, but the objects
  *     evicted before it stay evicted and L becomes its priority.
  *
+ * Layout: a 24-byte record; its 8 bytes of metadata hold the heap position
+ * (sim_heap_init_at) and freq's low 32 bits, whose next 7 bits are the
+ * framework tag (freq stops at 2^39 - 1, about 5.5e11 requests of one
+ * object, where libCacheSim's 64-bit count goes on).
+ *
  * Invariants: 1. the heap holds exactly the cached objects, in heap order;
  *             2. every cached object has been requested (freq >= 1).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,9 +40,11 @@
 #include "sim_policy.h"
 
 #define GDSF_COST 1.0e6
+#define GDSF_FREQ_MAX (((uint64_t)1 << 39) - 1) /* 32 bits + the 7-bit tag */
 
 struct gdsf_meta {
-    uint64_t freq;
+    uint32_t freq_lo;       /* freq's low bits; the tag has the next 7 */
+    uint32_t heap_pos;      /* the heap's (sim_heap_init_at) */
 };
 
 struct gdsf {
@@ -46,7 +54,18 @@ struct gdsf {
     uint64_t now;           /* requests seen, the tie-breaker clock */
     double admit_pri;       /* the admitted object's priority, from admit */
     int oom;
+    int wide;               /* some freq reached 2^32: tags hold high bits */
 };
+
+/* Tags are read only once some freq has carried into one (p->wide): a tag
+ * is a call, which cost 11 instructions a hit. */
+static uint64_t gdsf_freq(const struct gdsf *p, uint32_t id)
+{
+    const struct gdsf_meta *m = sim_objcache_meta(p->oc, id);
+    if (!p->wide)
+        return m->freq_lo;
+    return (uint64_t)sim_objcache_tag(p->oc, id) << 32 | m->freq_lo;
+}
 
 static double gdsf_pri(const struct gdsf *p, uint64_t freq, uint64_t size)
 {
@@ -56,10 +75,18 @@ static double gdsf_pri(const struct gdsf *p, uint64_t freq, uint64_t size)
 static void gdsf_hit(void *pol, uint32_t id, const struct sim_req *req)
 {
     struct gdsf *p = pol;
-    struct gdsf_meta *m = sim_objcache_meta(p->oc, id);
     (void)req;
-    m->freq++;
-    sim_heap_update(&p->heap, id, gdsf_pri(p, m->freq, sim_objcache_obj(p->oc, id)->size),
+    struct gdsf_meta *m = sim_objcache_meta(p->oc, id);
+    uint64_t freq = gdsf_freq(p, id);
+    if (freq < GDSF_FREQ_MAX) {
+        freq++;
+        m->freq_lo = (uint32_t)freq;
+        if (m->freq_lo == 0) { /* a carry into the tag */
+            sim_objcache_set_tag(p->oc, id, (unsigned)(freq >> 32));
+            p->wide = 1;
+        }
+    }
+    sim_heap_update(&p->heap, id, gdsf_pri(p, freq, sim_objcache_obj(p->oc, id)->size),
                     p->now);
 }
 
@@ -95,7 +122,8 @@ static void gdsf_insert(void *pol, uint32_t id, const struct sim_req *req)
     struct gdsf *p = pol;
     struct gdsf_meta *m = sim_objcache_meta(p->oc, id);
     (void)req;
-    m->freq = 1;
+    m->freq_lo = 1; /* the tag (high bits) is 0 for a new object */
+    m->heap_pos = 0;
     if (sim_heap_push(&p->heap, id, p->admit_pri, p->now))
         p->oom = 1;
 }
@@ -135,12 +163,13 @@ static void *gdsf_create(const struct sim_cache_config *cfg, const sim_params *p
         snprintf(err, errlen, "gdsf: out of memory");
         return NULL;
     }
-    sim_heap_init(&p->heap);
     p->oc = sim_objcache_create(cfg, &gdsf_hooks, p, err, errlen);
     if (!p->oc) {
         free(p);
         return NULL;
     }
+    sim_heap_init_at(&p->heap, sim_objcache_base_ref(p->oc), sim_objcache_stride(p->oc),
+                     sizeof(struct sim_obj) + offsetof(struct gdsf_meta, heap_pos));
     return p;
 }
 
@@ -173,7 +202,7 @@ static int gdsf_check(void *state, char *err, size_t errlen)
     for (size_t i = 0; i < p->heap.n; i++) {
         uint32_t id = sim_heap_id_at(&p->heap, i);
         if (!sim_objcache_is_live(p->oc, id)
-            || ((struct gdsf_meta *)sim_objcache_meta(p->oc, id))->freq == 0) {
+            || gdsf_freq(p, id) == 0) {
             snprintf(err, errlen, "gdsf: heap holds a bad object");
             return SIM_EINVAL;
         }

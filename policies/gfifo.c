@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gfifo.h"
+#include "internal.h"
 
 #define GFIFO_MIN 1024
 
@@ -15,9 +16,32 @@ static uint64_t gfifo_key(const struct sim_gfifo *f, uint32_t slot)
     return k;
 }
 
+#define GFIFO_U16_MAX 65535u
+
 static uint32_t gfifo_size(const struct sim_gfifo *f, uint32_t slot)
 {
-    return f->sizes ? f->sizes[slot] : 1;
+    if (f->swidth == 2) {
+        uint16_t v;
+        memcpy(&v, f->sizes + (size_t)slot * 2, sizeof v);
+        return v;
+    }
+    if (f->swidth == 4) {
+        uint32_t v;
+        memcpy(&v, f->sizes + (size_t)slot * 4, sizeof v);
+        return v;
+    }
+    return 1;
+}
+
+/* The size array must be wide enough for v. */
+static void gfifo_set_size(struct sim_gfifo *f, uint32_t slot, uint32_t v)
+{
+    if (f->swidth == 2) {
+        uint16_t w = (uint16_t)v;
+        memcpy(f->sizes + (size_t)slot * 2, &w, sizeof w);
+    } else if (f->swidth == 4) {
+        memcpy(f->sizes + (size_t)slot * 4, &v, sizeof v);
+    }
 }
 
 static int gfifo_is_hole(const struct sim_gfifo *f, uint32_t slot)
@@ -36,12 +60,14 @@ void sim_gfifo_init(struct sim_gfifo *f)
     memset(f, 0, sizeof *f);
 }
 
+static size_t gfifo_hbytes(uint32_t cap) { return (cap + 63) / 64 * sizeof(uint64_t); }
+
 static void gfifo_release(struct sim_gfifo *f)
 {
     sim_keymap_free(&f->map);
-    free(f->keys);
-    free(f->sizes);
-    free(f->holes);
+    sim__vm_free(f->keys, (size_t)f->cap * 8);
+    sim__vm_free(f->sizes, (size_t)f->cap * f->swidth);
+    sim__vm_free(f->holes, gfifo_hbytes(f->cap));
 }
 
 void sim_gfifo_free(struct sim_gfifo *f)
@@ -61,39 +87,49 @@ static void gfifo_squeeze(struct sim_gfifo *f)
         uint32_t d = gfifo_slot(f, w++);
         if (d != s) {
             memcpy(f->keys + (size_t)d * 8, f->keys + (size_t)s * 8, 8);
-            if (f->sizes)
-                f->sizes[d] = f->sizes[s];
+            gfifo_set_size(f, d, gfifo_size(f, s));
         }
     }
     f->used = w;
     memset(f->holes, 0, (f->cap + 63) / 64 * sizeof *f->holes);
 }
 
-/* Grows the (squeezed) ring to cap slots with realloc, moving the part
- * from the tail to the old end up to the new end.  0 or SIM_ENOMEM. */
+/* Grows the (squeezed) ring to cap slots (sim__vm_resize: in place, no
+ * copy), moving the part from the tail to the old end up to the new end.
+ * 0, or SIM_ENOMEM with every array at its old size or freed (NULL). */
 static int gfifo_grow(struct sim_gfifo *f, uint32_t cap)
 {
-    uint8_t *keys = realloc(f->keys, (size_t)cap * 8);
+    uint8_t *keys = sim__vm_resize(f->keys, (size_t)f->cap * 8, (size_t)cap * 8);
     if (!keys)
         return SIM_ENOMEM;
     f->keys = keys;
     if (f->sizes) {
-        uint32_t *sizes = realloc(f->sizes, (size_t)cap * sizeof *sizes);
-        if (!sizes)
+        uint8_t *sizes = sim__vm_resize(f->sizes, (size_t)f->cap * f->swidth,
+                                        (size_t)cap * f->swidth);
+        if (!sizes) {
+            sim__vm_free(f->keys, (size_t)cap * 8);
+            f->keys = NULL;
             return SIM_ENOMEM;
+        }
         f->sizes = sizes;
     }
-    uint64_t *holes = realloc(f->holes, (cap + 63) / 64 * sizeof *holes);
-    if (!holes)
+    uint64_t *holes = sim__vm_resize(f->holes, gfifo_hbytes(f->cap), gfifo_hbytes(cap));
+    if (!holes) {
+        sim__vm_free(f->keys, (size_t)cap * 8);
+        sim__vm_free(f->sizes, (size_t)cap * f->swidth);
+        f->keys = NULL;
+        f->sizes = NULL;
         return SIM_ENOMEM;
-    memset(holes, 0, (cap + 63) / 64 * sizeof *holes);
+    }
+    memset(holes, 0, gfifo_hbytes(cap));
     f->holes = holes;
     uint32_t old = f->cap, top = old - f->tail; /* slots from the tail to the old end */
     if (f->used && (uint64_t)f->tail + f->used > old) {
         memmove(f->keys + (size_t)(cap - top) * 8, f->keys + (size_t)f->tail * 8,
                 (size_t)top * 8);
         if (f->sizes)
-            memmove(f->sizes + (cap - top), f->sizes + f->tail, (size_t)top * sizeof *f->sizes);
+            memmove(f->sizes + (size_t)(cap - top) * f->swidth,
+                    f->sizes + (size_t)f->tail * f->swidth, (size_t)top * f->swidth);
         f->tail = cap - top;
     }
     f->cap = cap;
@@ -134,21 +170,28 @@ static void gfifo_make_room(struct sim_gfifo *f)
     }
 }
 
-/* The first size other than 1 brings the size array in. */
-static int gfifo_sized(struct sim_gfifo *f)
+/* The first size other than 1 brings a size array in, 2 bytes a size; the
+ * first size of 65536 or more widens it to 4 (both copy the sizes held). */
+static int gfifo_widen(struct sim_gfifo *f, uint32_t size)
 {
-    uint32_t *s = malloc((size_t)(f->cap ? f->cap : 1) * sizeof *s);
+    unsigned w = size > GFIFO_U16_MAX ? 4 : 2;
+    size_t n = f->cap ? f->cap : 1;
+    uint8_t *s = sim__vm_resize(NULL, 0, n * w);
     if (!s)
         return SIM_ENOMEM;
-    for (uint32_t i = 0; i < f->cap; i++)
-        s[i] = 1;
+    struct sim_gfifo old = *f;
     f->sizes = s;
+    f->swidth = w;
+    for (uint32_t i = 0; i < f->cap; i++)
+        gfifo_set_size(f, i, gfifo_size(&old, i));
+    sim__vm_free(old.sizes, (size_t)old.cap * old.swidth);
     return 0;
 }
 
 void sim_gfifo_push(struct sim_gfifo *f, uint64_t key, uint32_t size)
 {
-    if (size != 1 && !f->sizes && gfifo_sized(f))
+    if (((size != 1 && f->swidth == 0) || (size > GFIFO_U16_MAX && f->swidth == 2))
+        && gfifo_widen(f, size))
         return;
     if (f->used == f->cap)
         gfifo_make_room(f);
@@ -156,8 +199,7 @@ void sim_gfifo_push(struct sim_gfifo *f, uint64_t key, uint32_t size)
         return; /* out of memory */
     uint32_t s = gfifo_slot(f, f->used);
     memcpy(f->keys + (size_t)s * 8, &key, 8);
-    if (f->sizes)
-        f->sizes[s] = size;
+    gfifo_set_size(f, s, size);
     if (sim_keymap_put(&f->map, key, s))
         return;
     f->holes[s / 64] &= ~(1ull << (s % 64));

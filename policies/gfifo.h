@@ -4,17 +4,18 @@
  * they return (S3-FIFO's G, ARC's B1 and B2).  Not installed.
  *
  * HOW IT WORKS
- * Keys (8 bytes) and sizes (4 bytes; no array at all while every size is 1,
- * as in object units) sit in a ring, oldest at `tail`; a sim_keymap maps a
- * key to its ring slot (the table reads the key from the ring).  Taking a
- * key out of the middle (a ghost hit) leaves a hole, skipped when it
- * reaches the tail.  A full ring is squeezed in place (arrival order kept,
- * holes dropped), grown by 1.25x with realloc unless a quarter of it were
- * holes, and the table refilled.  A ghost thus costs
- * about 12 * 1.25 bytes of ring plus 10-15 of table, against 24 + 10-15
- * (plus a growth transient) for a linked ghost record (ghost.h): S3-FIFO
- * went from 82.7 to ~60 bytes per cached object.
- *
+ * Keys (8 bytes) and sizes (no array at all while every size is 1, as in
+ * object units; 2 bytes each while every size is below 65536, else 4) sit
+ * in a ring, oldest at `tail`; a sim_keymap maps a key to its ring slot
+ * (the table reads the key from the ring).  Taking a key out of the middle
+ * (a ghost hit) leaves a hole, skipped when it reaches the tail.  A full
+ * ring is squeezed in place (arrival order kept, holes dropped), grown by
+ * 1.25x (in place: sim__vm_resize) unless a quarter of it were holes, and
+ * the table refilled.  A ghost thus costs about 8-12 * 1.25 bytes of ring
+ * plus 10-15 of table, against 24 + 10-15 (plus a growth transient) for a
+ * linked ghost record (ghost.h): S3-FIFO went from 82.7 to ~60 bytes per
+ * cached object.
+
  * Out of memory, a ghost is not kept (and a failed rebuild forgets all
  * ghosts): ghosts are advice, never correctness.
  *
@@ -29,7 +30,8 @@
 
 struct sim_gfifo {
     uint8_t *keys;          /* ring of keys, 8 bytes a slot (the table reads them) */
-    uint32_t *sizes;        /* ring of sizes, or NULL while every size is 1 */
+    uint8_t *sizes;         /* ring of sizes, or NULL while every size is 1 */
+    unsigned swidth;        /* bytes per size: 0 (none), 2 or 4 */
     uint64_t *holes;        /* bitmap: slots whose key was taken */
     uint32_t cap, tail, used; /* slots; oldest slot; slots in use, holes included */
     uint64_t count, bytes;  /* keys held and the sum of their sizes */

@@ -17,6 +17,8 @@
  *   - an object larger than Kin is never cached (its A1out ghost, if any,
  *     is still consumed);
  *   - A1out keeps a ghost only if it fits in Kout.
+ * A delete forgets the key's A1out ghost too (a deleted object's history
+ * is void).
  * Deviation: when A1in is within Kin but Am is empty (possible only with
  * kin > 0.5), the victim is A1in's oldest (libCacheSim fails there).
  *
@@ -203,9 +205,19 @@ static void *twoq_create(const struct sim_cache_config *cfg, const sim_params *p
     return p;
 }
 
+/* A delete forgets key's ghost, if any (a ghost is never cached); out of
+ * line, so that twoq_access stays a tail call. */
+static __attribute__((noinline)) void twoq_forget(struct twoq *p, uint64_t key)
+{
+    uint32_t size;
+    sim_gfifo_take(&p->out, key, &size);
+}
+
 static void twoq_access(void *state, const struct sim_req *req, struct sim_outcome *out)
 {
     struct twoq *p = state;
+    if (req->op == SIM_OP_DELETE)
+        twoq_forget(p, req->key);
     sim_objcache_access(p->oc, req, out);
 }
 

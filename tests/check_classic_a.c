@@ -52,7 +52,8 @@ static int get(sim_cache *c, uint64_t key, uint64_t size, uint64_t index)
 }
 
 /* Runs `seq` (tokens: a letter, optionally followed by a size in bytes;
- * without sizes the cache counts objects) and compares the H/M string. */
+ * without sizes the cache counts objects; '-' and a letter deletes that
+ * key) and compares the H/M string (deletes add nothing to it). */
 static void run(const char *spec, uint64_t cap, const char *seq, const char *want)
 {
     int sized = strpbrk(seq, "0123456789") != NULL;
@@ -62,6 +63,18 @@ static void run(const char *spec, uint64_t cap, const char *seq, const char *wan
     for (const char *s = seq; *s;) {
         if (*s == ' ') {
             s++;
+            continue;
+        }
+        if (*s == '-') {
+            struct sim_req r;
+            memset(&r, 0, sizeof r);
+            r.index = n;
+            r.key = (uint64_t)s[1];
+            r.size = 1;
+            r.op = SIM_OP_DELETE;
+            r.present = ALL_FIELDS;
+            req(c, &r);
+            s += 2;
             continue;
         }
         uint64_t key = (uint64_t)*s++, size = 1;
@@ -403,6 +416,28 @@ START_TEST(twoq_am_capped)
 }
 END_TEST
 
+/* A delete forgets a key that is only a ghost.
+ * ARC, 2 objects: a a b (T1 b, T2 a); c: REPLACE sends b to B1 (|T1| = 1
+ * > p = 0).  -b empties B1, so b is a plain miss: REPLACE sends c to B1
+ * and a stays; a hits.  (Remembered, b would hit B1, p = 1, and REPLACE
+ * would take T2's a: a would miss.)
+ * 2Q, 4 objects: after a b a c a d b e (the start of twoq_trace) a is in
+ * A1out.  -a forgets it: a enters A1in (b -> A1out), f g h i push A1in's
+ * oldest out in turn, a among them, and a's ghost makes the last a a miss.
+ * (Remembered, a would enter Am and hit at the end.)
+ * LIRS, 3 objects (2 LIR, Q of 1): a b LIR, c HIR, d evicts c (a ghost in
+ * S).  -c forgets it: c is a new HIR block (d evicted), a hits as LIR, d (a
+ * ghost) demotes the bottom LIR b, which evicts Q's c; a hits.
+ * (Remembered, c would enter as LIR, demoting a; the second d would then
+ * evict a from Q and the last a would miss.) */
+START_TEST(delete_forgets_ghosts)
+{
+    run("arc", 2, "aabc -b b a", "MHMMMH");
+    run("twoq", 4, "abacadbe -a afghia", "MMHMHMHMMMMMMM");
+    run("lirs", 3, "abcd -c cada", "MMMMMHMH");
+}
+END_TEST
+
 /* Objects larger than Kin are never cached (as libCacheSim): 100 bytes,
  * Kin = 25: a30 misses twice, b25 is cached. */
 START_TEST(twoq_large_bypass)
@@ -675,6 +710,7 @@ static Suite *suite(void)
     tcase_add_test(core, size_largest_first);
     tcase_add_test(core, size_ties_oldest);
     tcase_add_test(core, twoq_trace);
+    tcase_add_test(core, delete_forgets_ghosts);
     tcase_add_test(core, twoq_am_capped);
     tcase_add_test(core, twoq_large_bypass);
     tcase_add_test(core, lirs_paper_trace);

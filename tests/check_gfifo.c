@@ -34,9 +34,10 @@ static void ref_remove(struct ref *r, size_t i)
 }
 
 /* Random pushes, takes and pops over a small key space (so that takes hit
- * and the ring fills with holes, is squeezed and grows); sizes are 1 for
- * the first half (no size array) and random after. */
-static void run_random(int sized_from)
+ * and the ring fills with holes, is squeezed and grows); sizes are 1 before
+ * step sized_from (no size array), 1..100 before wide_from (2-byte sizes),
+ * and 70000..70099 after (the array widens to 4 bytes with sizes in it). */
+static void run_random(int sized_from, int wide_from)
 {
     static struct ref r;
     struct sim_gfifo f;
@@ -52,7 +53,8 @@ static void run_random(int sized_from)
         if (op < 5) {           /* push if absent */
             if (at >= 0)
                 continue;
-            uint32_t size = step < sized_from ? 1 : 1 + (uint32_t)(sim_rng_next(&g) % 100);
+            uint32_t size = step < sized_from ? 1
+                            : (step < wide_from ? 1 : 70000) + (uint32_t)(sim_rng_next(&g) % 100);
             sim_gfifo_push(&f, key, size);
             r.key[r.n] = key;
             r.size[r.n++] = size;
@@ -88,10 +90,13 @@ static void run_random(int sized_from)
     sim_gfifo_free(&f);
 }
 
-START_TEST(test_unit_sizes_match_reference) { run_random(40000); }
+START_TEST(test_unit_sizes_match_reference) { run_random(40000, 40000); }
 END_TEST
 
-START_TEST(test_mixed_sizes_match_reference) { run_random(20000); }
+START_TEST(test_mixed_sizes_match_reference) { run_random(20000, 40000); }
+END_TEST
+
+START_TEST(test_wide_sizes_match_reference) { run_random(10000, 25000); }
 END_TEST
 
 /* Many pushes of distinct keys, all kept: the ring grows past its first
@@ -139,6 +144,7 @@ static Suite *gfifo_suite(void)
     TCase *core = tcase_create("Core");
     tcase_add_test(core, test_unit_sizes_match_reference);
     tcase_add_test(core, test_mixed_sizes_match_reference);
+    tcase_add_test(core, test_wide_sizes_match_reference);
     tcase_add_test(core, test_growth_keeps_order);
     suite_add_tcase(s, core);
     TCase *limits = tcase_create("Limits");

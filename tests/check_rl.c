@@ -581,6 +581,28 @@ END_TEST
 
 /*=====   Export labels   =====*/
 
+/* Exports v[0..n) with a cache of 2 objects, LRU candidates, horizon 5 s
+ * and checks the output's lines after the comment against want. */
+static void check_export(const struct sim_req *v, size_t n, const char *const *want,
+                         unsigned nwant, int decisions)
+{
+    struct sim_rl_export_opts o = {2, SIM_UNIT_OBJECTS, 16, SIM_RL_CAND_LRU, 1, 5000000, NULL};
+    FILE *f = tmpfile();
+    char err[SIM_ERRLEN];
+    ck_assert_int_eq(sim_rl_export_reqs(v, n, &o, f, err, sizeof err), decisions);
+    rewind(f);
+    char line[256];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert(line[0] == '#');
+    for (unsigned i = 0; i < nwant; i++) {
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+        line[strcspn(line, "\n")] = 0;
+        ck_assert_str_eq(line, want[i]);
+    }
+    ck_assert_ptr_null(fgets(line, sizeof line, f));
+    fclose(f);
+}
+
 /* Capacity 2 objects, K 16, horizon 5 s.  Trace (time s, key, ttl s):
  *   0: 0 A     1: 1 B ttl 5 (expires at 6)     2: 2 C   -> decision 0 at 2:
  *      candidates A (LRU tail), B; LRU evicts A.
@@ -622,21 +644,51 @@ START_TEST(test_export_labels_by_hand)
         "3,26.000000,6,1,0,6,-1,6,1,0",
         "3,26.000000,5,1,0,5,-1,5,0,0",
     };
-    struct sim_rl_export_opts o = {2, SIM_UNIT_OBJECTS, 16, SIM_RL_CAND_LRU, 1, 5000000, NULL};
-    FILE *f = tmpfile();
-    char err[SIM_ERRLEN];
-    ck_assert_int_eq(sim_rl_export_reqs(v, 8, &o, f, err, sizeof err), 4);
-    rewind(f);
-    char line[256];
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert(line[0] == '#');
-    for (unsigned i = 0; i < 9; i++) {
-        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-        line[strcspn(line, "\n")] = 0;
-        ck_assert_str_eq(line, want[i]);
+    check_export(v, 8, want, 9, 4);
+}
+END_TEST
+
+/* Values the engine's compact record keeps in its side table (offsets from
+ * insert of 2^32 us ~ 71.6 min or more, a fetch time other than the insert
+ * time) must come back exactly; so must a count of 200 hits.
+ * Cache of 2 objects, LRU decisions (no model), times in seconds:
+ *   0: A; 1..199: A hit 199 times; 200: B; 5200: A again, a SET (hits
+ *   200; last and fetch at 5200, 5200 s after insert: both too wide);
+ *   5300: C -> decision 0: LRU tail B first (age = idle = fetch 5300-200
+ *   = 5100, hits 0), then A (age 5300, hits 200, idle = fetch 100); B goes;
+ *   5301: D -> decision 1: A (age 5301, hits 200, idle = fetch 101), then
+ *   C (1, 0, 1, 1); A goes.  Nothing is requested again: rewards 0. */
+START_TEST(test_export_wide_values)
+{
+    struct sim_req v[204];
+    memset(v, 0, sizeof v);
+    unsigned n = 0;
+    for (unsigned i = 0; i < 200; i++)
+        v[n++].time = i;
+    for (unsigned i = 0; i < n; i++)
+        v[i].key = 'A';
+    v[n].time = 200;
+    v[n++].key = 'B';
+    v[n].time = 5200;
+    v[n].op = SIM_OP_SET;
+    v[n++].key = 'A';
+    v[n].time = 5300;
+    v[n++].key = 'C';
+    v[n].time = 5301;
+    v[n++].key = 'D';
+    for (unsigned i = 0; i < n; i++) {
+        v[i].time *= 1000000ull;
+        v[i].size = 1;
+        v[i].present = SIM_F_TIME | SIM_F_KEY | SIM_F_SIZE | SIM_F_OP;
     }
-    ck_assert_ptr_null(fgets(line, sizeof line, f));
-    fclose(f);
+    static const char *const want[] = {
+        "decision,time_s,age_s,size_bytes,hits,idle_s,ttl_left_s,fetch_s,evicted,reward",
+        "0,5300.000000,5100,1,0,5100,-1,5100,1,0",
+        "0,5300.000000,5300,1,200,100,-1,100,0,0",
+        "1,5301.000000,5301,1,200,101,-1,101,1,0",
+        "1,5301.000000,1,1,0,1,-1,1,0,0",
+    };
+    check_export(v, n, want, 5, 2);
 }
 END_TEST
 
@@ -919,6 +971,7 @@ static Suite *rl_suite(void)
     tcase_add_test(core, test_spared_promote);
     tcase_add_test(core, test_fill_by_score);
     tcase_add_test(core, test_export_labels_by_hand);
+    tcase_add_test(core, test_export_wide_values);
     tcase_add_test(core, test_train_by_hand);
     tcase_add_test(core, test_train_log_edges);
     tcase_add_test(core, test_train_objective);

@@ -36,10 +36,19 @@ struct sim_heap {
     size_t n, cap;           /* entries, allocated entries */
     size_t npos;             /* allocated pos slots */
     struct sim_heap_ent top; /* e[0] unpacked, for sim_heap_top */
+    uint8_t *const *pbase;   /* sim_heap_init_at: positions in records */
+    size_t pstride, poff;
 };
 
 /*! sim_heap_init() : an empty heap (cannot fail; allocates lazily). */
 void sim_heap_init(struct sim_heap *h);
+/*! sim_heap_init_at() : an empty heap that keeps id's position (a
+ * uint32_t, 0 while id is absent) at byte `off` of record id in the
+ * caller's array *base of `stride`-byte records, instead of an array of
+ * its own; *base may move between calls.  A record must hold 0 there
+ * before its id is pushed, and its id must be valid whenever the heap is
+ * asked about it (sim_heap_contains included).  Since 0.1.1. */
+void sim_heap_init_at(struct sim_heap *h, uint8_t *const *base, size_t stride, size_t off);
 /*! sim_heap_free() : releases the memory; the heap is empty afterwards. */
 void sim_heap_free(struct sim_heap *h);
 

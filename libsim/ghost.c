@@ -1,28 +1,31 @@
 /*
- * ghost.c - ghost records (evicted keys) for LIRS; see ghost.h.
+ * ghost.c - keyed records in an array of their own (LIRS's ghosts, the RL
+ * engine's side table); see ghost.h.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ghost.h"
+#include "internal.h"
 
-int sim_ghosts_init(struct sim_ghosts *g, size_t stride)
+int sim_ghosts_init(struct sim_ghosts *g, size_t stride, uint64_t expect)
 {
     g->base = NULL;
     g->stride = stride;
     g->cap = g->used = 0;
     g->free = SIM_KEYMAP_NONE;
-    return sim_keymap_init(&g->map, 0, &g->base, stride);
+    return sim_keymap_init(&g->map, expect, &g->base, stride);
 }
 
 void sim_ghosts_free(struct sim_ghosts *g)
 {
     sim_keymap_free(&g->map);
-    free(g->base);
+    sim__vm_free(g->base, (size_t)g->cap * g->stride);
     g->base = NULL;
 }
 
-/* A record id: recycled, or fresh (the array doubles when full). */
+/* A record id: recycled, or fresh (the array doubles when full, in place
+ * and touched only as used: sim__vm_resize). */
 static uint32_t ghost_alloc(struct sim_ghosts *g)
 {
     if (g->free != SIM_KEYMAP_NONE) {
@@ -34,7 +37,7 @@ static uint32_t ghost_alloc(struct sim_ghosts *g)
         uint32_t cap = g->cap ? g->cap * 2 : 1024;
         if (cap > SIM_KEYMAP_NONE / 2)
             return SIM_KEYMAP_NONE;
-        uint8_t *b = realloc(g->base, (size_t)cap * g->stride);
+        uint8_t *b = sim__vm_resize(g->base, (size_t)g->cap * g->stride, (size_t)cap * g->stride);
         if (!b)
             return SIM_KEYMAP_NONE;
         g->base = b;

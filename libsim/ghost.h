@@ -1,9 +1,10 @@
 /*
  * ghost.h - ghost records for policies that keep evicted keys in lists of
  * their own (LIRS's non-resident blocks; FIFO ghosts use gfifo.h, which
- * needs about half the memory).  Not installed.
+ * needs about half the memory), or any small keyed records (the RL
+ * engine's side table).  Not installed.
  *
- * A ghost record starts with the key (uint64_t) and the object's size
+ * A ghost record starts with the key (8 bytes) and the object's size
  * (uint32_t); the default layout, struct sim_ghost, adds a one-byte tag and
  * a list link (24 bytes), and a policy may use a larger record of its own
  * (same first two members).  Records live in an array of their own indexed
@@ -37,9 +38,12 @@ struct sim_ghosts {
 #define SIM_GHOST_LIST(g) (g)->base, sizeof(struct sim_ghost), offsetof(struct sim_ghost, link)
 
 /*! sim_ghosts_init() : an empty set of records of `stride` bytes (a
- * multiple of 8, at least 16; sizeof(struct sim_ghost) for the default).
+ * multiple of 4, at least 12; sizeof(struct sim_ghost) for the default; a
+ * stride that is not a multiple of 8 leaves the key 4-byte aligned only, so
+ * the record must not read it as a uint64_t member), with a key table
+ * sized for `expect` records (it grows beyond).
  * @return 0 or SIM_ENOMEM. */
-int sim_ghosts_init(struct sim_ghosts *g, size_t stride);
+int sim_ghosts_init(struct sim_ghosts *g, size_t stride, uint64_t expect);
 void sim_ghosts_free(struct sim_ghosts *g);
 
 /*! sim_ghosts_add() : a new ghost for key (which must be absent); the
