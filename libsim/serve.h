@@ -31,6 +31,15 @@ struct ivf_list {
     float *qs, *qe;      /* per slot: code step, residual norm (serve_ivf.c) */
 };
 
+/* Where the lists' arrays live (serve_ivf.c): power-of-two blocks cut
+ * from 2 MiB chunks, a free list per size. */
+struct ivf_arena {
+    void **chunk;
+    size_t nchunk, capchunk, left;
+    char *at;
+    void *free[64];
+};
+
 /* What a search learnt about the query, so that inserting the same
  * embedding later costs less: best is the nearest of the first ncent
  * centroids (0: not known), and if the caller points prep at
@@ -71,6 +80,7 @@ struct excache {
     float *cqs, *cqe;    /* per centroid: code step, residual norm */
     uint32_t *cluster, *slot; /* per entry: its cluster and place in it */
     struct ivf_list *lists;
+    struct ivf_arena arena;
     float *u;            /* dim: the normalised query */
     int8_t *ucode;       /* cdim: its code */
     float ustep, uresid; /* its code's step and residual norm */

@@ -17,7 +17,7 @@
  *   bench_serve                          every configuration
  *   bench_serve ivf 64 100000 [N [P]]    one: index, dimension, entries,
  *                                        timed requests, IVF nprobe
- *   bench_serve recall 64 100000 [P [F]] recall only (F: lists x default)
+ *   bench_serve recall 64 100000 [P]     recall only
  */
 #include <math.h>
 #include <stdio.h>
@@ -97,19 +97,18 @@ static uint64_t budget(uint32_t dim, uint64_t entries)
 /* Recall of the IVF index against flat (exact) search over the same
  * entries: the workload's embeddings inserted into both (evictions agree:
  * they depend on the seed and sizes only), then the share of the exact
- * top CANDIDATES at similarity >= MIN_SIM that the IVF search returns. */
-static void recall(uint32_t dim, uint64_t entries, unsigned nprobe, double lists)
+ * top K at similarity >= the floor that the IVF search returns, for the
+ * bench's floor (0.5) and the router's default min_sim (0.8: what IC-Cache
+ * uses; candidates below it are never examples). */
+static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
 {
-    enum { K = 16, QUERIES = 500 };
-    const float min_sim = 0.5f;
+    enum { K = 16, QUERIES = 1000 };
+    static const float floors[2] = {0.5f, 0.8f};
     struct workload w;
     workload_init(&w, dim, entries);
     char err[SIM_ERRLEN];
     struct excache ivf, flat;
-    /* lists: a multiple of the default number of lists (sqrt(N)). */
-    excache_init(&ivf, dim, (uint64_t)((double)budget(dim, entries) * lists * lists),
-                 SIM_SERVE_IVF, 1, err, sizeof err);
-    ivf.budget = budget(dim, entries);
+    excache_init(&ivf, dim, budget(dim, entries), SIM_SERVE_IVF, 1, err, sizeof err);
     excache_init(&flat, dim, budget(dim, entries), SIM_SERVE_FLAT, 1, err, sizeof err);
     ivf.nprobe = nprobe;
     struct sim_req q;
@@ -122,25 +121,31 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe, double lists
         excache_insert(&ivf, &e, q.emb, err, sizeof err);
         excache_insert(&flat, &e, q.emb, err, sizeof err);
     }
-    uint64_t want = 0, got = 0, rows = 0;
+    uint64_t want[2] = {0, 0}, got[2] = {0, 0}, rows = 0;
     for (int n = 0; n < QUERIES; n++, i++) {
         next_request(&w, i, &q, &cat);
-        uint64_t a[K], b[K];
-        float sa[K], sb[K];
-        int na = excache_search_floor(&flat, q.emb, K, min_sim, NULL, a, sa, err, sizeof err);
-        int nb = excache_search_floor(&ivf, q.emb, K, min_sim, NULL, b, sb, err, sizeof err);
-        want += (uint64_t)na;
+        for (int f = 0; f < 2; f++) {
+            uint64_t a[K], b[K];
+            float sa[K], sb[K];
+            int na = excache_search_floor(&flat, q.emb, K, floors[f], NULL, a, sa, err,
+                                          sizeof err);
+            int nb = excache_search_floor(&ivf, q.emb, K, floors[f], NULL, b, sb, err,
+                                          sizeof err);
+            want[f] += (uint64_t)na;
+            for (int x = 0; x < na; x++)
+                for (int y = 0; y < nb; y++)
+                    got[f] += a[x] == b[y];
+        }
+        /* Codes compared: the centroids, the rows of the lists probed. */
         rows += ivf.ncent;
         for (unsigned p = 0; p < nprobe && p < ivf.nlist; p++)
             rows += ivf.lists[ivf.probe[p]].n;
-        for (int x = 0; x < na; x++)
-            for (int y = 0; y < nb; y++)
-                got += a[x] == b[y];
     }
-    printf("ivf  dim %3u  entries %6u  recall@%d (sim >= %.1f) vs flat %.4f  (nprobe %u of "
-           "%u lists, %.1f neighbours/query, %.0f codes scanned/query)\n", dim, ivf.nlive, K,
-           (double)min_sim, want ? (double)got / (double)want : 1.0, nprobe, ivf.nlist,
-           (double)want / QUERIES, (double)rows / QUERIES);
+    for (int f = 0; f < 2; f++)
+        printf("ivf  dim %3u  entries %6u  recall@%d (sim >= %.1f) vs flat %.4f  (nprobe %u of "
+               "%u lists, %.2f neighbours/query, %.0f codes scanned/query)\n", dim, ivf.nlive,
+               K, (double)floors[f], want[f] ? (double)got[f] / (double)want[f] : 1.0, nprobe,
+               ivf.nlist, (double)want[f] / QUERIES, (double)rows / QUERIES);
     excache_free(&ivf);
     excache_free(&flat);
     free(w.centroids);
@@ -208,7 +213,7 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_serve [ivf|flat|hnsw DIM ENTRIES [TIMED [NPROBE]]]\n"
-                    "       bench_serve recall DIM ENTRIES [NPROBE [LISTS_FACTOR]]\n");
+                    "       bench_serve recall DIM ENTRIES [NPROBE]\n");
     return 2;
 }
 
@@ -222,10 +227,10 @@ int main(int argc, char **argv)
     if (argc > 1 && argv[1][0] == '-')
         argc = 1; /* options meant for other benchmarks (scripts/bench.sh) */
     if (argc > 1 && !strcmp(argv[1], "recall")) {
-        if (argc < 4 || argc > 6 || !atoi(argv[2]) || !atoi(argv[3]))
+        if (argc < 4 || argc > 5 || !atoi(argv[2]) || !atoi(argv[3]))
             return usage();
         recall((uint32_t)atoi(argv[2]), (uint64_t)atoll(argv[3]),
-               argc >= 5 ? (unsigned)atoi(argv[4]) : 4, argc >= 6 ? atof(argv[5]) : 1);
+               argc >= 5 ? (unsigned)atoi(argv[4]) : 4);
         return 0;
     }
     if (argc > 1) {
@@ -272,10 +277,10 @@ int main(int argc, char **argv)
         rc |= run(pool, SIM_SERVE_HNSW, 64, 10000, 20000, 0);
         rc |= run(pool, SIM_SERVE_FLAT, 64, 10000, 20000, 0);
         /* What a smaller nprobe costs in retrieval quality. */
-        recall(64, 10000, 4, 1);
-        recall(64, 10000, 1, 1);
-        recall(64, 100000, 4, 1);
-        recall(64, 100000, 1, 1);
+        recall(64, 10000, 4);
+        recall(64, 10000, 1);
+        recall(64, 100000, 4);
+        recall(64, 100000, 1);
     }
     sim_modelpool_free(pool);
     return rc;
