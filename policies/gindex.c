@@ -1,0 +1,146 @@
+/*
+ * gindex.c - a compact key -> ring position index; see gindex.h.
+ */
+#include <string.h>
+
+#include "gindex.h"
+#include "internal.h"
+
+#define GINDEX_DIST_BITS 4u
+
+static inline uint64_t gindex_key(const struct sim_gindex *x, uint32_t pos)
+{
+    uint64_t k;
+    memcpy(&k, *x->base + (size_t)pos * 8, sizeof k);
+    return k;
+}
+
+/* The fingerprint bits of hash h, in place (the top of its high half). */
+static inline uint32_t gindex_fp(const struct sim_gindex *x, uint64_t h)
+{
+    return (uint32_t)(h >> 32) & x->fpm;
+}
+
+static inline uint32_t gindex_pos(const struct sim_gindex *x, uint32_t v)
+{
+    return (uint32_t)(v & (((uint64_t)1 << x->b) - 1)) - 1;
+}
+
+static inline uint32_t gindex_dist(const struct sim_gindex *x, uint32_t v)
+{
+    return (uint32_t)((uint64_t)v >> x->b) & x->dmax;
+}
+
+static inline uint32_t gindex_make(const struct sim_gindex *x, uint32_t fp, uint64_t dist,
+                                   uint32_t pos)
+{
+    uint64_t d = dist < x->dmax ? dist : x->dmax;
+    return (uint32_t)(fp | d << x->b | ((uint64_t)pos + 1));
+}
+
+static inline uint64_t gindex_next(uint64_t i, uint64_t mask) { return i == mask ? 0 : i + 1; }
+
+static inline uint64_t gindex_dist_of(uint64_t i, uint64_t home, uint64_t mask)
+{
+    return i >= home ? i - home : i + mask + 1 - home;
+}
+
+/* The home slot of the entry v in slot i. */
+static inline uint64_t gindex_home_of(const struct sim_gindex *x, uint64_t i, uint32_t v)
+{
+    uint32_t d = gindex_dist(x, v);
+    if (d == x->dmax)
+        return sim_keymap_home(x->mask, sim_key_hash(gindex_key(x, gindex_pos(x, v))));
+    return i >= d ? i - d : i + x->mask + 1 - d;
+}
+
+int sim_gindex_init(struct sim_gindex *x, uint32_t cap, uint8_t *const *base)
+{
+    uint64_t n = ((uint64_t)cap * SIM_KEYMAP_LOAD_DEN + SIM_KEYMAP_LOAD_NUM - 1)
+                 / SIM_KEYMAP_LOAD_NUM + 1;
+    if (n < 16)
+        n = 16;
+    x->slots = sim__vm_resize(NULL, 0, n * sizeof *x->slots);
+    if (!x->slots)
+        return SIM_ENOMEM;
+    x->mask = n - 1;
+    x->count = 0;
+    x->cap = cap;
+    x->base = base;
+    unsigned b = 0;
+    while (b < 32 && ((uint64_t)1 << b) <= cap)
+        b++; /* positions + 1 run up to cap */
+    unsigned rest = 32 - b, d = rest < GINDEX_DIST_BITS ? rest : GINDEX_DIST_BITS;
+    x->b = b;
+    x->dmax = (uint32_t)(((uint64_t)1 << d) - 1);
+    x->fpm = (uint32_t)(0xffffffffull << (b + d));
+    return 0;
+}
+
+void sim_gindex_free(struct sim_gindex *x)
+{
+    if (x->slots)
+        sim__vm_free(x->slots, (x->mask + 1) * sizeof *x->slots);
+    x->slots = NULL;
+    x->count = 0;
+}
+
+void sim_gindex_clear(struct sim_gindex *x)
+{
+    memset(x->slots, 0, (x->mask + 1) * sizeof *x->slots);
+    x->count = 0;
+}
+
+uint32_t sim_gindex_get(const struct sim_gindex *x, uint64_t key)
+{
+    uint64_t h = sim_key_hash(key);
+    uint32_t fp = gindex_fp(x, h);
+    for (uint64_t i = sim_keymap_home(x->mask, h);; i = gindex_next(i, x->mask)) {
+        uint32_t v = x->slots[i];
+        if (v == 0)
+            return SIM_KEYMAP_NONE;
+        if ((v & x->fpm) == fp && gindex_key(x, gindex_pos(x, v)) == key)
+            return gindex_pos(x, v);
+    }
+}
+
+void sim_gindex_put(struct sim_gindex *x, uint64_t key, uint32_t pos)
+{
+    uint64_t h = sim_key_hash(key);
+    uint64_t home = sim_keymap_home(x->mask, h), i = home;
+    while (x->slots[i])
+        i = gindex_next(i, x->mask);
+    x->slots[i] = gindex_make(x, gindex_fp(x, h), gindex_dist_of(i, home, x->mask), pos);
+    x->count++;
+}
+
+void sim_gindex_del(struct sim_gindex *x, uint64_t key)
+{
+    uint64_t h = sim_key_hash(key);
+    uint32_t fp = gindex_fp(x, h);
+    uint64_t i = sim_keymap_home(x->mask, h);
+    for (;; i = gindex_next(i, x->mask)) {
+        uint32_t v = x->slots[i];
+        if (!v)
+            return;
+        if ((v & x->fpm) == fp && gindex_key(x, gindex_pos(x, v)) == key)
+            break;
+    }
+    /* Algorithm R: pull back every later entry whose home is not in (i, j]. */
+    uint64_t j = i;
+    for (;;) {
+        j = gindex_next(j, x->mask);
+        uint32_t v = x->slots[j];
+        if (!v)
+            break;
+        uint64_t home = gindex_home_of(x, j, v);
+        int stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            x->slots[i] = gindex_make(x, v & x->fpm, gindex_dist_of(i, home, x->mask),
+                                      gindex_pos(x, v));
+            i = j;
+        }
+    }
+    x->slots[i] = 0;
+    x->count--;
+}
