@@ -153,7 +153,7 @@ static void gfifo_make_room(struct sim_gfifo *f)
         gfifo_squeeze(f);
     if (cap != f->cap || !f->idx.slots) {
         sim_gindex_free(&f->idx);
-        if (gfifo_grow(f, (uint32_t)cap) || sim_gindex_init(&f->idx, (uint32_t)cap, &f->keys)) {
+        if (gfifo_grow(f, (uint32_t)cap) || sim_gindex_init(&f->idx, (uint32_t)cap, &f->keys, 8)) {
             sim_gfifo_free(f);
             return;
         }

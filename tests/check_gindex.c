@@ -1,14 +1,16 @@
 /*
  * check_gindex.c - the compact ghost index (policies/gindex.h) against a
  * naive reference: an array of the positions in use, searched linearly,
- * and a scan of the table that recomputes each entry's home and distance.
+ * and a scan of the table that recomputes each entry's home and distance;
+ * and ghost.h's records, which it indexes.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
-#include "../policies/gindex.h"
+#include "../libsim/ghost.h"
+#include "../libsim/gindex.h"
 
 #define RING 512
 
@@ -23,7 +25,7 @@ static void fx_init(struct fixture *f, uint32_t cap)
 {
     memset(f->used, 0, sizeof f->used);
     f->base = (uint8_t *)f->ring;
-    ck_assert_int_eq(sim_gindex_init(&f->x, cap, &f->base), 0);
+    ck_assert_int_eq(sim_gindex_init(&f->x, cap, &f->base, 8), 0);
 }
 
 /* The reference answer: the position of key, or SIM_KEYMAP_NONE. */
@@ -191,7 +193,7 @@ START_TEST(test_layout)
     uint8_t *base = NULL;
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         struct sim_gindex x;
-        ck_assert_int_eq(sim_gindex_init(&x, t[i].cap, &base), 0);
+        ck_assert_int_eq(sim_gindex_init(&x, t[i].cap, &base, 8), 0);
         ck_assert_uint_eq(x.b, t[i].b);
         ck_assert_uint_eq(x.dmax, 15);
         ck_assert_uint_eq(x.fpm, t[i].fpm);
@@ -218,6 +220,69 @@ START_TEST(test_clear_and_key_zero)
 }
 END_TEST
 
+START_TEST(test_resize_keeps_entries)
+{
+    /* 40 entries at positions below 64, then a wider layout (cap 512:
+     * b 7 -> 10) in a larger table, then a smaller table again: each time
+     * the entries are the same and the table is consistent. */
+    static struct fixture f;
+    fx_init(&f, 64);
+    make_crowd(f.x.mask);
+    for (uint32_t p = 0; p < 40; p++) {
+        f.ring[p] = p % 2 ? crowd[p] : key_spread(p);
+        f.used[p] = 1;
+        sim_gindex_put(&f.x, f.ring[p], p);
+    }
+    ck_assert_int_eq(sim_gindex_resize(&f.x, RING, 400), 0);
+    ck_assert_uint_eq(f.x.b, 10);
+    ck_assert_uint_eq(f.x.mask + 1, 501); /* 400 * 5/4 + 1 */
+    check_table(&f);
+    ck_assert_int_eq(sim_gindex_resize(&f.x, RING, 0), 0); /* at least the count */
+    ck_assert_uint_eq(f.x.mask + 1, 51);
+    ck_assert_int_eq(sim_gindex_room(&f.x), 0);            /* 41 * 5 > 51 * 4 */
+    check_table(&f);
+    for (uint32_t p = 0; p < 40; p++)
+        ck_assert_uint_eq(sim_gindex_get(&f.x, f.ring[p]), p);
+    ck_assert_int_eq(sim_gindex_resize(&f.x, RING, RING), 0);
+    run_random(&f, RING, 2 * RING, key_spread, 6);
+    sim_gindex_free(&f.x);
+}
+END_TEST
+
+/* ghost.h over the index: 5000 records (the record array doubles from
+ * 1024 and the index widens and grows with it), every third deleted, and
+ * ids recycled; each key found at its id, deleted keys not at all. */
+START_TEST(test_ghosts_grow)
+{
+    struct sim_ghosts g;
+    static uint32_t id[5000];
+    ck_assert_int_eq(sim_ghosts_init(&g, sizeof(struct sim_ghost), 0), 0);
+    for (uint32_t i = 0; i < 5000; i++) {
+        id[i] = sim_ghosts_add(&g, key_spread(i), i);
+        ck_assert_uint_ne(id[i], SIM_KEYMAP_NONE);
+    }
+    for (uint32_t i = 0; i < 5000; i += 3)
+        sim_ghosts_del(&g, id[i]);
+    for (uint32_t i = 0; i < 5000; i++) {
+        uint32_t got = sim_ghosts_find(&g, key_spread(i));
+        ck_assert_uint_eq(got, i % 3 ? id[i] : SIM_KEYMAP_NONE);
+        if (i % 3) {
+            const struct sim_ghost *r = sim_ghosts_rec(&g, got);
+            ck_assert_uint_eq(r->key, key_spread(i));
+            ck_assert_uint_eq(r->size, i);
+        }
+    }
+    ck_assert_uint_eq(g.idx.count, 5000 - 1667);
+    /* recycled ids: the 1667 freed ones, no new array slot */
+    for (uint32_t i = 0; i < 1667; i++)
+        ck_assert_uint_lt(sim_ghosts_add(&g, key_spread(10000 + i), 1), 5000);
+    ck_assert_uint_eq(g.used, 5000);
+    for (uint32_t i = 0; i < 1667; i++)
+        ck_assert_uint_ne(sim_ghosts_find(&g, key_spread(10000 + i)), SIM_KEYMAP_NONE);
+    sim_ghosts_free(&g);
+}
+END_TEST
+
 static Suite *gindex_suite(void)
 {
     Suite *s = suite_create("gindex");
@@ -225,6 +290,8 @@ static Suite *gindex_suite(void)
     tcase_add_test(core, test_random_matches_reference);
     tcase_add_test(core, test_full_table_matches_reference);
     tcase_add_test(core, test_collisions_wrap_around);
+    tcase_add_test(core, test_resize_keeps_entries);
+    tcase_add_test(core, test_ghosts_grow);
     suite_add_tcase(s, core);
     TCase *limits = tcase_create("Limits");
     tcase_add_test(limits, test_no_fingerprint_bits);

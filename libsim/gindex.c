@@ -11,7 +11,7 @@
 static inline uint64_t gindex_key(const struct sim_gindex *x, uint32_t pos)
 {
     uint64_t k;
-    memcpy(&k, *x->base + (size_t)pos * 8, sizeof k);
+    memcpy(&k, *x->base + (size_t)pos * x->stride, sizeof k);
     return k;
 }
 
@@ -54,19 +54,18 @@ static inline uint64_t gindex_home_of(const struct sim_gindex *x, uint64_t i, ui
     return i >= d ? i - d : i + x->mask + 1 - d;
 }
 
-int sim_gindex_init(struct sim_gindex *x, uint32_t cap, uint8_t *const *base)
+/* A table of slots for `expect` entries at load 0.8 (at least 16). */
+static uint64_t gindex_slots_for(uint64_t expect)
 {
-    uint64_t n = ((uint64_t)cap * SIM_KEYMAP_LOAD_DEN + SIM_KEYMAP_LOAD_NUM - 1)
+    uint64_t n = (expect * SIM_KEYMAP_LOAD_DEN + SIM_KEYMAP_LOAD_NUM - 1)
                  / SIM_KEYMAP_LOAD_NUM + 1;
-    if (n < 16)
-        n = 16;
-    x->slots = sim__vm_resize(NULL, 0, n * sizeof *x->slots);
-    if (!x->slots)
-        return SIM_ENOMEM;
-    x->mask = n - 1;
-    x->count = 0;
+    return n < 16 ? 16 : n;
+}
+
+/* The slot layout for positions below cap. */
+static void gindex_layout(struct sim_gindex *x, uint32_t cap)
+{
     x->cap = cap;
-    x->base = base;
     unsigned b = 0;
     while (b < 32 && ((uint64_t)1 << b) <= cap)
         b++; /* positions + 1 run up to cap */
@@ -74,6 +73,19 @@ int sim_gindex_init(struct sim_gindex *x, uint32_t cap, uint8_t *const *base)
     x->b = b;
     x->dmax = (uint32_t)(((uint64_t)1 << d) - 1);
     x->fpm = (uint32_t)(0xffffffffull << (b + d));
+}
+
+int sim_gindex_init(struct sim_gindex *x, uint32_t cap, uint8_t *const *base, size_t stride)
+{
+    uint64_t n = gindex_slots_for(cap);
+    x->slots = sim__vm_resize(NULL, 0, n * sizeof *x->slots);
+    if (!x->slots)
+        return SIM_ENOMEM;
+    x->mask = n - 1;
+    x->count = 0;
+    x->base = base;
+    x->stride = stride;
+    gindex_layout(x, cap);
     return 0;
 }
 
@@ -143,4 +155,25 @@ void sim_gindex_del(struct sim_gindex *x, uint64_t key)
     }
     x->slots[i] = 0;
     x->count--;
+}
+
+int sim_gindex_resize(struct sim_gindex *x, uint32_t cap, uint64_t expect)
+{
+    struct sim_gindex old = *x;
+    uint64_t n = gindex_slots_for(expect > x->count ? expect : x->count);
+    x->slots = sim__vm_resize(NULL, 0, n * sizeof *x->slots);
+    if (!x->slots) {
+        *x = old;
+        return SIM_ENOMEM;
+    }
+    x->mask = n - 1;
+    x->count = 0;
+    gindex_layout(x, cap);
+    for (uint64_t i = 0; i <= old.mask; i++)
+        if (old.slots[i]) {
+            uint32_t pos = gindex_pos(&old, old.slots[i]);
+            sim_gindex_put(x, gindex_key(&old, pos), pos);
+        }
+    sim__vm_free(old.slots, (old.mask + 1) * sizeof *old.slots);
+    return 0;
 }
