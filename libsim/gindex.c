@@ -6,7 +6,7 @@
 #include "gindex.h"
 #include "internal.h"
 
-#define GINDEX_DIST_BITS 4u
+#define GINDEX_DIST_SHIFT 28 /* the distance: the top 4 bits, a constant shift */
 
 static inline uint64_t gindex_key(const struct sim_gindex *x, uint32_t pos)
 {
@@ -23,19 +23,19 @@ static inline uint32_t gindex_fp(const struct sim_gindex *x, uint64_t h)
 
 static inline uint32_t gindex_pos(const struct sim_gindex *x, uint32_t v)
 {
-    return (uint32_t)(v & (((uint64_t)1 << x->b) - 1)) - 1;
+    return (v & x->posm) - 1;
 }
 
 static inline uint32_t gindex_dist(const struct sim_gindex *x, uint32_t v)
 {
-    return (uint32_t)((uint64_t)v >> x->b) & x->dmax;
+    return v >> GINDEX_DIST_SHIFT & x->dmax;
 }
 
 static inline uint32_t gindex_make(const struct sim_gindex *x, uint32_t fp, uint64_t dist,
                                    uint32_t pos)
 {
     uint64_t d = dist < x->dmax ? dist : x->dmax;
-    return (uint32_t)(fp | d << x->b | ((uint64_t)pos + 1));
+    return (uint32_t)(fp | d << GINDEX_DIST_SHIFT | ((uint64_t)pos + 1));
 }
 
 static inline uint64_t gindex_next(uint64_t i, uint64_t mask) { return i == mask ? 0 : i + 1; }
@@ -69,10 +69,13 @@ static void gindex_layout(struct sim_gindex *x, uint32_t cap)
     unsigned b = 0;
     while (b < 32 && ((uint64_t)1 << b) <= cap)
         b++; /* positions + 1 run up to cap */
-    unsigned rest = 32 - b, d = rest < GINDEX_DIST_BITS ? rest : GINDEX_DIST_BITS;
+    /* positions up to 2^28 leave the top 4 bits to the distance and the
+     * bits between to the fingerprint; larger ones leave neither (every
+     * probe and every home then reads the key) */
     x->b = b;
-    x->dmax = (uint32_t)(((uint64_t)1 << d) - 1);
-    x->fpm = (uint32_t)(0xffffffffull << (b + d));
+    x->posm = (uint32_t)(((uint64_t)1 << b) - 1);
+    x->dmax = b <= GINDEX_DIST_SHIFT ? 15u : 0u;
+    x->fpm = b < GINDEX_DIST_SHIFT ? (uint32_t)((1u << GINDEX_DIST_SHIFT) - (1u << b)) : 0u;
 }
 
 int sim_gindex_init(struct sim_gindex *x, uint32_t cap, uint8_t *const *base, size_t stride)

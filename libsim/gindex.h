@@ -5,13 +5,13 @@
  *
  * HOW IT WORKS
  * Open addressing with linear probing, like sim_keymap, but a slot is 32
- * bits: the key's ring position plus one in the low b bits (b = the bit
- * width of the ring's capacity; 0 means empty), then a distance from the
- * key's home slot in up to 4 bits, then as many fingerprint bits as are
- * left (the hash's top bits, in place).  A fingerprint match is confirmed
- * by reading the key from the ring, so a false match costs a read, never a
- * wrong answer; with no fingerprint bits left (rings of 2^28 slots and
- * more) every probe reads the ring.  Deletion shifts later entries of the
+ * bits: the key's position plus one in the low b bits (b = the bit width
+ * of the capacity; 0 means empty), the distance from the key's home slot
+ * in the top 4 bits, and the bits between (28 - b) of fingerprint (hash
+ * bits, in place).  A fingerprint match is confirmed by reading the key
+ * from its record, so a false match costs a read, never a wrong answer;
+ * with no bits left (capacities of 2^28 and more) every probe, and every
+ * home in a deletion, reads the records.  Deletion shifts later entries of the
  * probe run back (Knuth's algorithm R), finding each one's home from its
  * distance; the largest distance value means "read the key from the ring".
  * The table does not grow by itself: gfifo sizes it once for its ring's
@@ -34,6 +34,7 @@ struct sim_gindex {
     uint64_t count;         /* entries */
     uint32_t cap;           /* positions are < cap */
     unsigned b;             /* position bits */
+    uint32_t posm;          /* (1 << b) - 1 */
     uint32_t dmax, fpm;     /* largest distance field ("far"); fingerprint mask */
     uint8_t *const *base;   /* key of position p at (*base) + stride p */
     size_t stride;

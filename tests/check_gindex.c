@@ -59,7 +59,7 @@ static void check_table(const struct fixture *f)
         uint64_t dist = i >= home ? i - home : i + n - home;
         for (uint64_t k = 0; k < dist; k++)
             ck_assert_uint_ne(x->slots[(home + k) % n], 0);
-        uint32_t d = (uint32_t)((uint64_t)v >> x->b) & x->dmax;
+        uint32_t d = v >> 28 & x->dmax; /* the top 4 bits */
         ck_assert_uint_eq(d, dist < x->dmax ? dist : x->dmax);
         ck_assert_uint_eq(v & x->fpm, (uint32_t)(h >> 32) & x->fpm);
     }
@@ -168,7 +168,7 @@ END_TEST
 
 START_TEST(test_no_fingerprint_bits)
 {
-    /* A ring of 2^28 or more slots leaves no fingerprint or distance bits
+    /* A capacity of 2^28 or more leaves no fingerprint or distance bits
      * (b = 29..32); the same table with fpm = 0 and dmax = 0 is what such a
      * layout decodes to: every probe and every home reads the ring. */
     static struct fixture f;
@@ -184,11 +184,11 @@ END_TEST
 
 START_TEST(test_layout)
 {
-    /* b = bits of cap (positions + 1 run to cap); 4 distance bits; the
-     * rest fingerprint: cap 1 -> b 1, fpm = ~0 << 5; cap 65535 -> b 16,
-     * fpm = ~0 << 20; cap 65536 -> b 17, fpm = ~0 << 21 = 0xffe00000. */
+    /* b = bits of cap (positions + 1 run to cap); the distance in bits
+     * 28-31; the fingerprint in bits b..27: cap 1 -> b 1, fpm 0x0ffffffe;
+     * cap 65535 -> b 16, fpm 0x0fff0000; cap 65536 -> b 17, 0x0ffe0000. */
     static const struct { uint32_t cap; unsigned b; uint32_t fpm; } t[] = {
-        { 1, 1, 0xffffffe0u }, { 65535, 16, 0xfff00000u }, { 65536, 17, 0xffe00000u },
+        { 1, 1, 0x0ffffffeu }, { 65535, 16, 0x0fff0000u }, { 65536, 17, 0x0ffe0000u },
     };
     uint8_t *base = NULL;
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
