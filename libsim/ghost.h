@@ -8,7 +8,7 @@
  * (uint32_t); the default layout, struct sim_ghost, adds a one-byte tag and
  * a list link (24 bytes), and a policy may use a larger record of its own
  * (same first two members).  Records live in an array of their own indexed
- * by a sim_keymap; ids are recycled through a free list (threaded through
+ * by a sim_gindex (gindex.h, 4-byte slots); ids are recycled through a free list (threaded through
  * the key field), so a warm cache allocates nothing, and stay below 2^31.
  * The policy owns the lists (for the default layout: sim_list over
  * SIM_GHOST_LIST(g)); a ghost must be unlinked before sim_ghosts_del.  The
@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "sim_policy.h"
+#include "gindex.h"
 
 struct sim_ghost {
     uint64_t key;          /* first: the key table reads it here */
@@ -32,7 +32,7 @@ struct sim_ghosts {
     uint8_t *base;
     size_t stride;
     uint32_t cap, used, free;
-    struct sim_keymap map;
+    struct sim_gindex idx;
 };
 
 #define SIM_GHOST_LIST(g) (g)->base, sizeof(struct sim_ghost), offsetof(struct sim_ghost, link)
@@ -56,7 +56,7 @@ void sim_ghosts_del(struct sim_ghosts *g, uint32_t id);
 
 static inline uint32_t sim_ghosts_find(const struct sim_ghosts *g, uint64_t key)
 {
-    return sim_keymap_get(&g->map, key);
+    return sim_gindex_get(&g->idx, key);
 }
 
 /*! sim_ghosts_rec() : record id (valid until the next sim_ghosts_add). */
@@ -68,7 +68,7 @@ static inline void *sim_ghosts_rec(const struct sim_ghosts *g, uint32_t id)
 /*! sim_ghosts_prefetch() : starts loading key's home slot (for xPrefetch). */
 static inline void sim_ghosts_prefetch(const struct sim_ghosts *g, uint64_t key)
 {
-    __builtin_prefetch(&g->map.slots[sim_keymap_home(g->map.mask, sim_key_hash(key))]);
+    sim_gindex_prefetch(&g->idx, key);
 }
 
 #endif

@@ -87,7 +87,7 @@ static uint64_t side_key(uint32_t id, int field) { return (uint64_t)id << 2 | (u
 static uint64_t side_get(const sim_rlc *e, uint32_t id, int field)
 {
     uint64_t v = 0;
-    uint32_t g = e->side.map.count ? sim_ghosts_find(&e->side, side_key(id, field))
+    uint32_t g = e->side.idx.count ? sim_ghosts_find(&e->side, side_key(id, field))
                                    : SIM_KEYMAP_NONE;
     if (g != SIM_KEYMAP_NONE)
         memcpy(&v, (uint8_t *)sim_ghosts_rec(&e->side, g) + 8, sizeof v);
@@ -105,7 +105,7 @@ static void side_set(sim_rlc *e, uint32_t id, int field, uint64_t v)
 
 static void side_del(sim_rlc *e, uint32_t id, int field)
 {
-    uint32_t g = e->side.map.count ? sim_ghosts_find(&e->side, side_key(id, field))
+    uint32_t g = e->side.idx.count ? sim_ghosts_find(&e->side, side_key(id, field))
                                    : SIM_KEYMAP_NONE;
     if (g != SIM_KEYMAP_NONE)
         sim_ghosts_del(&e->side, g);
@@ -175,7 +175,7 @@ static uint64_t get_aux(const sim_rlc *e, uint32_t id)
 /* Drops the side entries of an object that leaves the cache. */
 static void forget(sim_rlc *e, uint32_t id)
 {
-    if (!e->side.map.count)
+    if (!e->side.idx.count)
         return;
     const struct rlc_meta *m = meta(e, id);
     if (fetch_tag(e, id) == RLC_FETCHED)

@@ -64,7 +64,7 @@ static size_t gfifo_hbytes(uint32_t cap) { return (cap + 63) / 64 * sizeof(uint6
 
 static void gfifo_release(struct sim_gfifo *f)
 {
-    sim_keymap_free(&f->map);
+    sim_gindex_free(&f->idx);
     sim__vm_free(f->keys, (size_t)f->cap * 8);
     sim__vm_free(f->sizes, (size_t)f->cap * f->swidth);
     sim__vm_free(f->holes, gfifo_hbytes(f->cap));
@@ -151,22 +151,18 @@ static void gfifo_make_room(struct sim_gfifo *f)
         return;
     if (f->cap)
         gfifo_squeeze(f);
-    if (cap != f->cap || !f->map.slots) {
-        sim_keymap_free(&f->map);
-        if (gfifo_grow(f, (uint32_t)cap) || sim_keymap_init(&f->map, cap, &f->keys, 8)) {
+    if (cap != f->cap || !f->idx.slots) {
+        sim_gindex_free(&f->idx);
+        if (gfifo_grow(f, (uint32_t)cap) || sim_gindex_init(&f->idx, (uint32_t)cap, &f->keys, 8)) {
             sim_gfifo_free(f);
             return;
         }
     } else {
-        memset(f->map.slots, 0, (f->map.mask + 1) * sizeof *f->map.slots);
-        f->map.count = 0;
+        sim_gindex_clear(&f->idx);
     }
     for (uint32_t i = 0; i < f->used; i++) {
         uint32_t s = gfifo_slot(f, i);
-        if (sim_keymap_put(&f->map, gfifo_key(f, s), s)) {
-            sim_gfifo_free(f);
-            return;
-        }
+        sim_gindex_put(&f->idx, gfifo_key(f, s), s);
     }
 }
 
@@ -200,8 +196,7 @@ void sim_gfifo_push(struct sim_gfifo *f, uint64_t key, uint32_t size)
     uint32_t s = gfifo_slot(f, f->used);
     memcpy(f->keys + (size_t)s * 8, &key, 8);
     gfifo_set_size(f, s, size);
-    if (sim_keymap_put(&f->map, key, s))
-        return;
+    sim_gindex_put(&f->idx, key, s);
     f->holes[s / 64] &= ~(1ull << (s % 64));
     f->used++;
     f->count++;
@@ -212,7 +207,7 @@ void sim_gfifo_push(struct sim_gfifo *f, uint64_t key, uint32_t size)
 static uint32_t gfifo_drop(struct sim_gfifo *f, uint32_t s)
 {
     uint32_t size = gfifo_size(f, s);
-    sim_keymap_del(&f->map, gfifo_key(f, s));
+    sim_gindex_del(&f->idx, gfifo_key(f, s));
     f->holes[s / 64] |= 1ull << (s % 64);
     f->count--;
     f->bytes -= size;
@@ -230,12 +225,12 @@ static void gfifo_trim(struct sim_gfifo *f)
 
 int sim_gfifo_has(const struct sim_gfifo *f, uint64_t key)
 {
-    return f->count && sim_keymap_get(&f->map, key) != SIM_KEYMAP_NONE;
+    return f->count && sim_gindex_get(&f->idx, key) != SIM_KEYMAP_NONE;
 }
 
 int sim_gfifo_take(struct sim_gfifo *f, uint64_t key, uint32_t *size)
 {
-    uint32_t s = f->count ? sim_keymap_get(&f->map, key) : SIM_KEYMAP_NONE;
+    uint32_t s = f->count ? sim_gindex_get(&f->idx, key) : SIM_KEYMAP_NONE;
     if (s == SIM_KEYMAP_NONE)
         return 0;
     *size = gfifo_drop(f, s);
@@ -259,11 +254,11 @@ int sim_gfifo_check(const struct sim_gfifo *f, int (*bad)(const void *arg, uint6
         uint32_t s = gfifo_slot(f, i);
         if (gfifo_is_hole(f, s))
             continue;
-        if (sim_keymap_get(&f->map, gfifo_key(f, s)) != s
+        if (sim_gindex_get(&f->idx, gfifo_key(f, s)) != s
             || (bad && bad(arg, gfifo_key(f, s))))
             return -1;
         n++;
         bytes += gfifo_size(f, s);
     }
-    return n == f->count && bytes == f->bytes && (n == 0 || n == f->map.count) ? 0 : -1;
+    return n == f->count && bytes == f->bytes && (n == 0 || n == f->idx.count) ? 0 : -1;
 }

@@ -6,15 +6,15 @@
  * HOW IT WORKS
  * Keys (8 bytes) and sizes (no array at all while every size is 1, as in
  * object units; 2 bytes each while every size is below 65536, else 4) sit
- * in a ring, oldest at `tail`; a sim_keymap maps a key to its ring slot
- * (the table reads the key from the ring).  Taking a key out of the middle
- * (a ghost hit) leaves a hole, skipped when it reaches the tail.  A full
- * ring is squeezed in place (arrival order kept, holes dropped), grown by
- * 1.25x (in place: sim__vm_resize) unless a quarter of it were holes, and
- * the table refilled.  A ghost thus costs about 8-12 * 1.25 bytes of ring
- * plus 10-15 of table, against 24 + 10-15 (plus a growth transient) for a
- * linked ghost record (ghost.h): S3-FIFO went from 82.7 to ~60 bytes per
- * cached object.
+ * in a ring, oldest at `tail`; a sim_gindex (gindex.h: 4-byte slots) maps
+ * a key to its ring slot (the table reads the key from the ring).  Taking a
+ * key out of the middle (a ghost hit) leaves a hole, skipped when it
+ * reaches the tail.  A full ring is squeezed in place (arrival order kept,
+ * holes dropped), grown by 1.25x (in place: sim__vm_resize) unless a
+ * quarter of it were holes, and the table refilled.  A ghost thus costs
+ * about (8-12 + 5) * 1.25 bytes of ring and table, against 24 + 10-15 (plus
+ * a growth transient) for a linked ghost record (ghost.h).  With
+ * sim_keymap's 8-byte slots the table alone was 10 bytes a ring slot.
 
  * Out of memory, a ghost is not kept (and a failed rebuild forgets all
  * ghosts): ghosts are advice, never correctness.
@@ -26,7 +26,7 @@
 #ifndef SIM_GFIFO_H
 #define SIM_GFIFO_H
 
-#include "sim_policy.h"
+#include "gindex.h"
 
 struct sim_gfifo {
     uint8_t *keys;          /* ring of keys, 8 bytes a slot (the table reads them) */
@@ -35,7 +35,7 @@ struct sim_gfifo {
     uint64_t *holes;        /* bitmap: slots whose key was taken */
     uint32_t cap, tail, used; /* slots; oldest slot; slots in use, holes included */
     uint64_t count, bytes;  /* keys held and the sum of their sizes */
-    struct sim_keymap map;  /* key -> slot */
+    struct sim_gindex idx;  /* key -> slot */
 };
 
 /*! sim_gfifo_init() : an empty FIFO (allocates only on the first push).
@@ -60,8 +60,7 @@ int sim_gfifo_has(const struct sim_gfifo *f, uint64_t key);
 /*! sim_gfifo_prefetch() : starts loading key's home slot in the table. */
 static inline void sim_gfifo_prefetch(const struct sim_gfifo *f, uint64_t key)
 {
-    if (f->map.slots)
-        __builtin_prefetch(&f->map.slots[sim_keymap_home(f->map.mask, sim_key_hash(key))]);
+    sim_gindex_prefetch(&f->idx, key);
 }
 
 /*! sim_gfifo_check() : invariants 1-2 (for tests and check hooks), and

@@ -511,7 +511,7 @@ static int lirs_check(void *state, char *err, size_t errlen)
                  (unsigned long long)p->llim);
         return SIM_EINVAL;
     }
-    if (ghosts != p->nh.count || ghosts != p->g.map.count) {
+    if (ghosts != p->nh.count || ghosts != p->g.idx.count) {
         snprintf(err, errlen, "lirs: %llu ghosts in S, %llu non-residents",
                  (unsigned long long)ghosts, (unsigned long long)p->nh.count);
         return SIM_EINVAL;
