@@ -10,6 +10,7 @@
  */
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "reader.h"
 
@@ -48,7 +49,6 @@ static uint64_t le64(const unsigned char *p) { return le32(p) | (uint64_t)le32(p
 static inline int oracle_parse(sim_reader *r, struct sim_req *req, size_t n, int whole,
                                char *err, size_t errlen)
 {
-    static const struct sim_req empty = {.next_access = -1};
     struct oracle *o = r->state;
     size_t k = 0;
     while (k == 0) {
@@ -70,6 +70,11 @@ static inline int oracle_parse(sim_reader *r, struct sim_req *req, size_t n, int
                                 avail, REC);
         }
         size_t recs = avail / REC, i = 0;
+        /* One memset for the records to come: clearing each request by
+         * assignment compiled to a `rep stos` per request, a tenth of
+         * SIEVE's time.  Slots a skipped record leaves cleared stay so. */
+        if (whole)
+            memset(req + k, 0, (recs < n - k ? recs : n - k) * sizeof *req);
         for (; i < recs && k < n; i++, p += REC) {
             r->lineno++;
             uint32_t size = le32(p + 12);
@@ -77,8 +82,6 @@ static inline int oracle_parse(sim_reader *r, struct sim_req *req, size_t n, int
                 continue;
             int64_t next = (int64_t)le64(p + 16);
             struct sim_req *q = &req[k++];
-            if (whole) /* else sim_reader_next has done it */
-                *q = empty;
             q->time = (uint64_t)le32(p) * 1000000u;
             q->key = le64(p + 4);
             q->size = size;
