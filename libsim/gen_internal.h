@@ -91,11 +91,4 @@ static inline uint32_t gen_alias_rank(const struct gen_alias *a, uint32_t k, uin
     return (k & own) | (b->alias & ~own);
 }
 
-/* One 0-based rank. */
-static inline uint64_t gen_alias_next(const struct gen_alias *a, struct sim_rng *g)
-{
-    uint32_t low, k = gen_alias_bucket(a, g, &low);
-    return gen_alias_rank(a, k, low);
-}
-
 #endif

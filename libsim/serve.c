@@ -221,9 +221,7 @@ int sim_serve_config_parse(struct sim_serve_config *c, const char *spec, char *e
     c->min_gain_per_ktok = sim_params_real(p, "min_gain");
     c->utility_lr = sim_params_real(p, "lr");
     c->replay_budget = sim_params_real(p, "replay_budget");
-    const char *ix = sim_params_str(p, "index");
-    c->index = !strcmp(ix, "hnsw") ? SIM_SERVE_HNSW : !strcmp(ix, "flat") ? SIM_SERVE_FLAT
-                                                                         : SIM_SERVE_IVF;
+    c->index = excache_index_named(sim_params_str(p, "index"));
     c->nprobe = (unsigned)sim_params_int(p, "nprobe");
     sim_params_free(p);
     return 0;

@@ -103,6 +103,8 @@ struct exentry *e;
 int excache_init(struct excache *x, uint32_t dim, uint64_t budget, int kind,
                  uint64_t seed, char *err, size_t errlen);
 void excache_free(struct excache *x);
+/* The index of a validated "index" parameter: flat, hnsw or ivf. */
+enum sim_serve_index excache_index_named(const char *name);
 /* Stores a copy of *proto with embedding emb, evicting to fit the budget. */
 int excache_insert(struct excache *x, const struct exentry *proto, const float *emb,
                    char *err, size_t errlen);

@@ -62,6 +62,13 @@ int excache_init(struct excache *x, uint32_t dim, uint64_t budget, int kind,
     return x->idx ? 0 : SIM_EINVAL;
 }
 
+enum sim_serve_index excache_index_named(const char *name)
+{
+    return !strcmp(name, "hnsw") ? SIM_SERVE_HNSW
+           : !strcmp(name, "flat") ? SIM_SERVE_FLAT
+                                   : SIM_SERVE_IVF;
+}
+
 void excache_free(struct excache *x)
 {
     sim_vec_free(x->idx);

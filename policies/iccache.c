@@ -71,9 +71,7 @@ static void *iccache_create(const struct sim_cache_config *cfg, const sim_params
     c->min_sim = sim_params_real(p, "min_sim");
     c->prior = sim_params_real(p, "prior");
     c->lr = sim_params_real(p, "lr");
-    const char *ix = sim_params_str(p, "index");
-    c->index = !strcmp(ix, "hnsw") ? SIM_SERVE_HNSW : !strcmp(ix, "flat") ? SIM_SERVE_FLAT
-                                                                         : SIM_SERVE_IVF;
+    c->index = excache_index_named(sim_params_str(p, "index"));
     return c;
 }
 

@@ -4,27 +4,9 @@
 # atomic -o output, stdin, determinism, threads, warm-up, fractional sizes,
 # and one hand-computed LRU run.  Every trace is made here (no /work/shared).
 set -u
-BUILD=${BUILD:-build}
+NAME=cli_cachesim
+. "$(dirname "$0")/clilib.sh"
 CS=$BUILD/cachesim
-T=$(mktemp -d "${TMPDIR:-/tmp}/cli_cachesim.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-fail() { echo "cli_cachesim: FAIL: $*"; fails=$((fails + 1)); }
-
-# expect STATUS PATTERN DESCRIPTION -- CMD...: runs CMD, checks its exit
-# status and that stderr contains PATTERN (a fixed string; "" for any).
-expect() {
-    want=$1 pat=$2 what=$3
-    shift 4
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$what: exit $got, expected $want ($(head -c 300 "$T/err"))"
-    elif [ -n "$pat" ] && ! grep -qF -- "$pat" "$T/err"; then
-        fail "$what: stderr lacks '$pat': $(head -c 300 "$T/err")"
-    fi
-}
 
 # expect_at FILE DESCRIPTION -- CMD...: a data error (exit 1) whose message
 # is "FILE:N: ..." with a line or record number N.
@@ -40,18 +22,6 @@ col() {
     awk -F, -v name="$1" -v n="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i }
         NR == n { print $c }' "$3"
 }
-
-# Little-endian integers and oracleGeneral records, in portable printf.
-le() {
-    v=$1 n=$2
-    while [ "$n" -gt 0 ]; do
-        printf "\\$(printf %o $((v % 256)))"
-        v=$((v / 256))
-        n=$((n - 1))
-    done
-}
-# rec TIME ID SIZE: one 24-byte record with next_access -1.
-rec() { le "$1" 4; le "$2" 8; le "$3" 4; printf '\377\377\377\377\377\377\377\377'; }
 
 # ---- help, version, listings -------------------------------------------
 expect 0 "" "--help" -- "$CS" --help
@@ -241,8 +211,4 @@ else
     echo "cli_cachesim: note: $cloud is missing; end-to-end agreement not checked"
 fi
 
-if [ "$fails" -ne 0 ]; then
-    echo "cli_cachesim: $fails check(s) failed"
-    exit 1
-fi
-echo "cli_cachesim: ok"
+finish

@@ -5,28 +5,10 @@
 # --describe against counts made here with awk/sort, and cachesim --mrc
 # against simulated LRU.  Every trace is made here (no /work/shared).
 set -u
-BUILD=${BUILD:-build}
+NAME=cli_tracegen
+. "$(dirname "$0")/clilib.sh"
 TG=$BUILD/tracegen
 CS=$BUILD/cachesim
-T=$(mktemp -d "${TMPDIR:-/tmp}/cli_tracegen.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-fail() { echo "cli_tracegen: FAIL: $*"; fails=$((fails + 1)); }
-
-# expect STATUS PATTERN DESCRIPTION -- CMD...: runs CMD, checks its exit
-# status and that stderr contains PATTERN (a fixed string; "" for any).
-expect() {
-    want=$1 pat=$2 what=$3
-    shift 4
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$what: exit $got, expected $want ($(head -c 300 "$T/err"))"
-    elif [ -n "$pat" ] && ! grep -qF -- "$pat" "$T/err"; then
-        fail "$what: stderr lacks '$pat': $(head -c 300 "$T/err")"
-    fi
-}
 
 # The value of describe metric NAME in CSV file F.
 metric() { awk -F, -v m="$1" '$1 == m { print $4; exit }' "$2"; }
@@ -122,5 +104,4 @@ done
     fail "--mrc=0.5 row"
 expect 2 "--mrc" "bad --mrc rate" -- "$CS" --mrc=0 -s 100 "$T/a.csv"
 
-[ "$fails" -eq 0 ] || exit 1
-echo "cli_tracegen: all passed"
+finish

@@ -398,13 +398,7 @@ int main(int argc, char **argv)
         if (o.mrc && status == EXIT_OK)
             status = mrc_rows(&o, argv[i], sim_outfile_stream(of), &header_done);
     }
-    if (status == EXIT_OK) {
-        if (sim_outfile_commit(of, err, sizeof err)) {
-            cli_warn("%s", err);
-            status = EXIT_DATA;
-        }
-    } else
-        sim_outfile_abort(of);
+    status = cli_finish_output(of, status);
     for (size_t i = 0; i < o.npolicies; i++)
         free(o.policies[i]);
     free(o.policies);

@@ -220,6 +220,20 @@ void cli_progress_end(struct cli_progress *p)
     p->shown = 0;
 }
 
+int cli_finish_output(sim_outfile *of, int status)
+{
+    char err[SIM_ERRLEN];
+    if (status != EXIT_OK) {
+        sim_outfile_abort(of);
+        return status;
+    }
+    if (sim_outfile_commit(of, err, sizeof err)) {
+        cli_warn("%s", err);
+        return EXIT_DATA;
+    }
+    return EXIT_OK;
+}
+
 void cli_close_stdout(void)
 {
     if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {

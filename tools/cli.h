@@ -75,6 +75,11 @@ int cli_progress_cb(void *arg, double fraction, uint64_t requests);
 void cli_progress_end(struct cli_progress *p);
 double cli_now(void);
 
+/* Ends an output file: commits it (a failure is warned about and becomes
+ * EXIT_DATA) when status is EXIT_OK, else removes its temporary so that a
+ * failed run leaves no file.  Returns the final status. */
+int cli_finish_output(sim_outfile *of, int status);
+
 /* Closes stdout and turns a failed write into EXIT_DATA (util-linux's
  * close_stdout). */
 void cli_close_stdout(void);

@@ -378,13 +378,9 @@ static int run_export(const struct opts *o, sim_reader *r)
         return EXIT_DATA;
     }
     int64_t d = sim_rl_export(r, &eo, sim_outfile_stream(of), err, sizeof err);
-    if (d < 0 || sim_outfile_commit(of, err, sizeof err)) {
-        if (d < 0)
-            sim_outfile_abort(of);
+    if (d < 0)
         cli_warn("%s", err);
-        return EXIT_DATA;
-    }
-    return EXIT_OK;
+    return cli_finish_output(of, d < 0 ? EXIT_DATA : EXIT_OK);
 }
 
 static int run_train(const struct opts *o)
@@ -442,12 +438,7 @@ static int run_trace(const struct opts *o, const char *path)
             sim_reader_close(r);
             return EXIT_DATA;
         }
-        status = run_replay(o, r, sim_outfile_stream(of));
-        if (status == EXIT_OK && sim_outfile_commit(of, err, sizeof err)) {
-            cli_warn("%s", err);
-            status = EXIT_DATA;
-        } else if (status != EXIT_OK)
-            sim_outfile_abort(of);
+        status = cli_finish_output(of, run_replay(o, r, sim_outfile_stream(of)));
     }
     sim_reader_close(r);
     return status;
@@ -524,11 +515,7 @@ static int run_serve(const struct opts *o, const char *path)
     int status = EXIT_OK;
     for (size_t i = 0; i < n && status == EXIT_OK; i++)
         status = serve_one(o, path, routers[i], pool, out);
-    if (status == EXIT_OK && sim_outfile_commit(of, err, sizeof err)) {
-        cli_warn("%s", err);
-        status = EXIT_DATA;
-    } else if (status != EXIT_OK)
-        sim_outfile_abort(of);
+    status = cli_finish_output(of, status);
     sim_modelpool_free(pool);
     return status;
 }

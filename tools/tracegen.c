@@ -382,15 +382,12 @@ static int describe(const struct opts *o, const char *path)
         cli_warn("%s", err);
         rc = SIM_EIO;
     }
-    if (of && sim_stats_csv(st, sim_outfile_stream(of), (unsigned)o->buckets) == 0) {
-        if (sim_outfile_commit(of, err, sizeof err)) {
-            cli_warn("%s", err);
+    if (of) {
+        int written = sim_stats_csv(st, sim_outfile_stream(of), (unsigned)o->buckets) == 0;
+        if (!written)
+            cli_warn("%s: write error", o->output);
+        if (cli_finish_output(of, written ? EXIT_OK : EXIT_DATA) != EXIT_OK)
             rc = SIM_EIO;
-        }
-    } else if (of) {
-        cli_warn("%s: write error", o->output);
-        sim_outfile_abort(of);
-        rc = SIM_EIO;
     }
     sim_stats_free(st);
     sim_reader_close(r);
