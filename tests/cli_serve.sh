@@ -64,6 +64,13 @@ grep '^small,all,' "$T/out.csv" | awk -F, '{ exit !($20 == 1) }' || no "small of
 grep -q "unknown router 'oracle'" "$T/err" || no "unknown router message: $(cat "$T/err")"
 "$R" --serve "$T/pool.cfg" --router iccache:k=99 "$T/q.csv" >/dev/null 2>"$T/err"
 [ $? = 2 ] || no "bad router parameter: exit status"
+"$R" --serve "$T/pool.cfg" --router iccache:nprobe=0 "$T/q.csv" >/dev/null 2>"$T/err"
+[ $? = 2 ] && grep -q "parameter 'nprobe'" "$T/err" || no "nprobe=0 named: $(cat "$T/err")"
+# index=flat is exact and ivf with nprobe >= its clusters scans them all:
+# the two give the same rows (the router sees the same examples).
+"$R" --serve "$T/pool.cfg" --router iccache:index=flat "$T/q.csv" | cut -d, -f2- >"$T/flat.csv"
+"$R" --serve "$T/pool.cfg" --router iccache:nprobe=1024 "$T/q.csv" | cut -d, -f2- >"$T/all.csv"
+cmp -s "$T/flat.csv" "$T/all.csv" || no "ivf probing every cluster differs from flat"
 # A bad pool: exit 1, file:line: field, and no output file left.
 sed 's/^replicas = 1$/replicas = 0/' "$T/pool.cfg" >"$T/bad.cfg"
 "$R" --serve "$T/bad.cfg" -o "$T/o.csv" "$T/q.csv" 2>"$T/err"
