@@ -1,8 +1,8 @@
 /*
- * ghost.h - ghost records for policies that keep evicted keys in lists of
- * their own (LIRS's non-resident blocks; FIFO ghosts use gfifo.h, which
- * needs about half the memory), or any small keyed records (the RL
- * engine's side table).  Not installed.
+ * ghost.h - keyed records in lists of a policy's own: ghosts that must be
+ * linked (FIFO ghosts use gfifo.h, LIRS's an array of its own: both about
+ * half the memory), or any small keyed records (the RL engine's side
+ * table).  Not installed.
  *
  * A ghost record starts with the key (8 bytes) and the object's size
  * (uint32_t); the default layout, struct sim_ghost, adds a one-byte tag and

@@ -80,7 +80,13 @@ static void gindex_layout(struct sim_gindex *x, uint32_t cap)
 
 int sim_gindex_init(struct sim_gindex *x, uint32_t cap, uint8_t *const *base, size_t stride)
 {
-    uint64_t n = gindex_slots_for(cap);
+    return sim_gindex_init_for(x, cap, cap, base, stride);
+}
+
+int sim_gindex_init_for(struct sim_gindex *x, uint32_t cap, uint64_t expect,
+                        uint8_t *const *base, size_t stride)
+{
+    uint64_t n = gindex_slots_for(expect);
     x->slots = sim__vm_resize(NULL, 0, n * sizeof *x->slots);
     if (!x->slots)
         return SIM_ENOMEM;
@@ -179,4 +185,14 @@ int sim_gindex_resize(struct sim_gindex *x, uint32_t cap, uint64_t expect)
         }
     sim__vm_free(old.slots, (old.mask + 1) * sizeof *old.slots);
     return 0;
+}
+
+void sim_gindex_renumber(struct sim_gindex *x, uint32_t (*newpos)(const void *arg, uint32_t pos),
+                         const void *arg)
+{
+    for (uint64_t i = 0; i <= x->mask; i++) {
+        uint32_t v = x->slots[i];
+        if (v)
+            x->slots[i] = (v & ~x->posm) | (newpos(arg, gindex_pos(x, v)) + 1);
+    }
 }

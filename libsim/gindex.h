@@ -16,7 +16,9 @@
  * distance; the largest distance value means "read the key from the ring".
  * The table does not grow by itself: gfifo sizes it once for its ring's
  * capacity at load 0.8 (the ring holds at most cap keys); ghost.h resizes
- * it (sim_gindex_resize) when it fills or when its record array grows.
+ * it (sim_gindex_resize) when it fills or when its record array grows;
+ * LIRS sizes it for its ghosts (sim_gindex_init_for) and renumbers it when
+ * it squeezes its array (sim_gindex_renumber).
  * Against sim_keymap's 8-byte slots this halves the table.
  *
  * Invariants: every entry lies in the probe run from its home slot (no
@@ -45,6 +47,10 @@ struct sim_gindex {
  * its 8-byte key), with a table for cap entries at load 0.8.
  * @return 0 or SIM_ENOMEM. */
 int sim_gindex_init(struct sim_gindex *x, uint32_t cap, uint8_t *const *base, size_t stride);
+/*! sim_gindex_init_for() : the same, with a table for `expect` entries
+ * (it does not grow by itself: see sim_gindex_room). */
+int sim_gindex_init_for(struct sim_gindex *x, uint32_t cap, uint64_t expect,
+                        uint8_t *const *base, size_t stride);
 void sim_gindex_free(struct sim_gindex *x);
 
 /*! sim_gindex_room() : 1 if one more entry keeps the load at most 0.8. */
@@ -71,6 +77,13 @@ void sim_gindex_put(struct sim_gindex *x, uint64_t key, uint32_t pos);
 
 /*! sim_gindex_del() : removes key if present. */
 void sim_gindex_del(struct sim_gindex *x, uint64_t key);
+
+/*! sim_gindex_renumber() : every entry's position p becomes newpos(arg, p)
+ * (below cap), in one pass over the table, without hashing: for a ring
+ * squeezed in place, whose keys move with their positions (no lookup may
+ * come between the move and the renumbering). */
+void sim_gindex_renumber(struct sim_gindex *x, uint32_t (*newpos)(const void *arg, uint32_t pos),
+                         const void *arg);
 
 /*! sim_gindex_prefetch() : starts loading key's home slot. */
 static inline void sim_gindex_prefetch(const struct sim_gindex *x, uint64_t key)

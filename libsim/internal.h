@@ -4,6 +4,7 @@
 #ifndef SIM_INTERNAL_H
 #define SIM_INTERNAL_H
 
+#include <string.h>
 #include <sys/types.h>
 
 #include "sim_policy.h"
@@ -89,6 +90,34 @@ void sim__csv_real(char *buf, size_t n, double x);
  * memory (p is then unchanged).  Free with sim__vm_free and the size. */
 void *sim__vm_resize(void *p, size_t old, size_t n);
 void sim__vm_free(void *p, size_t n);
+
+/* Arrays of object sizes in 0 (every size 1: no array), 2 or 4 bytes an
+ * entry (ghost rings: most sizes fit 16 bits). */
+static inline uint32_t sim__units_get(const uint8_t *a, unsigned width, size_t i)
+{
+    if (width == 2) {
+        uint16_t v;
+        memcpy(&v, a + i * 2, sizeof v);
+        return v;
+    }
+    if (width == 4) {
+        uint32_t v;
+        memcpy(&v, a + i * 4, sizeof v);
+        return v;
+    }
+    return 1;
+}
+
+/* The array must be wide enough for v. */
+static inline void sim__units_set(uint8_t *a, unsigned width, size_t i, uint32_t v)
+{
+    if (width == 2) {
+        uint16_t w = (uint16_t)v;
+        memcpy(a + i * 2, &w, sizeof w);
+    } else if (width == 4) {
+        memcpy(a + i * 4, &v, sizeof v);
+    }
+}
 
 /*=====   cache.c   =====*/
 

@@ -20,28 +20,13 @@ static uint64_t gfifo_key(const struct sim_gfifo *f, uint32_t slot)
 
 static uint32_t gfifo_size(const struct sim_gfifo *f, uint32_t slot)
 {
-    if (f->swidth == 2) {
-        uint16_t v;
-        memcpy(&v, f->sizes + (size_t)slot * 2, sizeof v);
-        return v;
-    }
-    if (f->swidth == 4) {
-        uint32_t v;
-        memcpy(&v, f->sizes + (size_t)slot * 4, sizeof v);
-        return v;
-    }
-    return 1;
+    return sim__units_get(f->sizes, f->swidth, slot);
 }
 
 /* The size array must be wide enough for v. */
 static void gfifo_set_size(struct sim_gfifo *f, uint32_t slot, uint32_t v)
 {
-    if (f->swidth == 2) {
-        uint16_t w = (uint16_t)v;
-        memcpy(f->sizes + (size_t)slot * 2, &w, sizeof w);
-    } else if (f->swidth == 4) {
-        memcpy(f->sizes + (size_t)slot * 4, &v, sizeof v);
-    }
+    sim__units_set(f->sizes, f->swidth, slot, v);
 }
 
 static int gfifo_is_hole(const struct sim_gfifo *f, uint32_t slot)

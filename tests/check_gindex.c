@@ -249,6 +249,52 @@ START_TEST(test_resize_keeps_entries)
 }
 END_TEST
 
+/* A squeeze as LIRS does it: keys at positions 0..95, the odd ones
+ * deleted (holes), then the key at an even position p moves to p / 2 and
+ * the table is renumbered without rehashing; every kept key is found at
+ * its new position, the deleted ones nowhere, and the table is consistent
+ * (homes, distances, counts).  The table was sized for 100 entries
+ * (init_for), not for the ring's 512 positions. */
+static uint32_t halve(const void *arg, uint32_t pos)
+{
+    (void)arg;
+    return pos / 2;
+}
+
+START_TEST(test_renumber_after_squeeze)
+{
+    static struct fixture f;
+    memset(f.used, 0, sizeof f.used);
+    f.base = (uint8_t *)f.ring;
+    ck_assert_int_eq(sim_gindex_init_for(&f.x, RING, 100, &f.base, 8), 0);
+    ck_assert_uint_eq(f.x.mask + 1, 126); /* 100 * 5/4 + 1 */
+    ck_assert_uint_eq(f.x.b, 10);        /* positions up to 512 */
+    for (uint32_t p = 0; p < 96; p++) {
+        f.ring[p] = key_spread(p);
+        f.used[p] = 1;
+        sim_gindex_put(&f.x, f.ring[p], p);
+    }
+    for (uint32_t p = 1; p < 96; p += 2) {
+        sim_gindex_del(&f.x, f.ring[p]);
+        f.used[p] = 0;
+    }
+    check_table(&f);
+    for (uint32_t p = 0; p < 96; p += 2) { /* the squeeze: keys first */
+        f.ring[p / 2] = f.ring[p];
+        f.used[p] = 0;
+        f.used[p / 2] = 1;
+    }
+    for (uint32_t p = 48; p < 96; p++)
+        f.ring[p] = ~0ull;
+    sim_gindex_renumber(&f.x, halve, NULL);
+    check_table(&f);
+    for (uint32_t p = 0; p < 96; p++)
+        ck_assert_uint_eq(sim_gindex_get(&f.x, key_spread(p)),
+                          p % 2 ? SIM_KEYMAP_NONE : p / 2);
+    sim_gindex_free(&f.x);
+}
+END_TEST
+
 /* ghost.h over the index: 5000 records (the record array doubles from
  * 1024 and the index widens and grows with it), every third deleted, and
  * ids recycled; each key found at its id, deleted keys not at all. */
@@ -292,6 +338,7 @@ static Suite *gindex_suite(void)
     tcase_add_test(core, test_collisions_wrap_around);
     tcase_add_test(core, test_resize_keeps_entries);
     tcase_add_test(core, test_ghosts_grow);
+    tcase_add_test(core, test_renumber_after_squeeze);
     suite_add_tcase(s, core);
     TCase *limits = tcase_create("Limits");
     tcase_add_test(limits, test_no_fingerprint_bits);
