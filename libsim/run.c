@@ -347,6 +347,95 @@ int sim_run(sim_reader *r, sim_cache *const *caches, size_t n,
     return rc;
 }
 
+/*=====   Working set: distinct keys   =====*/
+
+/* A set of keys, for counting distinct objects in one pass: open
+ * addressing over 8-byte slots holding the key itself (0 marks an empty
+ * slot; key 0 is remembered apart), load at most 1/2, and the home slot of
+ * a key a few requests ahead prefetched.  Against the u64map (a used byte,
+ * a key and a value per slot, so two cache misses per request, none
+ * hidden) the pre-pass that sizes fractional caches takes a third of the
+ * time (10M requests, 763k objects: 1.75 s to 0.6 s). */
+struct keyset {
+    uint64_t *slots;
+    uint64_t mask, count;
+    int has_zero;
+};
+
+#define KEYSET_AHEAD 16
+
+static uint64_t keyset_home(const struct keyset *s, uint64_t key)
+{
+    return sim_key_hash(key) & s->mask;
+}
+
+static int keyset_init(struct keyset *s, uint64_t nslots)
+{
+    s->slots = sim__vm_resize(NULL, 0, nslots * sizeof *s->slots);
+    s->mask = nslots - 1;
+    s->count = 0;
+    s->has_zero = 0;
+    return s->slots ? 0 : SIM_ENOMEM;
+}
+
+static void keyset_free(struct keyset *s)
+{
+    sim__vm_free(s->slots, (s->mask + 1) * sizeof *s->slots);
+}
+
+/* Adds a nonzero key known to be absent. */
+static void keyset_put(struct keyset *s, uint64_t key)
+{
+    uint64_t i = keyset_home(s, key);
+    while (s->slots[i])
+        i = (i + 1) & s->mask;
+    s->slots[i] = key;
+    s->count++;
+}
+
+/* Twice the slots, the keys rehashed.  0 or SIM_ENOMEM (s unchanged). */
+static int keyset_grow(struct keyset *s)
+{
+    struct keyset n;
+    if (keyset_init(&n, (s->mask + 1) * 2))
+        return SIM_ENOMEM;
+    for (uint64_t i = 0; i <= s->mask; i++)
+        if (s->slots[i])
+            keyset_put(&n, s->slots[i]);
+    n.has_zero = s->has_zero;
+    keyset_free(s);
+    *s = n;
+    return 0;
+}
+
+/* 1 if key is new (now added), 0 if it was there, or SIM_ENOMEM. */
+static int keyset_add(struct keyset *s, uint64_t key)
+{
+    if (key == 0) {
+        int fresh = !s->has_zero;
+        s->has_zero = 1;
+        return fresh;
+    }
+    uint64_t i = keyset_home(s, key);
+    for (uint64_t v; (v = s->slots[i]) != 0; i = (i + 1) & s->mask)
+        if (v == key)
+            return 0;
+    if ((s->count + 1) * 2 > s->mask + 1) {
+        if (keyset_grow(s))
+            return SIM_ENOMEM;
+        keyset_put(s, key);
+        return 1;
+    }
+    s->slots[i] = key;
+    s->count++;
+    return 1;
+}
+
+static void keyset_prefetch(const struct keyset *s, uint64_t key)
+{
+    __builtin_prefetch(&s->slots[keyset_home(s, key)]);
+}
+
 int sim_trace_stats(sim_reader *r, struct sim_trace_stats *st, char *err, size_t errlen)
 {
     memset(st, 0, sizeof *st);
@@ -358,26 +447,37 @@ int sim_trace_stats(sim_reader *r, struct sim_trace_stats *st, char *err, size_t
                  "standard input can be read only once", sim_reader_path(r));
         return rc;
     }
-    struct u64map seen;
-    if (u64map_init(&seen, 1 << 16)) {
+    struct keyset seen;
+    struct sim_req *q = malloc(BATCH * sizeof *q);
+    if (!q || keyset_init(&seen, 1 << 16)) {
+        free(q);
         snprintf(err, errlen, "out of memory");
         return SIM_ENOMEM;
     }
-    struct sim_req q;
-    while ((rc = sim_reader_next(r, &q, err, errlen)) == 1) {
-        int fresh;
-        if (!u64map_upsert(&seen, q.key, 0, &fresh)) {
-            rc = SIM_ENOMEM;
-            snprintf(err, errlen, "out of memory");
+    while ((rc = sim__reader_batch(r, q, BATCH, err, errlen)) > 0) {
+        size_t n = (size_t)rc;
+        for (size_t i = 0; i < n && i < KEYSET_AHEAD; i++)
+            keyset_prefetch(&seen, q[i].key);
+        for (size_t i = 0; i < n; i++) {
+            if (i + KEYSET_AHEAD < n)
+                keyset_prefetch(&seen, q[i + KEYSET_AHEAD].key);
+            int fresh = keyset_add(&seen, q[i].key);
+            if (fresh < 0) {
+                snprintf(err, errlen, "out of memory");
+                rc = fresh;
+                break;
+            }
+            st->requests++;
+            if (fresh) {
+                st->objects++;
+                st->bytes += q[i].size;
+            }
+        }
+        if (rc < 0)
             break;
-        }
-        st->requests++;
-        if (fresh) {
-            st->objects++;
-            st->bytes += q.size;
-        }
     }
-    u64map_free(&seen);
+    keyset_free(&seen);
+    free(q);
     if (rc < 0)
         return rc;
     return sim_reader_rewind(r, err, errlen);

@@ -376,6 +376,54 @@ START_TEST(run_threads_warmup_and_csv)
 }
 END_TEST
 
+/* sim_trace_stats against an independent count: 80,000 oracleGeneral
+ * requests over keys 0..49,999 (key = i * 7919 mod 50000, so every key,
+ * key 0 included, comes up; 50,000 distinct keys outgrow the first table
+ * of the pre-pass), each key's size key % 100 + 1; the distinct keys and
+ * the sum of their sizes are counted with a flag array. */
+START_TEST(trace_stats_counts_distinct)
+{
+    enum { N = 80000, K = 50000 };
+    static uint8_t seen[K];
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/check_core_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "wb");
+    uint64_t objects = 0, bytes = 0;
+    memset(seen, 0, sizeof seen);
+    for (uint32_t i = 0; i < N; i++) {
+        uint64_t key = (uint64_t)i * 7919 % K;
+        uint32_t t = i, size = (uint32_t)(key % 100 + 1);
+        int64_t next = -1;
+        unsigned char rec[24];
+        memcpy(rec, &t, 4); /* little-endian host, as the format */
+        memcpy(rec + 4, &key, 8);
+        memcpy(rec + 12, &size, 4);
+        memcpy(rec + 16, &next, 8);
+        ck_assert_uint_eq(fwrite(rec, 1, sizeof rec, f), sizeof rec);
+        if (!seen[key]) {
+            seen[key] = 1;
+            objects++;
+            bytes += size;
+        }
+    }
+    fclose(f);
+    ck_assert_uint_eq(objects, K);
+    char err[SIM_ERRLEN];
+    struct sim_reader_opts ro = {SIM_FMT_ORACLE, 0, NULL};
+    sim_reader *r = sim_reader_open(path, &ro, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    struct sim_trace_stats st;
+    ck_assert_int_eq(sim_trace_stats(r, &st, err, sizeof err), 0);
+    ck_assert_uint_eq(st.requests, N);
+    ck_assert_uint_eq(st.objects, objects);
+    ck_assert_uint_eq(st.bytes, bytes);
+    sim_reader_close(r);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(rng_is_deterministic_and_bounded)
 {
     struct sim_rng a, b;
@@ -412,6 +460,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, delete_removes_and_is_not_counted);
     tcase_add_test(tc, lru_equals_naive_model);
     tcase_add_test(tc, run_threads_warmup_and_csv);
+    tcase_add_test(tc, trace_stats_counts_distinct);
     tcase_add_test(tc, rng_is_deterministic_and_bounded);
     suite_add_tcase(s, tc);
     TCase *lim = tcase_create("Limits");
