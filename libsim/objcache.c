@@ -46,6 +46,8 @@ struct sim_objcache_s {
     uint32_t evicted_by_id; /* sim_objcache_evict_id calls during this access */
     uint64_t pf_keys[OBJCACHE_PF_LAG]; /* the last keys prefetched, a ring */
     unsigned pf_pos;
+    uint32_t pf_victim;     /* sim_objcache_prefetch_evict's object */
+    int pf_victim_slot;     /* its key's slot was prefetched too */
 };
 
 /* Records must keep the header's 8-byte alignment (a 4-byte rounding made
@@ -223,6 +225,22 @@ void sim_objcache_prefetch_state(void *state, uint64_t key)
     oc->pf_pos = (pos + 1) % OBJCACHE_PF_LAG;
     if (oc->limit)
         prefetch_record(oc, old);
+}
+
+void sim_objcache_prefetch_evict(sim_objcache *oc, uint32_t id)
+{
+    if (id != oc->pf_victim) {
+        oc->pf_victim = id;
+        oc->pf_victim_slot = 0;
+        __builtin_prefetch(oc->base + (size_t)id * oc->stride);
+        __builtin_prefetch(oc->live + id);
+        return;
+    }
+    if (oc->pf_victim_slot || !oc->live[id])
+        return;
+    oc->pf_victim_slot = 1;
+    uint64_t key = sim_objcache_obj(oc, id)->key;
+    __builtin_prefetch(&oc->map.slots[sim_keymap_home(oc->map.mask, sim_key_hash(key))]);
 }
 
 void sim_objcache_evict_id(sim_objcache *oc, uint32_t id)

@@ -131,6 +131,17 @@ static void sieve_access(void *state, const struct sim_req *req, struct sim_outc
     sim_objcache_access(p->oc, req, out);
 }
 
+/* xPrefetch: the key's slot, and what evicting the object under the hand
+ * (the likely next victim) will touch. */
+static void sieve_prefetch(void *state, uint64_t key)
+{
+    struct sieve *p = state;
+    sim_objcache_prefetch_state(state, key);
+    uint32_t id = p->hand != SIM_KEYMAP_NONE ? p->hand : p->q.tail;
+    if (id != SIM_KEYMAP_NONE)
+        sim_objcache_prefetch_evict(p->oc, id);
+}
+
 static int sieve_check(void *state, char *err, size_t errlen)
 {
     struct sieve *p = state;
@@ -168,6 +179,6 @@ const struct sim_policy_ops sim_policy_sieve = {
     .destroy = sieve_destroy,
     .access = sieve_access,
     .check = sieve_check,
-    .prefetch = sim_objcache_prefetch_state, /* the state begins with its sim_objcache * */
+    .prefetch = sieve_prefetch,
     .used = sim_objcache_used_state,
 };

@@ -240,6 +240,13 @@ uint8_t *const *sim_objcache_live_ref(const sim_objcache *oc);
  * `sim_objcache *` (as policies/lru.c does): prefetches the key's slot. */
 void sim_objcache_prefetch_state(void *state, uint64_t key);
 
+/*! sim_objcache_prefetch_evict() :
+ * For an xPrefetch whose policy knows its next victim (SIEVE's hand): starts
+ * loading what evicting cached object `id` touches, its record on the first
+ * call for that id, its key's slot in the table on the next (by then the
+ * record, which holds the key, has arrived). */
+void sim_objcache_prefetch_evict(sim_objcache *oc, uint32_t id);
+
 /*! sim_objcache_used_state() :
  * A ready-made xUsed for the same policies: sim_objcache_used() of the
  * state's first member. */
