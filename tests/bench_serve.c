@@ -14,6 +14,14 @@
  * than stated).  Target (issue 6): >= 200,000 simulated requests per second
  * at 10^5 entries.
  *
+ * What is timed: sim_serve_arrive() for each timed request (advancing the
+ * event loop to its arrival, routing with the example search, queueing,
+ * and every completion, feedback and admission that falls due) and the
+ * final sim_serve_finish() that drains the pool.  Not timed: making the
+ * requests, CHUNK at a time between timed stretches (a request record
+ * and its embedding, centroid + noise): replay gets these from a trace
+ * reader, the embeddings as rows of a .npy file, not by sampling.
+ *
  *   bench_serve                          every configuration
  *   bench_serve ivf 64 100000 [N [P]]    one: index, dimension, entries,
  *                                        timed requests, IVF nprobe
@@ -55,10 +63,11 @@ struct workload {
     uint32_t dim, intents;
     float *centroids;
     struct sim_rng g;
-    float *emb;
 };
 
-static void next_request(struct workload *w, uint64_t i, struct sim_req *q, const char **cat)
+/* Request i into *q, its embedding into emb (dim floats). */
+static void next_request(struct workload *w, uint64_t i, struct sim_req *q, const char **cat,
+                         float *emb)
 {
     static const char *cats[] = {"math", "knowledge", "chat"};
     /* Popularity ~ u^3 over intents: a few hot intents, a long tail. */
@@ -70,10 +79,25 @@ static void next_request(struct workload *w, uint64_t i, struct sim_req *q, cons
     q->tokens_in = 200 + (uint32_t)sim_rng_below(&w->g, 400);
     q->tokens_out = 100 + (uint32_t)sim_rng_below(&w->g, 300);
     for (uint32_t d = 0; d < w->dim; d++)
-        w->emb[d] = w->centroids[c * w->dim + d] + 0.2f * (float)(sim_rng_unit(&w->g) - 0.5);
-    q->emb = w->emb;
+        emb[d] = w->centroids[c * w->dim + d] + 0.2f * (float)(sim_rng_unit(&w->g) - 0.5);
+    q->emb = emb;
     q->dim = w->dim;
     *cat = cats[c % 3];
+}
+
+/* The next requests of the workload, CHUNK at a time: what a trace reader
+ * hands replay (records, and embeddings that are rows of a .npy file). */
+enum { CHUNK = 4096 };
+struct chunk {
+    struct sim_req q[CHUNK];
+    const char *cat[CHUNK];
+    float *emb; /* CHUNK rows of dim */
+};
+
+static void chunk_fill(struct workload *w, struct chunk *ch, uint64_t first, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++)
+        next_request(w, first + k, &ch->q[k], &ch->cat[k], ch->emb + (size_t)k * w->dim);
 }
 
 static void workload_init(struct workload *w, uint32_t dim, uint64_t entries)
@@ -81,7 +105,6 @@ static void workload_init(struct workload *w, uint32_t dim, uint64_t entries)
     w->dim = dim;
     w->intents = (uint32_t)(entries * 2);
     w->centroids = malloc((size_t)w->intents * dim * sizeof(float));
-    w->emb = malloc(dim * sizeof(float));
     sim_rng_seed(&w->g, 7);
     for (size_t i = 0; i < (size_t)w->intents * dim; i++)
         w->centroids[i] = (float)(sim_rng_unit(&w->g) - 0.5);
@@ -113,9 +136,10 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
     ivf.nprobe = nprobe;
     struct sim_req q;
     const char *cat;
+    float *emb = malloc(dim * sizeof *emb);
     uint64_t i = 0;
     for (; i < entries * 3 / 2; i++) {
-        next_request(&w, i, &q, &cat);
+        next_request(&w, i, &q, &cat, emb);
         struct exentry e = {.utility = 0.5f, .tokens = q.tokens_in + q.tokens_out};
         e.bytes = e.tokens * 4 + dim * 4;
         excache_insert(&ivf, &e, q.emb, err, sizeof err);
@@ -123,7 +147,7 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
     }
     uint64_t want[2] = {0, 0}, got[2] = {0, 0}, rows = 0;
     for (int n = 0; n < QUERIES; n++, i++) {
-        next_request(&w, i, &q, &cat);
+        next_request(&w, i, &q, &cat, emb);
         for (int f = 0; f < 2; f++) {
             uint64_t a[K], b[K];
             float sa[K], sb[K];
@@ -149,7 +173,7 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
     excache_free(&ivf);
     excache_free(&flat);
     free(w.centroids);
-    free(w.emb);
+    free(emb);
 }
 
 static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t dim,
@@ -173,28 +197,40 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
         fprintf(stderr, "bench_serve: %s\n", err);
         return 1;
     }
-    uint64_t i = 0;
-    struct sim_req q;
-    const char *cat;
+    struct chunk *ch = malloc(sizeof *ch);
+    ch->emb = malloc((size_t)CHUNK * dim * sizeof *ch->emb);
+    uint64_t i = 0, warm = entries * 3 / 2;
     double t0 = now();
     /* Warm up: fill the example cache. */
-    for (; i < entries * 3 / 2; i++) {
-        next_request(&w, i, &q, &cat);
-        if (sim_serve_arrive(s, &q, cat, err, sizeof err)) {
-            fprintf(stderr, "bench_serve: %s\n", err);
-            return 1;
-        }
+    while (i < warm) {
+        unsigned n = warm - i < CHUNK ? (unsigned)(warm - i) : CHUNK;
+        chunk_fill(&w, ch, i, n);
+        for (unsigned k = 0; k < n; k++)
+            if (sim_serve_arrive(s, &ch->q[k], ch->cat[k], err, sizeof err)) {
+                fprintf(stderr, "bench_serve: %s\n", err);
+                return 1;
+            }
+        i += n;
     }
     struct sim_serve_stats st;
     sim_serve_finish(s, 0, &st); /* no windows: only reads the counters */
     uint64_t at_start = st.cache_entries;
-    double t1 = now(), c1 = cpu();
-    for (uint64_t n = 0; n < timed; n++, i++) {
-        next_request(&w, i, &q, &cat);
-        sim_serve_arrive(s, &q, cat, err, sizeof err);
+    double t1 = now();
+    /* Timed: the arrivals and the final drain, not the making of requests
+     * (replay reads them from a trace, embeddings from a .npy file). */
+    double wall = 0, cput = 0;
+    for (uint64_t n0 = 0; n0 < timed;) {
+        unsigned n = timed - n0 < CHUNK ? (unsigned)(timed - n0) : CHUNK;
+        chunk_fill(&w, ch, i, n);
+        double a = now(), b = cpu();
+        for (unsigned k = 0; k < n; k++)
+            sim_serve_arrive(s, &ch->q[k], ch->cat[k], err, sizeof err);
+        if ((n0 += n) == timed)
+            sim_serve_finish(s, 1, &st);
+        wall += now() - a;
+        cput += cpu() - b;
+        i += n;
     }
-    sim_serve_finish(s, 1, &st);
-    double t2 = now(), c2 = cpu();
     static const char *const names[] = {"flat", "hnsw", "ivf"};
     char probe[16] = "";
     if (kind == SIM_SERVE_IVF)
@@ -202,11 +238,12 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
     printf("%-4s dim %3u%-10s entries %6llu-%6llu  warm-up %5.1f s  %7.0f req/s (CPU time: "
            "%7.0f)  examples/req %.2f, quality %.3f\n",
            names[kind], dim, probe, (unsigned long long)at_start,
-           (unsigned long long)st.cache_entries, t1 - t0, (double)timed / (t2 - t1),
-           (double)timed / (c2 - c1), st.examples_per_request, st.quality);
+           (unsigned long long)st.cache_entries, t1 - t0, (double)timed / wall,
+           (double)timed / cput, st.examples_per_request, st.quality);
     sim_serve_free(s);
     free(w.centroids);
-    free(w.emb);
+    free(ch->emb);
+    free(ch);
     return 0;
 }
 
