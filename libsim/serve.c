@@ -14,9 +14,11 @@
  * 1 / (1 + alpha (n - 1)); a request that started at V0 reaches its first
  * token at V0 + prefill and ends at V0 + prefill + decode.  Converting the
  * nearest milestone to real time gives the replica's next event; the
- * simulation takes the earliest over all replicas (a linear scan: pools
- * have a handful of replicas).  A completed request frees a batch slot,
- * which the model's FIFO queue fills at once.
+ * simulation takes the earliest over all replicas (a heap of replicas).
+ * A replica keeps its requests' milestones in its batch slots, so that an
+ * event reads one small array, not the jobs.  A completed request frees a
+ * batch slot, which the model's FIFO queue fills at once; a new request
+ * goes to the least busy replica with a free slot (serve_occ.c).
  *
  * Routing happens at arrival with the load seen then: each model's
  * utilisation (requests in system / (replicas * batch)) smoothed by an EMA
@@ -58,9 +60,20 @@ struct job {
     struct exhint hint;       /* from the search, for the admission */
 };
 
+/* A running request, as its replica sees it: an event reads the replica's
+ * slots, not the jobs (a cache miss each). */
+struct slot {
+    double ms;                /* the job's next milestone (milestone()) */
+    double end;               /* its end of decode (v0 + work) */
+    uint32_t id;              /* the job */
+    uint8_t pre;              /* 1 while in prefill (!ttft_done) */
+};
+
 struct replica {
-    uint32_t *active;         /* job ids */
+    struct slot *slot;        /* batch slots, n used */
+    double vmin;              /* least of ms[0..n); INFINITY if idle */
     uint32_t gid;             /* number over all models (model-major) */
+    uint32_t idx;             /* number in its model */
     unsigned n;
     double v, t_last;         /* virtual clock, real time it was last updated */
     double next;              /* real time of its next event; INFINITY if idle */
@@ -74,7 +87,10 @@ struct model_rt {
     size_t qhead, qlen, qcap;
     uint64_t in_system;
     double util;              /* smoothed utilisation */
+    struct occ occ;           /* the replicas by occupancy */
 };
+
+struct hslot { double next; uint32_t gid; };
 
 struct hist { uint64_t n; uint64_t bins[HIST_BINS + 2]; };
 
@@ -99,10 +115,12 @@ struct sim_serve_s {
     double now, t_first, t_last_done;
     int started;
     /* Replicas in a binary min-heap by (next, gid): the next event is at
-     * the root (a linear scan was most of the event loop's cost). */
+     * the root (a linear scan was most of the event loop's cost).  The
+     * keys are in the heap, not behind the replica pointers. */
     struct replica **reps;    /* by gid */
     unsigned *rep_model;      /* by gid */
-    uint32_t *heap, *hpos, nreps; /* gids; hpos[gid] = place in heap */
+    struct hslot *heap;
+    uint32_t *hpos, nreps;    /* hpos[gid] = place in heap */
     struct excache x;
     int have_cache;
     uint32_t dim;
@@ -256,7 +274,8 @@ static double rel(double sim, double s0) { return clamp01((sim - s0) / (1 - s0))
 static double quality(const struct sim_model *m, unsigned cat, double d, double g)
 {
     double q = m->quality[cat] - m->difficulty_slope * (d - 0.5);
-    q += m->example_gain * (1 - exp(-g / m->example_scale));
+    /* g == 0 is most calls: 1 - exp(-0) is 0, without the libm call. */
+    q += m->example_gain * (g == 0 ? 0.0 : 1 - exp(-g / m->example_scale));
     return clamp01(q);
 }
 
@@ -371,7 +390,8 @@ static void rep_sync(const struct model_rt *rt, struct replica *r, double t)
     r->t_last = t;
 }
 
-/* The next milestone of job j, in virtual time. */
+/* The next milestone of job j, in virtual time (end of prefill, then end
+ * of decode); each replica keeps its jobs' in ms, by slot. */
 static double milestone(const struct job *j)
 {
     return j->ttft_done ? j->v0 + j->work : j->v0 + j->prefill;
@@ -379,23 +399,23 @@ static double milestone(const struct job *j)
 
 /*=====   event heap   =====*/
 
-static int ev_less(const sim_serve *s, uint32_t a, uint32_t b)
+static int ev_before(const struct hslot *a, const struct hslot *b)
 {
-    double x = s->reps[a]->next, y = s->reps[b]->next;
-    return x < y || (x == y && a < b);
+    return a->next < b->next || (a->next == b->next && a->gid < b->gid);
 }
 
-static void ev_put(sim_serve *s, uint32_t at, uint32_t gid)
+static void ev_put(sim_serve *s, uint32_t at, struct hslot h)
 {
-    s->heap[at] = gid;
-    s->hpos[gid] = at;
+    s->heap[at] = h;
+    s->hpos[h.gid] = at;
 }
 
-/* Restores the heap after replica gid's next time changed. */
-static void ev_fix(sim_serve *s, uint32_t gid)
+/* Moves replica gid to its place in the heap for its next time. */
+static void ev_fix(sim_serve *s, uint32_t gid, double next)
 {
+    struct hslot h = {next, gid};
     uint32_t at = s->hpos[gid];
-    while (at > 0 && ev_less(s, gid, s->heap[(at - 1) / 2])) {
+    while (at > 0 && ev_before(&h, &s->heap[(at - 1) / 2])) {
         ev_put(s, at, s->heap[(at - 1) / 2]);
         at = (at - 1) / 2;
     }
@@ -403,46 +423,51 @@ static void ev_fix(sim_serve *s, uint32_t gid)
         uint32_t c = 2 * at + 1;
         if (c >= s->nreps)
             break;
-        if (c + 1 < s->nreps && ev_less(s, s->heap[c + 1], s->heap[c]))
+        if (c + 1 < s->nreps && ev_before(&s->heap[c + 1], &s->heap[c]))
             c++;
-        if (!ev_less(s, s->heap[c], gid))
+        if (!ev_before(&s->heap[c], &h))
             break;
         ev_put(s, at, s->heap[c]);
         at = c;
     }
-    ev_put(s, at, gid);
+    ev_put(s, at, h);
 }
 
-static void rep_next(const struct model_rt *rt, struct replica *r, const struct job *jobs)
+/* Sets replica r's next event time from its least milestone. */
+static void rep_next(const struct model_rt *rt, struct replica *r)
 {
     if (!r->n) {
         r->next = INFINITY;
         return;
     }
-    double vmin = INFINITY;
-    for (unsigned i = 0; i < r->n; i++) {
-        double v = milestone(&jobs[r->active[i]]);
-        if (v < vmin)
-            vmin = v;
-    }
-    double dv = vmin - r->v;
+    double dv = r->vmin - r->v;
     r->next = r->t_last + (dv > 0 ? dv / speed(rt, r->n) : 0);
 }
 
 /* Sets replica r's next event time (and its place in the heap). */
 static void rep_schedule(sim_serve *s, const struct model_rt *rt, struct replica *r)
 {
-    rep_next(rt, r, s->jobs);
-    ev_fix(s, r->gid);
+    rep_next(rt, r);
+    ev_fix(s, r->gid, r->next);
+}
+
+/* Puts job id in the next slot of replica r, whose clock is now. */
+static void rep_add(sim_serve *s, struct replica *r, uint32_t id)
+{
+    struct job *j = &s->jobs[id];
+    j->v0 = r->v;
+    double ms = milestone(j);
+    if (ms < r->vmin)
+        r->vmin = ms;
+    r->slot[r->n++] = (struct slot){ms, j->v0 + j->work, id, !j->ttft_done};
 }
 
 static void rep_start(sim_serve *s, struct model_rt *rt, struct replica *r, uint32_t id,
                       double t)
 {
     rep_sync(rt, r, t);
-    struct job *j = &s->jobs[id];
-    j->v0 = r->v;
-    r->active[r->n++] = id;
+    rep_add(s, r, id);
+    occ_move(&rt->occ, r->idx, r->n - 1, r->n);
     rep_schedule(s, rt, r);
 }
 
@@ -591,7 +616,8 @@ static void complete(sim_serve *s, uint32_t id, double t)
         a->sum_ttft += ttft;
         a->sum_e2e += e2e;
     }
-    acc_lat(&s->win, ttft, e2e);
+    if (s->cfg.window_s > 0)
+        acc_lat(&s->win, ttft, e2e); /* exact percentiles of windows only */
     hist_add(&s->h_ttft, ttft);
     hist_add(&s->h_e2e, e2e);
     if (s->have_cache) {
@@ -612,27 +638,38 @@ static void rep_event(sim_serve *s, unsigned mi, struct replica *r)
     double t = r->next;
     windows_until(s, t);
     rep_sync(rt, r, t);
-    const double eps = 1e-9;
+    unsigned n0 = r->n;
+    const double eps = 1e-9, due = r->v + eps;
+    /* Milestones reached: first tokens, then completions (a request whose
+     * decode is also done completes at once).  The same pass finds the
+     * least milestone of the requests that stay. */
+    double vmin = INFINITY;
     for (unsigned i = 0; i < r->n;) {
-        struct job *j = &s->jobs[r->active[i]];
-        if (!j->ttft_done && j->v0 + j->prefill <= r->v + eps) {
-            j->ttft_done = 1;
-            j->ttft_at = t;
+        struct slot *sl = &r->slot[i];
+        if (sl->ms <= due) {
+            if (sl->pre) {
+                struct job *j = &s->jobs[sl->id];
+                j->ttft_done = 1;
+                j->ttft_at = t;
+                sl->pre = 0;
+                sl->ms = sl->end; /* milestone(j) now */
+            }
+            if (sl->ms <= due) {
+                uint32_t id = sl->id;
+                *sl = r->slot[--r->n]; /* the last slot, examined next */
+                rt->in_system--;
+                complete(s, id, t);
+                continue;
+            }
         }
-        if (j->ttft_done && j->v0 + j->work <= r->v + eps) {
-            uint32_t id = r->active[i];
-            r->active[i] = r->active[--r->n];
-            rt->in_system--;
-            complete(s, id, t);
-            continue;
-        }
+        if (sl->ms < vmin)
+            vmin = sl->ms;
         i++;
     }
-    while (r->n < rt->m->batch && rt->qlen) {
-        uint32_t id = queue_pop(rt);
-        s->jobs[id].v0 = r->v;
-        r->active[r->n++] = id;
-    }
+    r->vmin = vmin;
+    while (r->n < rt->m->batch && rt->qlen)
+        rep_add(s, r, queue_pop(rt));
+    occ_move(&rt->occ, r->idx, n0, r->n);
     rep_schedule(s, rt, r);
 }
 
@@ -640,8 +677,8 @@ static void rep_event(sim_serve *s, unsigned mi, struct replica *r)
  * earliest first (ties: the lower gid). */
 static void advance(sim_serve *s, double t)
 {
-    while (s->nreps && s->reps[s->heap[0]]->next < t) {
-        uint32_t g = s->heap[0];
+    while (s->nreps && s->heap[0].next < t) {
+        uint32_t g = s->heap[0].gid;
         rep_event(s, s->rep_model[g], s->reps[g]);
     }
 }
@@ -664,23 +701,43 @@ static int cmp_cand(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Sorts c by cmp_cand: an insertion sort, as there are at most CANDIDATES
+ * (qsort's merge sort costs more per call than the sorting); the order is
+ * total (ids differ), so the result is qsort's. */
+static void sort_cands(struct cand *c, unsigned n)
+{
+    for (unsigned i = 1; i < n; i++) {
+        struct cand x = c[i];
+        unsigned k = i;
+        for (; k > 0 && cmp_cand(&c[k - 1], &x) > 0; k--)
+            c[k] = c[k - 1];
+        c[k] = x;
+    }
+}
+
 /* Greedy example choice for model m: add the best candidates while each
- * adds at least min_gain_per_ktok predicted quality per 1000 tokens. */
+ * adds at least min_gain_per_ktok predicted quality per 1000 tokens.
+ * *pred_q is the predicted quality with the examples chosen: quality(m,
+ * cat, d, *pred_g), kept as the loop goes, so that each candidate costs
+ * one quality() (one exp), not two. */
 static unsigned choose_examples(const sim_serve *s, const struct sim_model *m, unsigned cat,
                                 double d, const struct cand *c, unsigned nc, uint32_t *chosen,
-                                double *pred_g, double *true_g, uint32_t *tokens)
+                                double *pred_g, double *pred_q, double *true_g,
+                                uint32_t *tokens)
 {
     unsigned n = 0;
     *pred_g = *true_g = 0;
+    *pred_q = quality(m, cat, d, 0);
     *tokens = 0;
     for (unsigned i = 0; i < nc && n < s->cfg.k; i++) {
-        double before = quality(m, cat, d, *pred_g);
+        double before = *pred_q;
         double after = quality(m, cat, d, *pred_g + c[i].pred);
         double per_ktok = (after - before) * 1000.0 / (c[i].tokens ? c[i].tokens : 1);
         if (per_ktok < s->cfg.min_gain_per_ktok)
             break; /* candidates are sorted: later ones add less */
         chosen[n++] = c[i].id;
         *pred_g += c[i].pred;
+        *pred_q = after;
         *true_g += c[i].truth;
         *tokens += c[i].tokens;
     }
@@ -753,7 +810,7 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         pick = L;
         break;
     case SIM_ROUTE_ICCACHE: {
-        qsort(c, nc, sizeof *c, cmp_cand);
+        sort_cands(c, nc);
         double target = s->cfg.quality_target;
         if (target < 1)
             target -= s->cfg.slack * pressure(s, L);
@@ -763,11 +820,13 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         pick = L;
         for (unsigned m = 0; m < s->nm; m++) {
             uint32_t ex[MAX_K], tok;
-            double pg, tg;
+            double pg, pq, tg;
             const struct sim_model *mm = s->rt[m].m;
-            unsigned n = choose_examples(s, mm, j->cat, d, c, nc, ex, &pg, &tg, &tok);
+            if (target >= 1)
+                break; /* no model is predicted to meet it */
+            unsigned n = choose_examples(s, mm, j->cat, d, c, nc, ex, &pg, &pq, &tg, &tok);
             double cost = est_cost(mm, j->tokens_in + tok, j->tokens_out);
-            if (target >= 1 || quality(mm, j->cat, d, pg) < target || cost >= best_cost)
+            if (pq < target || cost >= best_cost)
                 continue;
             best_cost = cost;
             pick = m;
@@ -794,14 +853,9 @@ static int start_job(sim_serve *s, uint32_t id, double t)
     struct model_rt *rt = &s->rt[j->model];
     rt->in_system++;
     /* The least busy replica with a free batch slot, else the queue. */
-    struct replica *best = NULL;
-    for (unsigned i = 0; i < rt->m->replicas; i++) {
-        struct replica *r = &rt->rep[i];
-        if (r->n < rt->m->batch && (!best || r->n < best->n))
-            best = r;
-    }
-    if (best) {
-        rep_start(s, rt, best, id, t);
+    int best = occ_least(&rt->occ);
+    if (best >= 0) {
+        rep_start(s, rt, &rt->rep[best], id, t);
         return 0;
     }
     return queue_push(rt, id);
@@ -1005,7 +1059,7 @@ static int events_init(sim_serve *s)
             r->gid = s->nreps;
             s->reps[r->gid] = r;
             s->rep_model[r->gid] = m;
-            ev_put(s, s->nreps++, r->gid);
+            ev_put(s, s->nreps++, (struct hslot){INFINITY, r->gid});
         }
     return 0;
 }
@@ -1038,10 +1092,13 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
         rt->rep = calloc(rt->m->replicas, sizeof *rt->rep);
         if (!rt->rep)
             goto nomem;
+        if (occ_init(&rt->occ, rt->m->replicas, rt->m->batch))
+            goto nomem;
         for (unsigned i = 0; i < rt->m->replicas; i++) {
-            rt->rep[i].next = INFINITY;
-            rt->rep[i].active = malloc(rt->m->batch * sizeof *rt->rep[i].active);
-            if (!rt->rep[i].active)
+            rt->rep[i].idx = i;
+            rt->rep[i].next = rt->rep[i].vmin = INFINITY;
+            rt->rep[i].slot = malloc(rt->m->batch * sizeof *rt->rep[i].slot);
+            if (!rt->rep[i].slot)
                 goto nomem;
         }
     }
@@ -1108,9 +1165,10 @@ void sim_serve_free(sim_serve *s)
         return;
     for (unsigned m = 0; m < s->nm; m++) {
         for (unsigned i = 0; s->rt[m].rep && i < s->rt[m].m->replicas; i++)
-            free(s->rt[m].rep[i].active);
+            free(s->rt[m].rep[i].slot);
         free(s->rt[m].rep);
         free(s->rt[m].queue);
+        occ_free(&s->rt[m].occ);
     }
     free(s->embs);
     free(s->jobs);

@@ -144,4 +144,22 @@ uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const floa
 int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
                uint64_t *ids, float *sims, char *err, size_t errlen);
 
+/* The replicas of one model by occupancy (serve_occ.c): finds the least
+ * busy replica with a free batch slot without a scan. */
+struct occ {
+    uint64_t *row;       /* batch + 1 rows of nw words: bit i of row n is set
+                          * iff replica i runs n requests */
+    uint32_t *count;     /* replicas per row */
+    unsigned nw, lowest, batch; /* lowest: the lowest non-empty row */
+};
+
+/* All replicas idle (row 0).  Returns 0 or SIM_ENOMEM. */
+int occ_init(struct occ *o, unsigned replicas, unsigned batch);
+void occ_free(struct occ *o);
+/* Replica's occupancy changed from `from` to `to` (both <= batch). */
+void occ_move(struct occ *o, unsigned replica, unsigned from, unsigned to);
+/* The first replica (lowest number) among those of least occupancy, if
+ * that is below batch; else -1 (every replica is full). */
+int occ_least(const struct occ *o);
+
 #endif

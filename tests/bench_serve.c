@@ -25,6 +25,9 @@
  *   bench_serve                          every configuration
  *   bench_serve ivf 64 100000 [N [P]]    one: index, dimension, entries,
  *                                        timed requests, IVF nprobe
+ *   bench_serve none 64 100000 [N]       the simulation without the example
+ *                                        cache: threshold router, the same
+ *                                        requests (their embeddings unused)
  *   bench_serve recall 64 100000 [P]     recall only
  */
 #include <math.h>
@@ -176,7 +179,10 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
     free(emb);
 }
 
-static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t dim,
+/* The index kinds of enum sim_serve_index, and no example cache. */
+enum { KIND_NONE = 3 };
+
+static int run(const sim_modelpool *pool, int kind, uint32_t dim,
                uint64_t entries, uint64_t timed, unsigned nprobe)
 {
     struct workload w;
@@ -185,8 +191,10 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
     char err[SIM_ERRLEN];
     struct sim_serve_config c;
     sim_serve_config_init(&c, pool);
-    c.router = SIM_ROUTE_ICCACHE;
-    c.index = kind;
+    /* none: the event loop, routing and metrics alone (no search, no
+     * feedback or admission), to time them without the index. */
+    c.router = kind == KIND_NONE ? SIM_ROUTE_THRESHOLD : SIM_ROUTE_ICCACHE;
+    c.index = kind == KIND_NONE ? SIM_SERVE_IVF : (enum sim_serve_index)kind;
     c.min_sim = 0.5; /* the workload's paraphrases sit near 0.9 */
     c.arrival_rate = 200; /* well within 128 replicas' capacity */
     c.cache_bytes = budget(dim, entries);
@@ -231,7 +239,7 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
         cput += cpu() - b;
         i += n;
     }
-    static const char *const names[] = {"flat", "hnsw", "ivf"};
+    static const char *const names[] = {"flat", "hnsw", "ivf", "none"};
     char probe[16] = "";
     if (kind == SIM_SERVE_IVF)
         snprintf(probe, sizeof probe, " nprobe %u", c.nprobe);
@@ -249,7 +257,7 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_serve [ivf|flat|hnsw DIM ENTRIES [TIMED [NPROBE]]]\n"
+    fprintf(stderr, "usage: bench_serve [ivf|flat|hnsw|none DIM ENTRIES [TIMED [NPROBE]]]\n"
                     "       bench_serve recall DIM ENTRIES [NPROBE]\n");
     return 2;
 }
@@ -271,8 +279,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc > 1) {
-        static const char *const kinds[] = {"flat", "hnsw", "ivf"};
-        for (int i = 0; i < 3; i++)
+        static const char *const kinds[] = {"flat", "hnsw", "ivf", "none"};
+        for (int i = 0; i < 4; i++)
             if (!strcmp(argv[1], kinds[i]))
                 kind = i;
         if (kind < 0 || argc < 4 || argc > 6)
@@ -302,7 +310,7 @@ int main(int argc, char **argv)
            "entries\n");
     int rc = 0;
     if (kind >= 0)
-        rc = run(pool, (enum sim_serve_index)kind, dim, entries, timed, nprobe);
+        rc = run(pool, kind, dim, entries, timed, nprobe);
     else if (getenv("BENCH_SERVE_QUICK"))
         rc = run(pool, SIM_SERVE_IVF, 64, 2000, 20000, 0);
     else {

@@ -1,0 +1,168 @@
+/*
+ * check_serve_sim.c - the serving simulation's own structures: the
+ * replicas by occupancy (serve_occ.c) and the dispatch it drives.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "serve.h"
+#include "sim.h"
+#include "sim_serve.h"
+
+/* The naive rule occ_least replaces: the first replica of least
+ * occupancy, if below batch. */
+static int naive_least(const unsigned *n, unsigned replicas, unsigned batch)
+{
+    int best = -1;
+    for (unsigned i = 0; i < replicas; i++)
+        if (n[i] < batch && (best < 0 || n[i] < n[best]))
+            best = (int)i;
+    return best;
+}
+
+START_TEST(occ_hand_sequence)
+{
+    /* 3 replicas, batch 2.  Occupancies after each step, and the replica
+     * wanted (first of the least busy, -1 when all are full):
+     *   start (0,0,0) -> 0;  0 takes one (1,0,0) -> 1;  1 takes one
+     *   (1,1,0) -> 2;  2 takes one (1,1,1) -> 0 (tie: the first);  all take
+     *   a second (2,2,2) -> -1;  1 finishes both (2,0,2) -> 1;  2 finishes
+     *   one (2,0,1) -> 1;  1 takes two (2,2,1) -> 2. */
+    struct occ o;
+    ck_assert_int_eq(occ_init(&o, 3, 2), 0);
+    ck_assert_int_eq(occ_least(&o), 0);
+    occ_move(&o, 0, 0, 1);
+    ck_assert_int_eq(occ_least(&o), 1);
+    occ_move(&o, 1, 0, 1);
+    ck_assert_int_eq(occ_least(&o), 2);
+    occ_move(&o, 2, 0, 1);
+    ck_assert_int_eq(occ_least(&o), 0);
+    for (unsigned i = 0; i < 3; i++)
+        occ_move(&o, i, 1, 2);
+    ck_assert_int_eq(occ_least(&o), -1);
+    occ_move(&o, 1, 2, 0);
+    ck_assert_int_eq(occ_least(&o), 1);
+    occ_move(&o, 2, 2, 1);
+    ck_assert_int_eq(occ_least(&o), 1);
+    occ_move(&o, 1, 0, 2);
+    ck_assert_int_eq(occ_least(&o), 2);
+    occ_move(&o, 1, 2, 2); /* no change */
+    ck_assert_int_eq(occ_least(&o), 2);
+    occ_free(&o);
+}
+END_TEST
+
+START_TEST(occ_agrees_with_a_scan)
+{
+    /* 130 replicas (three words per row), batch 5: random moves of one
+     * replica by a random amount, and after each the naive scan's pick. */
+    enum { R = 130, B = 5 };
+    unsigned n[R] = {0};
+    struct occ o;
+    ck_assert_int_eq(occ_init(&o, R, B), 0);
+    struct sim_rng g;
+    sim_rng_seed(&g, 11);
+    for (int step = 0; step < 20000; step++) {
+        unsigned i = (unsigned)sim_rng_below(&g, R);
+        /* Fill up more often than drain, so that full rows occur. */
+        unsigned to = sim_rng_below(&g, 4) ? (n[i] < B ? n[i] + 1 : B)
+                                           : (unsigned)sim_rng_below(&g, B + 1);
+        occ_move(&o, i, n[i], to);
+        n[i] = to;
+        ck_assert_int_eq(occ_least(&o), naive_least(n, R, B));
+    }
+    occ_free(&o);
+}
+END_TEST
+
+START_TEST(occ_last_word_replicas)
+{
+    /* Replica 64 (the second word) is the only idle one: it is wanted; then
+     * it is busier than replica 3, which is. */
+    struct occ o;
+    ck_assert_int_eq(occ_init(&o, 65, 3), 0);
+    for (unsigned i = 0; i < 64; i++)
+        occ_move(&o, i, 0, 2);
+    ck_assert_int_eq(occ_least(&o), 64);
+    occ_move(&o, 3, 2, 1);
+    occ_move(&o, 64, 0, 2);
+    ck_assert_int_eq(occ_least(&o), 3);
+    occ_free(&o);
+}
+END_TEST
+
+/*=====   dispatch   =====*/
+
+static const char pool2x2[] =
+    "[model m]\nreplicas = 2\nbatch = 2\nprefill_ms_per_token = 0\n"
+    "decode_ms_per_token = 10\ntokens_per_s = 200\ncost_in_per_mtok = 1\n"
+    "cost_out_per_mtok = 1\nquality = 0.5\n";
+
+START_TEST(dispatch_to_the_least_busy_first)
+{
+    /* Two replicas, batch 2; decode 10 ms a token at batch 1 and
+     * alpha = 1 / (0.01 * 200) = 0.5, so two requests together each run at
+     * 1 / (1 + 0.5) = 2/3.  Three requests at t = 0 with 100, 200 and 300
+     * output tokens (1, 2 and 3 s alone): the first goes to replica 0, the
+     * second to replica 1 (idle), the third to replica 0 (both run one:
+     * the first).  Replica 0: the 100-token one ends at 1 / (2/3) = 1.5 s,
+     * the 300-token one has 2 s left alone: 3.5 s.  Replica 1: 2 s.  Mean
+     * e2e (1.5 + 2 + 3.5) / 3 = 7/3 s (the third on replica 1 would give
+     * (1 + 3 + 4) / 3 = 8/3) and the last ends at 3.5 s, so 3 / 3.5
+     * requests per second (the second on replica 0, the busier with a free
+     * slot, would end last at 3 s); TTFT 0 (no prefill, no queue). */
+    char path[] = "/tmp/check_serve_sim_XXXXXX", err[SIM_ERRLEN];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, pool2x2, strlen(pool2x2)), (ssize_t)strlen(pool2x2));
+    close(fd);
+    sim_modelpool *p = sim_modelpool_load(path, err, sizeof err);
+    unlink(path);
+    ck_assert_msg(p != NULL, "%s", err);
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, p);
+    c.router = SIM_ROUTE_LARGE;
+    sim_serve *s = sim_serve_create(&c, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    static const uint32_t out[3] = {100, 200, 300};
+    for (uint64_t i = 0; i < 3; i++) {
+        struct sim_req q = {.index = i, .present = SIM_F_TOKENS, .tokens_in = 1,
+                            .tokens_out = out[i]};
+        ck_assert_int_eq(sim_serve_arrive(s, &q, NULL, err, sizeof err), 0);
+    }
+    struct sim_serve_stats st;
+    sim_serve_finish(s, 1, &st);
+    ck_assert_uint_eq(st.completed, 3);
+    ck_assert_double_eq_tol(st.e2e_mean, 7.0 / 3, 1e-9);
+    ck_assert_double_eq_tol(st.throughput_rps, 3 / 3.5, 1e-9);
+    ck_assert_double_eq_tol(st.ttft_mean, 0, 1e-12);
+    sim_serve_free(s);
+    sim_modelpool_free(p);
+}
+END_TEST
+
+static Suite *serve_sim_suite(void)
+{
+    Suite *s = suite_create("serve_sim");
+    TCase *tc = tcase_create("Core");
+    tcase_add_test(tc, occ_hand_sequence);
+    tcase_add_test(tc, dispatch_to_the_least_busy_first);
+    suite_add_tcase(s, tc);
+    TCase *l = tcase_create("Limits");
+    tcase_add_test(l, occ_agrees_with_a_scan);
+    tcase_add_test(l, occ_last_word_replicas);
+    suite_add_tcase(s, l);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(serve_sim_suite());
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
