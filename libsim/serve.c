@@ -41,10 +41,6 @@
  * model (the ground truth); the router's own cut-off is cfg.min_sim. */
 #define TRUE_S0 0.5
 #define CANDIDATES 16
-#define HIST_PER_DECADE 200
-#define HIST_MIN_EXP (-6)
-#define HIST_DECADES 12
-#define HIST_BINS (HIST_PER_DECADE * HIST_DECADES)
 
 struct job {
     double arrive, ttft_at;
@@ -129,6 +125,7 @@ struct sim_serve_s {
     /* metrics */
     struct acc win, all;
     struct hist h_ttft, h_e2e;
+    struct hist_tab htab;
     double win_start, win_end;
     void (*on_window)(void *, const struct sim_serve_stats *);
     void *on_window_arg;
@@ -281,16 +278,9 @@ static double quality(const struct sim_model *m, unsigned cat, double d, double 
 
 /*=====   latency histogram   =====*/
 
-static void hist_add(struct hist *h, double x)
+static void hist_add(struct hist *h, const struct hist_tab *t, double x)
 {
-    int b;
-    if (x <= 0)
-        b = 0;
-    else {
-        double l = (log10(x) - HIST_MIN_EXP) * HIST_PER_DECADE;
-        b = l < 0 ? 0 : l >= HIST_BINS ? HIST_BINS + 1 : (int)l + 1;
-    }
-    h->bins[b]++;
+    h->bins[hist_bin(t, x)]++;
     h->n++;
 }
 
@@ -593,6 +583,10 @@ static void admit(sim_serve *s, struct job *j)
 static void feedback(sim_serve *s, const struct job *j)
 {
     for (unsigned i = 0; i < j->nex; i++) {
+        __builtin_prefetch(&s->x.e[j->ex[i]]); /* scattered: all at once */
+        __builtin_prefetch(&s->x.pos[j->ex[i]]);
+    }
+    for (unsigned i = 0; i < j->nex; i++) {
         struct exentry *e = &s->x.e[j->ex[i]];
         if (!e->live)
             continue; /* evicted meanwhile */
@@ -618,8 +612,8 @@ static void complete(sim_serve *s, uint32_t id, double t)
     }
     if (s->cfg.window_s > 0)
         acc_lat(&s->win, ttft, e2e); /* exact percentiles of windows only */
-    hist_add(&s->h_ttft, ttft);
-    hist_add(&s->h_e2e, e2e);
+    hist_add(&s->h_ttft, &s->htab, ttft);
+    hist_add(&s->h_e2e, &s->htab, e2e);
     if (s->have_cache) {
         feedback(s, j);
         if (j->cacheable)
@@ -772,6 +766,10 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         float minsim = (float)(sc ? s->cfg.semcache_threshold : s->cfg.min_sim);
         int n = excache_search_floor(&s->x, q->emb, sc ? 1 : CANDIDATES, minsim, &j->hint, ids,
                                      sims, err, sizeof err);
+        /* The entries are scattered over a large array: ask for all of
+         * them before the first is read. */
+        for (int i = 0; i < n; i++)
+            __builtin_prefetch(&s->x.e[ids[i]]);
         for (int i = 0; i < n; i++) {
             const struct exentry *e = &s->x.e[ids[i]];
             /* The truth is the model's (relevance from TRUE_S0); the router
@@ -1102,7 +1100,7 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
                 goto nomem;
         }
     }
-    if (events_init(s))
+    if (events_init(s) || hist_tab_init(&s->htab))
         goto nomem;
     sim_rng_seed(&s->arrivals, cfg->seed ^ 0x617272ULL);
     return s;
@@ -1181,6 +1179,7 @@ void sim_serve_free(sim_serve *s)
     free(s->win.e2e);
     free(s->all.ttft);
     free(s->all.e2e);
+    hist_tab_free(&s->htab);
     if (s->have_cache)
         excache_free(&s->x);
     free(s);

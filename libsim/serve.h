@@ -162,4 +162,26 @@ void occ_move(struct occ *o, unsigned replica, unsigned from, unsigned to);
  * that is below batch; else -1 (every replica is full). */
 int occ_least(const struct occ *o);
 
+/* Latency histograms (serve_hist.c): HIST_PER_DECADE bins per decade from
+ * 10^HIST_MIN_EXP s, bin 0 below, bin HIST_BINS + 1 above. */
+#define HIST_PER_DECADE 200
+#define HIST_MIN_EXP (-6)
+#define HIST_DECADES 12
+#define HIST_BINS (HIST_PER_DECADE * HIST_DECADES)
+
+/* Tables that find a bin without log10. */
+struct hist_tab {
+    double *lo, *hi;     /* by bin: x in [lo, hi) is surely in it */
+    uint16_t *guess;     /* by top bits of x: the bin of the slot's start */
+};
+
+/* Returns 0 or SIM_ENOMEM. */
+int hist_tab_init(struct hist_tab *t);
+void hist_tab_free(struct hist_tab *t);
+/* The bin of x: b - 1 <= (log10(x) + 6) * 200 < b, as computed in double
+ * (0 for x <= 0 or below 10^-6, HIST_BINS + 1 from 10^6 up). */
+unsigned hist_bin_exact(double x);
+/* hist_bin_exact(x), from the tables. */
+unsigned hist_bin(const struct hist_tab *t, double x);
+
 #endif

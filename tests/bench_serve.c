@@ -90,7 +90,7 @@ static void next_request(struct workload *w, uint64_t i, struct sim_req *q, cons
 
 /* The next requests of the workload, CHUNK at a time: what a trace reader
  * hands replay (records, and embeddings that are rows of a .npy file). */
-enum { CHUNK = 4096 };
+enum { CHUNK = 256 };
 struct chunk {
     struct sim_req q[CHUNK];
     const char *cat[CHUNK];

@@ -1,8 +1,10 @@
 /*
  * check_serve_sim.c - the serving simulation's own structures: the
- * replicas by occupancy (serve_occ.c) and the dispatch it drives.
+ * replicas by occupancy (serve_occ.c) and the dispatch it drives, and the
+ * latency histogram's bins without log10 (serve_hist.c).
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,16 +146,66 @@ START_TEST(dispatch_to_the_least_busy_first)
 }
 END_TEST
 
+/*=====   histogram bins   =====*/
+
+START_TEST(hist_bins_by_hand)
+{
+    /* l = (log10(x) + 6) * 200, bin = floor(l) + 1: x = 1 gives l = 1200,
+     * bin 1201; x = 10, l = 1400, bin 1401; x = 2, l = 1200 + 200 *
+     * 0.30103 = 1260.2, bin 1261; x = 0.5, l = 1139.8, bin 1140; x = 1e-3,
+     * l = 600, bin 601.  Below 1e-6 (and x <= 0) bin 0; from 1e6, 2401. */
+    struct hist_tab t;
+    ck_assert_int_eq(hist_tab_init(&t), 0);
+    static const double x[] = {1, 10, 2, 0.5, 1e-3, 0, -1, 1e-7, 5e-7, 2e6, 1e300, INFINITY};
+    static const unsigned want[] = {1201, 1401, 1261, 1140, 601, 0, 0, 0, 0, 2401, 2401,
+                                    2401};
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        ck_assert_uint_eq(hist_bin(&t, x[i]), want[i]);
+        ck_assert_uint_eq(hist_bin_exact(x[i]), want[i]);
+    }
+    hist_tab_free(&t);
+}
+END_TEST
+
+START_TEST(hist_bins_agree_with_log10)
+{
+    /* The tables against the definition: at every bin edge 10^(k/200 - 6)
+     * and 8 doubles either side (where rounding decides), at the slots'
+     * starts, and at a million log-uniform x over 10^-8 .. 10^8. */
+    struct hist_tab t;
+    ck_assert_int_eq(hist_tab_init(&t), 0);
+    for (int k = -20; k <= HIST_BINS + 20; k++) {
+        double x = pow(10, -6 + k / 200.0);
+        for (int u = 0; u < 8; u++)
+            x = nextafter(x, 0);
+        for (int u = 0; u < 17; u++, x = nextafter(x, INFINITY))
+            ck_assert_msg(hist_bin(&t, x) == hist_bin_exact(x), "x = %a: %u, exact %u", x,
+                          hist_bin(&t, x), hist_bin_exact(x));
+    }
+    for (double x = 0x1p-21; x < 0x1p21; x *= 1 + 1.0 / 128)
+        ck_assert_msg(hist_bin(&t, x) == hist_bin_exact(x), "x = %a", x);
+    struct sim_rng g;
+    sim_rng_seed(&g, 5);
+    for (int i = 0; i < 1000000; i++) {
+        double x = pow(10, -8 + 16 * sim_rng_unit(&g));
+        ck_assert_msg(hist_bin(&t, x) == hist_bin_exact(x), "x = %a", x);
+    }
+    hist_tab_free(&t);
+}
+END_TEST
+
 static Suite *serve_sim_suite(void)
 {
     Suite *s = suite_create("serve_sim");
     TCase *tc = tcase_create("Core");
     tcase_add_test(tc, occ_hand_sequence);
     tcase_add_test(tc, dispatch_to_the_least_busy_first);
+    tcase_add_test(tc, hist_bins_by_hand);
     suite_add_tcase(s, tc);
     TCase *l = tcase_create("Limits");
     tcase_add_test(l, occ_agrees_with_a_scan);
     tcase_add_test(l, occ_last_word_replicas);
+    tcase_add_test(l, hist_bins_agree_with_log10);
     suite_add_tcase(s, l);
     return s;
 }
