@@ -14,7 +14,7 @@
  * 1 / (1 + alpha (n - 1)); a request that started at V0 reaches its first
  * token at V0 + prefill and ends at V0 + prefill + decode.  Converting the
  * nearest milestone to real time gives the replica's next event; the
- * simulation takes the earliest over all replicas (a heap of replicas).
+ * simulation takes the earliest over all replicas (serve_events.c).
  * A replica keeps its requests' milestones in its batch slots, so that an
  * event reads one small array, not the jobs.  A completed request frees a
  * batch slot, which the model's FIFO queue fills at once; a new request
@@ -86,8 +86,6 @@ struct model_rt {
     struct occ occ;           /* the replicas by occupancy */
 };
 
-struct hslot { double next; uint32_t gid; };
-
 struct hist { uint64_t n; uint64_t bins[HIST_BINS + 2]; };
 
 struct acc {
@@ -110,13 +108,11 @@ struct sim_serve_s {
     uint64_t arrived, completed;
     double now, t_first, t_last_done;
     int started;
-    /* Replicas in a binary min-heap by (next, gid): the next event is at
-     * the root (a linear scan was most of the event loop's cost).  The
-     * keys are in the heap, not behind the replica pointers. */
+    /* The replicas' next events, earliest first (ties: the lower gid). */
     struct replica **reps;    /* by gid */
     unsigned *rep_model;      /* by gid */
-    struct hslot *heap;
-    uint32_t *hpos, nreps;    /* hpos[gid] = place in heap */
+    struct evq events;        /* keys by gid */
+    uint32_t nreps;
     struct excache x;
     int have_cache;
     uint32_t dim;
@@ -387,42 +383,6 @@ static double milestone(const struct job *j)
     return j->ttft_done ? j->v0 + j->work : j->v0 + j->prefill;
 }
 
-/*=====   event heap   =====*/
-
-static int ev_before(const struct hslot *a, const struct hslot *b)
-{
-    return a->next < b->next || (a->next == b->next && a->gid < b->gid);
-}
-
-static void ev_put(sim_serve *s, uint32_t at, struct hslot h)
-{
-    s->heap[at] = h;
-    s->hpos[h.gid] = at;
-}
-
-/* Moves replica gid to its place in the heap for its next time. */
-static void ev_fix(sim_serve *s, uint32_t gid, double next)
-{
-    struct hslot h = {next, gid};
-    uint32_t at = s->hpos[gid];
-    while (at > 0 && ev_before(&h, &s->heap[(at - 1) / 2])) {
-        ev_put(s, at, s->heap[(at - 1) / 2]);
-        at = (at - 1) / 2;
-    }
-    for (;;) {
-        uint32_t c = 2 * at + 1;
-        if (c >= s->nreps)
-            break;
-        if (c + 1 < s->nreps && ev_before(&s->heap[c + 1], &s->heap[c]))
-            c++;
-        if (!ev_before(&s->heap[c], &h))
-            break;
-        ev_put(s, at, s->heap[c]);
-        at = c;
-    }
-    ev_put(s, at, h);
-}
-
 /* Sets replica r's next event time from its least milestone. */
 static void rep_next(const struct model_rt *rt, struct replica *r)
 {
@@ -434,11 +394,11 @@ static void rep_next(const struct model_rt *rt, struct replica *r)
     r->next = r->t_last + (dv > 0 ? dv / speed(rt, r->n) : 0);
 }
 
-/* Sets replica r's next event time (and its place in the heap). */
+/* Sets replica r's next event time (and its place in the event queue). */
 static void rep_schedule(sim_serve *s, const struct model_rt *rt, struct replica *r)
 {
     rep_next(rt, r);
-    ev_fix(s, r->gid, r->next);
+    evq_set(&s->events, r->gid, r->next);
 }
 
 /* Puts job id in the next slot of replica r, whose clock is now. */
@@ -671,8 +631,10 @@ static void rep_event(sim_serve *s, unsigned mi, struct replica *r)
  * earliest first (ties: the lower gid). */
 static void advance(sim_serve *s, double t)
 {
-    while (s->nreps && s->heap[0].next < t) {
-        uint32_t g = s->heap[0].gid;
+    for (;;) {
+        uint32_t g = evq_min(&s->events);
+        if (!(s->events.key[g] < t))
+            break;
         rep_event(s, s->rep_model[g], s->reps[g]);
     }
 }
@@ -1039,7 +1001,7 @@ static void replay_examples(sim_serve *s)
 
 /*=====   lifecycle   =====*/
 
-/* Every replica in the event heap (all idle: next = INFINITY). */
+/* Every replica in the event queue (all idle: next = INFINITY). */
 static int events_init(sim_serve *s)
 {
     uint32_t n = 0;
@@ -1047,9 +1009,7 @@ static int events_init(sim_serve *s)
         n += s->rt[m].m->replicas;
     s->reps = malloc(n * sizeof *s->reps);
     s->rep_model = malloc(n * sizeof *s->rep_model);
-    s->heap = malloc(n * sizeof *s->heap);
-    s->hpos = malloc(n * sizeof *s->hpos);
-    if (!s->reps || !s->rep_model || !s->heap || !s->hpos)
+    if (!s->reps || !s->rep_model || evq_init(&s->events, n))
         return SIM_ENOMEM;
     for (unsigned m = 0; m < s->nm; m++)
         for (unsigned i = 0; i < s->rt[m].m->replicas; i++) {
@@ -1057,7 +1017,7 @@ static int events_init(sim_serve *s)
             r->gid = s->nreps;
             s->reps[r->gid] = r;
             s->rep_model[r->gid] = m;
-            ev_put(s, s->nreps++, (struct hslot){INFINITY, r->gid});
+            s->nreps++;
         }
     return 0;
 }
@@ -1173,8 +1133,7 @@ void sim_serve_free(sim_serve *s)
     free(s->free_jobs);
     free(s->reps);
     free(s->rep_model);
-    free(s->heap);
-    free(s->hpos);
+    evq_free(&s->events);
     free(s->win.ttft);
     free(s->win.e2e);
     free(s->all.ttft);

@@ -162,6 +162,22 @@ void occ_move(struct occ *o, unsigned replica, unsigned from, unsigned to);
  * that is below batch; else -1 (every replica is full). */
 int occ_least(const struct occ *o);
 
+/* The earliest of n keys, ties to the lower number (serve_events.c): the
+ * replicas' next events. */
+struct evq {
+    double *key;         /* p: by number; INFINITY beyond n */
+    uint32_t *w;         /* 2p: w[1] the winner; leaves at p + number */
+    uint32_t n, p;       /* p: the power of two >= n */
+};
+
+/* n keys, all INFINITY.  Returns 0 or SIM_ENOMEM. */
+int evq_init(struct evq *q, uint32_t n);
+void evq_free(struct evq *q);
+/* Sets key g (< n). */
+void evq_set(struct evq *q, uint32_t g, double key);
+/* The number of the least key (the lowest such number). */
+static inline uint32_t evq_min(const struct evq *q) { return q->w[1]; }
+
 /* Latency histograms (serve_hist.c): HIST_PER_DECADE bins per decade from
  * 10^HIST_MIN_EXP s, bin 0 below, bin HIST_BINS + 1 above. */
 #define HIST_PER_DECADE 200

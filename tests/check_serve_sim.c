@@ -1,7 +1,8 @@
 /*
  * check_serve_sim.c - the serving simulation's own structures: the
- * replicas by occupancy (serve_occ.c) and the dispatch it drives, and the
- * latency histogram's bins without log10 (serve_hist.c).
+ * replicas by occupancy (serve_occ.c) and the dispatch it drives, the
+ * event queue (serve_events.c) and the latency histogram's bins without
+ * log10 (serve_hist.c).
  */
 #include <check.h>
 #include <math.h>
@@ -146,6 +147,63 @@ START_TEST(dispatch_to_the_least_busy_first)
 }
 END_TEST
 
+/*=====   event queue   =====*/
+
+START_TEST(evq_hand_sequence)
+{
+    /* 5 keys (p = 8, three padding leaves), all INFINITY: the least is 0
+     * (ties to the lower number).  Then key 3 = 2.0 -> 3; key 1 = 1.0 -> 1;
+     * key 4 = 1.0 -> 1 (tie: the lower); key 1 = 5.0 -> 4; key 4 = INFINITY
+     * -> 3; key 3 = INFINITY -> 1 (5.0); key 1 = INFINITY -> 0 again. */
+    struct evq q;
+    ck_assert_int_eq(evq_init(&q, 5), 0);
+    ck_assert_uint_eq(q.p, 8);
+    ck_assert_uint_eq(evq_min(&q), 0);
+    static const struct { uint32_t g; double key; uint32_t want; } steps[] = {
+        {3, 2.0, 3}, {1, 1.0, 1}, {4, 1.0, 1}, {1, 5.0, 4}, {4, INFINITY, 3},
+        {3, INFINITY, 1}, {1, INFINITY, 0},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        evq_set(&q, steps[i].g, steps[i].key);
+        ck_assert_msg(evq_min(&q) == steps[i].want, "step %zu: %u", i, evq_min(&q));
+    }
+    evq_free(&q);
+    /* One key: no internal nodes; the root is the leaf. */
+    ck_assert_int_eq(evq_init(&q, 1), 0);
+    evq_set(&q, 0, 3.5);
+    ck_assert_uint_eq(evq_min(&q), 0);
+    ck_assert(q.key[evq_min(&q)] == 3.5);
+    evq_free(&q);
+}
+END_TEST
+
+START_TEST(evq_agrees_with_a_scan)
+{
+    /* 37 keys from a small set of values (many ties, and INFINITY): after
+     * each change the least (key, number) by a scan. */
+    enum { N = 37 };
+    static const double vals[] = {0, 0.5, 1, 1, 2, INFINITY};
+    double k[N];
+    struct evq q;
+    ck_assert_int_eq(evq_init(&q, N), 0);
+    for (int i = 0; i < N; i++)
+        k[i] = INFINITY;
+    struct sim_rng g;
+    sim_rng_seed(&g, 3);
+    for (int step = 0; step < 20000; step++) {
+        uint32_t i = (uint32_t)sim_rng_below(&g, N);
+        k[i] = vals[sim_rng_below(&g, sizeof vals / sizeof vals[0])];
+        evq_set(&q, i, k[i]);
+        uint32_t best = 0;
+        for (uint32_t j = 1; j < N; j++)
+            if (k[j] < k[best])
+                best = j;
+        ck_assert_uint_eq(evq_min(&q), best);
+    }
+    evq_free(&q);
+}
+END_TEST
+
 /*=====   histogram bins   =====*/
 
 START_TEST(hist_bins_by_hand)
@@ -201,11 +259,13 @@ static Suite *serve_sim_suite(void)
     tcase_add_test(tc, occ_hand_sequence);
     tcase_add_test(tc, dispatch_to_the_least_busy_first);
     tcase_add_test(tc, hist_bins_by_hand);
+    tcase_add_test(tc, evq_hand_sequence);
     suite_add_tcase(s, tc);
     TCase *l = tcase_create("Limits");
     tcase_add_test(l, occ_agrees_with_a_scan);
     tcase_add_test(l, occ_last_word_replicas);
     tcase_add_test(l, hist_bins_agree_with_log10);
+    tcase_add_test(l, evq_agrees_with_a_scan);
     suite_add_tcase(s, l);
     return s;
 }
