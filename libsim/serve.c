@@ -68,6 +68,7 @@ struct slot {
 struct replica {
     struct slot *slot;        /* batch slots, n used */
     double vmin;              /* least of ms[0..n); INFINITY if idle */
+    uint32_t vmin_id;         /* a job with that milestone (for prefetching) */
     uint32_t gid;             /* number over all models (model-major) */
     uint32_t idx;             /* number in its model */
     unsigned n;
@@ -407,8 +408,10 @@ static void rep_add(sim_serve *s, struct replica *r, uint32_t id)
     struct job *j = &s->jobs[id];
     j->v0 = r->v;
     double ms = milestone(j);
-    if (ms < r->vmin)
+    if (ms < r->vmin) {
         r->vmin = ms;
+        r->vmin_id = id;
+    }
     r->slot[r->n++] = (struct slot){ms, j->v0 + j->work, id, !j->ttft_done};
 }
 
@@ -598,6 +601,7 @@ static void rep_event(sim_serve *s, unsigned mi, struct replica *r)
      * decode is also done completes at once).  The same pass finds the
      * least milestone of the requests that stay. */
     double vmin = INFINITY;
+    uint32_t vmin_id = 0;
     for (unsigned i = 0; i < r->n;) {
         struct slot *sl = &r->slot[i];
         if (sl->ms <= due) {
@@ -616,15 +620,33 @@ static void rep_event(sim_serve *s, unsigned mi, struct replica *r)
                 continue;
             }
         }
-        if (sl->ms < vmin)
+        if (sl->ms < vmin) {
             vmin = sl->ms;
+            vmin_id = sl->id;
+        }
         i++;
     }
     r->vmin = vmin;
+    r->vmin_id = vmin_id;
     while (r->n < rt->m->batch && rt->qlen)
         rep_add(s, r, queue_pop(rt));
     occ_move(&rt->occ, r->idx, n0, r->n);
     rep_schedule(s, rt, r);
+}
+
+/* Asks for what the next event will read: its replica's slots and the job
+ * at its least milestone (the event is due then: its first token or its
+ * end).  Between events an arrival's routing runs, time for the loads. */
+static void prefetch_next(const sim_serve *s)
+{
+    const struct replica *r = s->reps[evq_min(&s->events)];
+    if (!r->n)
+        return;
+    const char *j = (const char *)&s->jobs[r->vmin_id];
+    __builtin_prefetch(r->slot);
+    __builtin_prefetch((const char *)r->slot + 64);
+    for (size_t b = 0; b < sizeof(struct job); b += 64)
+        __builtin_prefetch(j + b);
 }
 
 /* Runs every event strictly before time t (all of them if t is infinite),
@@ -637,6 +659,7 @@ static void advance(sim_serve *s, double t)
             break;
         rep_event(s, s->rep_model[g], s->reps[g]);
     }
+    prefetch_next(s);
 }
 
 /*=====   routing   =====*/
