@@ -15,8 +15,11 @@
  * token at V0 + prefill and ends at V0 + prefill + decode.  Converting the
  * nearest milestone to real time gives the replica's next event; the
  * simulation takes the earliest over all replicas (serve_events.c).
- * A replica keeps its requests' milestones in its batch slots, so that an
- * event reads one small array, not the jobs.  A completed request frees a
+ * A replica keeps its requests' milestones in its batch slots and a heap
+ * of the slots by milestone, so that an event reads neither the jobs nor
+ * every slot (batches of hundreds cost O(log batch) per event, not
+ * O(batch)); due slots are handled in slot order, as a scan would, so that
+ * simultaneous completions keep their order.  A completed request frees a
  * batch slot, which the model's FIFO queue fills at once; a new request
  * goes to the least busy replica with a free slot (serve_occ.c).
  *
@@ -62,13 +65,17 @@ struct slot {
     double ms;                /* the job's next milestone (milestone()) */
     double end;               /* its end of decode (v0 + work) */
     uint32_t id;              /* the job */
+    uint32_t hp;              /* its place in the replica's heap */
     uint8_t pre;              /* 1 while in prefill (!ttft_done) */
 };
 
 struct replica {
-    struct slot *slot;        /* batch slots, n used */
-    double vmin;              /* least of ms[0..n); INFINITY if idle */
-    uint32_t vmin_id;         /* a job with that milestone (for prefetching) */
+    /* The running requests in batch slots 0..n-1, in the order an event
+     * handles them (a completed one's slot takes the last slot's request,
+     * handled next), and a binary min-heap of the slots by milestone, so
+     * that an event finds the due ones and the next without a scan. */
+    struct slot *slot;
+    uint32_t *heap;           /* slot numbers; heap[0] has the least ms */
     uint32_t gid;             /* number over all models (model-major) */
     uint32_t idx;             /* number in its model */
     unsigned n;
@@ -114,6 +121,7 @@ struct sim_serve_s {
     unsigned *rep_model;      /* by gid */
     struct evq events;        /* keys by gid */
     uint32_t nreps;
+    uint32_t *due, *due_stack; /* rep_event's scratch: the largest batch */
     struct excache x;
     int have_cache;
     uint32_t dim;
@@ -384,6 +392,79 @@ static double milestone(const struct job *j)
     return j->ttft_done ? j->v0 + j->work : j->v0 + j->prefill;
 }
 
+/*=====   a replica's milestones   =====*/
+
+static void mh_put(struct replica *r, uint32_t at, uint32_t slot)
+{
+    r->heap[at] = slot;
+    r->slot[slot].hp = at;
+}
+
+static void mh_up(struct replica *r, uint32_t at)
+{
+    uint32_t x = r->heap[at];
+    double k = r->slot[x].ms;
+    while (at > 0 && k < r->slot[r->heap[(at - 1) / 2]].ms) {
+        mh_put(r, at, r->heap[(at - 1) / 2]);
+        at = (at - 1) / 2;
+    }
+    mh_put(r, at, x);
+}
+
+static void mh_down(struct replica *r, uint32_t at)
+{
+    uint32_t x = r->heap[at];
+    double k = r->slot[x].ms;
+    for (;;) {
+        uint32_t c = 2 * at + 1;
+        if (c >= r->n)
+            break;
+        if (c + 1 < r->n && r->slot[r->heap[c + 1]].ms < r->slot[r->heap[c]].ms)
+            c++;
+        if (!(r->slot[r->heap[c]].ms < k))
+            break;
+        mh_put(r, at, r->heap[c]);
+        at = c;
+    }
+    mh_put(r, at, x);
+}
+
+/* Removes the request in slot i: the last slot's request moves into it. */
+static void slot_remove(struct replica *r, uint32_t i)
+{
+    uint32_t at = r->slot[i].hp, last = --r->n;
+    if (at < last) { /* the heap's last node fills the hole */
+        mh_put(r, at, r->heap[last]);
+        if (at > 0 && r->slot[r->heap[at]].ms < r->slot[r->heap[(at - 1) / 2]].ms)
+            mh_up(r, at);
+        else
+            mh_down(r, at);
+    }
+    if (i != last) {
+        r->slot[i] = r->slot[last];
+        r->heap[r->slot[i].hp] = i;
+    }
+}
+
+/* The slots due (ms <= due) into d, ascending; returns how many. */
+static uint32_t slots_due(const struct replica *r, double due, uint32_t *d, uint32_t *stack)
+{
+    uint32_t m = 0, top = 0;
+    if (r->n && r->slot[r->heap[0]].ms <= due)
+        stack[top++] = 0;
+    while (top) {
+        uint32_t at = stack[--top];
+        uint32_t x = r->heap[at], k = m++;
+        for (; k > 0 && d[k - 1] > x; k--)
+            d[k] = d[k - 1];
+        d[k] = x;
+        for (uint32_t c = 2 * at + 1; c <= 2 * at + 2 && c < r->n; c++)
+            if (r->slot[r->heap[c]].ms <= due)
+                stack[top++] = c;
+    }
+    return m;
+}
+
 /* Sets replica r's next event time from its least milestone. */
 static void rep_next(const struct model_rt *rt, struct replica *r)
 {
@@ -391,7 +472,7 @@ static void rep_next(const struct model_rt *rt, struct replica *r)
         r->next = INFINITY;
         return;
     }
-    double dv = r->vmin - r->v;
+    double dv = r->slot[r->heap[0]].ms - r->v;
     r->next = r->t_last + (dv > 0 ? dv / speed(rt, r->n) : 0);
 }
 
@@ -407,12 +488,10 @@ static void rep_add(sim_serve *s, struct replica *r, uint32_t id)
 {
     struct job *j = &s->jobs[id];
     j->v0 = r->v;
-    double ms = milestone(j);
-    if (ms < r->vmin) {
-        r->vmin = ms;
-        r->vmin_id = id;
-    }
-    r->slot[r->n++] = (struct slot){ms, j->v0 + j->work, id, !j->ttft_done};
+    uint32_t i = r->n++;
+    r->slot[i] = (struct slot){milestone(j), j->v0 + j->work, id, i, !j->ttft_done};
+    r->heap[i] = i;
+    mh_up(r, i);
 }
 
 static void rep_start(sim_serve *s, struct model_rt *rt, struct replica *r, uint32_t id,
@@ -598,36 +677,34 @@ static void rep_event(sim_serve *s, unsigned mi, struct replica *r)
     unsigned n0 = r->n;
     const double eps = 1e-9, due = r->v + eps;
     /* Milestones reached: first tokens, then completions (a request whose
-     * decode is also done completes at once).  The same pass finds the
-     * least milestone of the requests that stay. */
-    double vmin = INFINITY;
-    uint32_t vmin_id = 0;
-    for (unsigned i = 0; i < r->n;) {
+     * decode is also done completes at once), slot by slot upwards; a
+     * completed request's slot takes the last slot's request, which is
+     * handled there next if it is due too. */
+    uint32_t *d = s->due, m = slots_due(r, due, d, s->due_stack);
+    for (uint32_t k = 0; k < m;) {
+        uint32_t i = d[k];
         struct slot *sl = &r->slot[i];
-        if (sl->ms <= due) {
-            if (sl->pre) {
-                struct job *j = &s->jobs[sl->id];
-                j->ttft_done = 1;
-                j->ttft_at = t;
-                sl->pre = 0;
-                sl->ms = sl->end; /* milestone(j) now */
-            }
-            if (sl->ms <= due) {
-                uint32_t id = sl->id;
-                *sl = r->slot[--r->n]; /* the last slot, examined next */
-                rt->in_system--;
-                complete(s, id, t);
+        if (sl->pre) {
+            struct job *j = &s->jobs[sl->id];
+            j->ttft_done = 1;
+            j->ttft_at = t;
+            sl->pre = 0;
+            sl->ms = sl->end; /* milestone(j) now */
+            mh_down(r, sl->hp);
+            if (sl->ms > due) {
+                k++;
                 continue;
             }
         }
-        if (sl->ms < vmin) {
-            vmin = sl->ms;
-            vmin_id = sl->id;
-        }
-        i++;
+        uint32_t id = sl->id, last = r->n - 1;
+        slot_remove(r, i);
+        rt->in_system--;
+        complete(s, id, t);
+        if (i != last && d[m - 1] == last)
+            m--; /* the last slot's request, due, is now in slot i */
+        else
+            k++;
     }
-    r->vmin = vmin;
-    r->vmin_id = vmin_id;
     while (r->n < rt->m->batch && rt->qlen)
         rep_add(s, r, queue_pop(rt));
     occ_move(&rt->occ, r->idx, n0, r->n);
@@ -642,7 +719,7 @@ static void prefetch_next(const sim_serve *s)
     const struct replica *r = s->reps[evq_min(&s->events)];
     if (!r->n)
         return;
-    const char *j = (const char *)&s->jobs[r->vmin_id];
+    const char *j = (const char *)&s->jobs[r->slot[r->heap[0]].id];
     __builtin_prefetch(r->slot);
     __builtin_prefetch((const char *)r->slot + 64);
     for (size_t b = 0; b < sizeof(struct job); b += 64)
@@ -1066,6 +1143,7 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
     s->nm = sim_modelpool_count(cfg->pool);
     s->large = sim_modelpool_largest(cfg->pool);
     s->small = 0;
+    unsigned maxbatch = 1;
     for (unsigned m = 0; m < s->nm; m++) {
         struct model_rt *rt = &s->rt[m];
         rt->m = sim_modelpool_model(cfg->pool, m);
@@ -1077,12 +1155,19 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
             goto nomem;
         for (unsigned i = 0; i < rt->m->replicas; i++) {
             rt->rep[i].idx = i;
-            rt->rep[i].next = rt->rep[i].vmin = INFINITY;
+            rt->rep[i].next = INFINITY;
             rt->rep[i].slot = malloc(rt->m->batch * sizeof *rt->rep[i].slot);
-            if (!rt->rep[i].slot)
+            rt->rep[i].heap = malloc(rt->m->batch * sizeof *rt->rep[i].heap);
+            if (!rt->rep[i].slot || !rt->rep[i].heap)
                 goto nomem;
         }
+        if (rt->m->batch > maxbatch)
+            maxbatch = rt->m->batch;
     }
+    s->due = malloc(maxbatch * sizeof *s->due);
+    s->due_stack = malloc(maxbatch * sizeof *s->due_stack);
+    if (!s->due || !s->due_stack)
+        goto nomem;
     if (events_init(s) || hist_tab_init(&s->htab))
         goto nomem;
     sim_rng_seed(&s->arrivals, cfg->seed ^ 0x617272ULL);
@@ -1145,8 +1230,10 @@ void sim_serve_free(sim_serve *s)
     if (!s)
         return;
     for (unsigned m = 0; m < s->nm; m++) {
-        for (unsigned i = 0; s->rt[m].rep && i < s->rt[m].m->replicas; i++)
+        for (unsigned i = 0; s->rt[m].rep && i < s->rt[m].m->replicas; i++) {
             free(s->rt[m].rep[i].slot);
+            free(s->rt[m].rep[i].heap);
+        }
         free(s->rt[m].rep);
         free(s->rt[m].queue);
         occ_free(&s->rt[m].occ);
@@ -1157,6 +1244,8 @@ void sim_serve_free(sim_serve *s)
     free(s->reps);
     free(s->rep_model);
     evq_free(&s->events);
+    free(s->due);
+    free(s->due_stack);
     free(s->win.ttft);
     free(s->win.e2e);
     free(s->all.ttft);

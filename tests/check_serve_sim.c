@@ -104,6 +104,59 @@ static const char pool2x2[] =
     "decode_ms_per_token = 10\ntokens_per_s = 200\ncost_in_per_mtok = 1\n"
     "cost_out_per_mtok = 1\nquality = 0.5\n";
 
+static const char pool1x4[] =
+    "[model m]\nreplicas = 1\nbatch = 4\nprefill_ms_per_token = 0\n"
+    "decode_ms_per_token = 10\ntokens_per_s = 200\ncost_in_per_mtok = 1\n"
+    "cost_out_per_mtok = 1\nquality = 0.5\n";
+
+/* Serves requests with these output tokens, all at t = 0, on the pool in
+ * text (always-large), drained. */
+static struct sim_serve_stats serve_at_zero(const char *text, const uint32_t *out, unsigned n)
+{
+    char path[] = "/tmp/check_serve_sim_XXXXXX", err[SIM_ERRLEN];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    sim_modelpool *p = sim_modelpool_load(path, err, sizeof err);
+    unlink(path);
+    ck_assert_msg(p != NULL, "%s", err);
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, p);
+    c.router = SIM_ROUTE_LARGE;
+    sim_serve *s = sim_serve_create(&c, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    for (unsigned i = 0; i < n; i++) {
+        struct sim_req q = {.index = i, .present = SIM_F_TOKENS, .tokens_in = 1,
+                            .tokens_out = out[i]};
+        ck_assert_int_eq(sim_serve_arrive(s, &q, NULL, err, sizeof err), 0);
+    }
+    struct sim_serve_stats st;
+    sim_serve_finish(s, 1, &st);
+    ck_assert_uint_eq(st.completed, n);
+    sim_serve_free(s);
+    sim_modelpool_free(p);
+    return st;
+}
+
+START_TEST(simultaneous_milestones_by_hand)
+{
+    /* One replica, batch 4, alpha 0.5: speed(n) = 1 / (1 + 0.5 (n - 1)),
+     * 0.4 at 4, 0.5 at 3.  Requests of 100, 100, 200, 200 and 100 tokens
+     * (1, 1, 2, 2, 1 s alone) at t = 0; no prefill, so the first four
+     * reach their first token together at t = 0 and the fifth waits.  The
+     * two short ones end together at virtual 1, t = 1 / 0.4 = 2.5; the
+     * fifth starts then (first token at 2.5), and the three left each need
+     * 1 more at 0.5: all end together at t = 4.5.  e2e: 2.5, 2.5, 4.5,
+     * 4.5, 4.5: mean 3.7; TTFT mean 2.5 / 5 = 0.5; 5 / 4.5 per second. */
+    static const uint32_t out[5] = {100, 100, 200, 200, 100};
+    struct sim_serve_stats st = serve_at_zero(pool1x4, out, 5);
+    ck_assert_double_eq_tol(st.e2e_mean, 3.7, 1e-9);
+    ck_assert_double_eq_tol(st.ttft_mean, 0.5, 1e-9);
+    ck_assert_double_eq_tol(st.throughput_rps, 5 / 4.5, 1e-9);
+}
+END_TEST
+
 START_TEST(dispatch_to_the_least_busy_first)
 {
     /* Two replicas, batch 2; decode 10 ms a token at batch 1 and
@@ -117,33 +170,11 @@ START_TEST(dispatch_to_the_least_busy_first)
      * (1 + 3 + 4) / 3 = 8/3) and the last ends at 3.5 s, so 3 / 3.5
      * requests per second (the second on replica 0, the busier with a free
      * slot, would end last at 3 s); TTFT 0 (no prefill, no queue). */
-    char path[] = "/tmp/check_serve_sim_XXXXXX", err[SIM_ERRLEN];
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, pool2x2, strlen(pool2x2)), (ssize_t)strlen(pool2x2));
-    close(fd);
-    sim_modelpool *p = sim_modelpool_load(path, err, sizeof err);
-    unlink(path);
-    ck_assert_msg(p != NULL, "%s", err);
-    struct sim_serve_config c;
-    sim_serve_config_init(&c, p);
-    c.router = SIM_ROUTE_LARGE;
-    sim_serve *s = sim_serve_create(&c, err, sizeof err);
-    ck_assert_msg(s != NULL, "%s", err);
     static const uint32_t out[3] = {100, 200, 300};
-    for (uint64_t i = 0; i < 3; i++) {
-        struct sim_req q = {.index = i, .present = SIM_F_TOKENS, .tokens_in = 1,
-                            .tokens_out = out[i]};
-        ck_assert_int_eq(sim_serve_arrive(s, &q, NULL, err, sizeof err), 0);
-    }
-    struct sim_serve_stats st;
-    sim_serve_finish(s, 1, &st);
-    ck_assert_uint_eq(st.completed, 3);
+    struct sim_serve_stats st = serve_at_zero(pool2x2, out, 3);
     ck_assert_double_eq_tol(st.e2e_mean, 7.0 / 3, 1e-9);
     ck_assert_double_eq_tol(st.throughput_rps, 3 / 3.5, 1e-9);
     ck_assert_double_eq_tol(st.ttft_mean, 0, 1e-12);
-    sim_serve_free(s);
-    sim_modelpool_free(p);
 }
 END_TEST
 
@@ -258,6 +289,7 @@ static Suite *serve_sim_suite(void)
     TCase *tc = tcase_create("Core");
     tcase_add_test(tc, occ_hand_sequence);
     tcase_add_test(tc, dispatch_to_the_least_busy_first);
+    tcase_add_test(tc, simultaneous_milestones_by_hand);
     tcase_add_test(tc, hist_bins_by_hand);
     tcase_add_test(tc, evq_hand_sequence);
     suite_add_tcase(s, tc);
