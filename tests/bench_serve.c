@@ -318,6 +318,7 @@ int main(int argc, char **argv)
     else if (getenv("BENCH_SERVE_QUICK"))
         rc = run(pool, SIM_SERVE_IVF, 64, 2000, 20000, 0);
     else {
+        rc |= run(pool, KIND_NONE, 64, 10000, 1000000, 0); /* without the cache */
         rc |= run(pool, SIM_SERVE_IVF, 64, 10000, 500000, 0);
         rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 0);
         rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 2);
