@@ -67,11 +67,10 @@ struct workload {
     uint32_t dim, intents;
     float *centroids;
     struct sim_rng g;
+    float *emb;
 };
 
-/* Request i into *q, its embedding into emb (dim floats). */
-static void next_request(struct workload *w, uint64_t i, struct sim_req *q, const char **cat,
-                         float *emb)
+static void next_request(struct workload *w, uint64_t i, struct sim_req *q, const char **cat)
 {
     static const char *cats[] = {"math", "knowledge", "chat"};
     /* Popularity ~ u^3 over intents: a few hot intents, a long tail. */
@@ -83,8 +82,8 @@ static void next_request(struct workload *w, uint64_t i, struct sim_req *q, cons
     q->tokens_in = 200 + (uint32_t)sim_rng_below(&w->g, 400);
     q->tokens_out = 100 + (uint32_t)sim_rng_below(&w->g, 300);
     for (uint32_t d = 0; d < w->dim; d++)
-        emb[d] = w->centroids[c * w->dim + d] + 0.2f * (float)(sim_rng_unit(&w->g) - 0.5);
-    q->emb = emb;
+        w->emb[d] = w->centroids[c * w->dim + d] + 0.2f * (float)(sim_rng_unit(&w->g) - 0.5);
+    q->emb = w->emb;
     q->dim = w->dim;
     *cat = cats[c % 3];
 }
@@ -100,8 +99,12 @@ struct chunk {
 
 static void chunk_fill(struct workload *w, struct chunk *ch, uint64_t first, unsigned n)
 {
-    for (unsigned k = 0; k < n; k++)
-        next_request(w, first + k, &ch->q[k], &ch->cat[k], ch->emb + (size_t)k * w->dim);
+    for (unsigned k = 0; k < n; k++) {
+        float *row = ch->emb + (size_t)k * w->dim;
+        next_request(w, first + k, &ch->q[k], &ch->cat[k]);
+        memcpy(row, w->emb, w->dim * sizeof *row);
+        ch->q[k].emb = row;
+    }
 }
 
 static void workload_init(struct workload *w, uint32_t dim, uint64_t entries)
@@ -109,6 +112,7 @@ static void workload_init(struct workload *w, uint32_t dim, uint64_t entries)
     w->dim = dim;
     w->intents = (uint32_t)(entries * 2);
     w->centroids = malloc((size_t)w->intents * dim * sizeof(float));
+    w->emb = malloc(dim * sizeof(float));
     sim_rng_seed(&w->g, 7);
     for (size_t i = 0; i < (size_t)w->intents * dim; i++)
         w->centroids[i] = (float)(sim_rng_unit(&w->g) - 0.5);
@@ -140,10 +144,9 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
     ivf.nprobe = nprobe;
     struct sim_req q;
     const char *cat;
-    float *emb = malloc(dim * sizeof *emb);
     uint64_t i = 0;
     for (; i < entries * 3 / 2; i++) {
-        next_request(&w, i, &q, &cat, emb);
+        next_request(&w, i, &q, &cat);
         struct exentry e = {.utility = 0.5f, .tokens = q.tokens_in + q.tokens_out};
         e.bytes = e.tokens * 4 + dim * 4;
         excache_insert(&ivf, &e, q.emb, err, sizeof err);
@@ -151,7 +154,7 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
     }
     uint64_t want[2] = {0, 0}, got[2] = {0, 0}, rows = 0;
     for (int n = 0; n < QUERIES; n++, i++) {
-        next_request(&w, i, &q, &cat, emb);
+        next_request(&w, i, &q, &cat);
         for (int f = 0; f < 2; f++) {
             uint64_t a[K], b[K];
             float sa[K], sb[K];
@@ -177,7 +180,7 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
     excache_free(&ivf);
     excache_free(&flat);
     free(w.centroids);
-    free(emb);
+    free(w.emb);
 }
 
 /* The index kinds of enum sim_serve_index, and no example cache. */
@@ -254,6 +257,7 @@ static int run(const sim_modelpool *pool, int kind, uint32_t dim,
            (double)timed / cput, st.examples_per_request, st.quality);
     sim_serve_free(s);
     free(w.centroids);
+    free(w.emb);
     free(ch->emb);
     free(ch);
     return 0;
