@@ -91,6 +91,8 @@ static void next_request(struct workload *w, uint64_t i, struct sim_req *q, cons
 /* The next requests of the workload, CHUNK at a time: what a trace reader
  * hands replay (records, and embeddings that are rows of a .npy file). */
 enum { CHUNK = 256 };
+/* After the index kinds of enum sim_serve_index: no example cache. */
+#define KIND_NONE ((enum sim_serve_index)3)
 struct chunk {
     struct sim_req q[CHUNK];
     const char *cat[CHUNK];
@@ -183,10 +185,7 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
     free(w.emb);
 }
 
-/* The index kinds of enum sim_serve_index, and no example cache. */
-enum { KIND_NONE = 3 };
-
-static int run(const sim_modelpool *pool, int kind, uint32_t dim,
+static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t dim,
                uint64_t entries, uint64_t timed, unsigned nprobe)
 {
     struct workload w;
@@ -198,7 +197,7 @@ static int run(const sim_modelpool *pool, int kind, uint32_t dim,
     /* none: the event loop, routing and metrics alone (no search, no
      * feedback or admission), to time them without the index. */
     c.router = kind == KIND_NONE ? SIM_ROUTE_THRESHOLD : SIM_ROUTE_ICCACHE;
-    c.index = kind == KIND_NONE ? SIM_SERVE_IVF : (enum sim_serve_index)kind;
+    c.index = kind == KIND_NONE ? SIM_SERVE_IVF : kind;
     /* The large model gains 0.12 to 0.22 by difficulty: this sends about
      * half to each, within their capacity (all on large would overload). */
     c.route_tau = 0.17;
@@ -318,7 +317,7 @@ int main(int argc, char **argv)
            "entries\n");
     int rc = 0;
     if (kind >= 0)
-        rc = run(pool, kind, dim, entries, timed, nprobe);
+        rc = run(pool, (enum sim_serve_index)kind, dim, entries, timed, nprobe);
     else if (getenv("BENCH_SERVE_QUICK"))
         rc = run(pool, SIM_SERVE_IVF, 64, 2000, 20000, 0);
     else {
