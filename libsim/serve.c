@@ -14,9 +14,14 @@
  * 1 / (1 + alpha (n - 1)); a request that started at V0 reaches its first
  * token at V0 + prefill and ends at V0 + prefill + decode.  Converting the
  * nearest milestone to real time gives the replica's next event; the
- * simulation takes the earliest over all replicas (a linear scan: pools
- * have a handful of replicas).  A completed request frees a batch slot,
- * which the model's FIFO queue fills at once.
+ * simulation takes the earliest over all replicas (serve_events.c).
+ * A replica keeps its requests' milestones in its batch slots and a heap
+ * of the slots by milestone, so that an event reads neither the jobs nor
+ * every slot (batches of hundreds cost O(log batch) per event, not
+ * O(batch)); due slots are handled in slot order, as a scan would, so that
+ * simultaneous completions keep their order.  A completed request frees a
+ * batch slot, which the model's FIFO queue fills at once; a new request
+ * goes to the least busy replica with a free slot (serve_occ.c).
  *
  * Routing happens at arrival with the load seen then: each model's
  * utilisation (requests in system / (replicas * batch)) smoothed by an EMA
@@ -39,10 +44,6 @@
  * model (the ground truth); the router's own cut-off is cfg.min_sim. */
 #define TRUE_S0 0.5
 #define CANDIDATES 16
-#define HIST_PER_DECADE 200
-#define HIST_MIN_EXP (-6)
-#define HIST_DECADES 12
-#define HIST_BINS (HIST_PER_DECADE * HIST_DECADES)
 
 struct job {
     double arrive, ttft_at;
@@ -58,9 +59,25 @@ struct job {
     struct exhint hint;       /* from the search, for the admission */
 };
 
+/* A running request, as its replica sees it: an event reads the replica's
+ * slots, not the jobs (a cache miss each). */
+struct slot {
+    double ms;                /* the job's next milestone (milestone()) */
+    double end;               /* its end of decode (v0 + work) */
+    uint32_t id;              /* the job */
+    uint32_t hp;              /* its place in the replica's heap */
+    uint8_t pre;              /* 1 while in prefill (!ttft_done) */
+};
+
 struct replica {
-    uint32_t *active;         /* job ids */
+    /* The running requests in batch slots 0..n-1, in the order an event
+     * handles them (a completed one's slot takes the last slot's request,
+     * handled next), and a binary min-heap of the slots by milestone, so
+     * that an event finds the due ones and the next without a scan. */
+    struct slot *slot;
+    uint32_t *heap;           /* slot numbers; heap[0] has the least ms */
     uint32_t gid;             /* number over all models (model-major) */
+    uint32_t idx;             /* number in its model */
     unsigned n;
     double v, t_last;         /* virtual clock, real time it was last updated */
     double next;              /* real time of its next event; INFINITY if idle */
@@ -74,6 +91,7 @@ struct model_rt {
     size_t qhead, qlen, qcap;
     uint64_t in_system;
     double util;              /* smoothed utilisation */
+    struct occ occ;           /* the replicas by occupancy */
 };
 
 struct hist { uint64_t n; uint64_t bins[HIST_BINS + 2]; };
@@ -98,11 +116,12 @@ struct sim_serve_s {
     uint64_t arrived, completed;
     double now, t_first, t_last_done;
     int started;
-    /* Replicas in a binary min-heap by (next, gid): the next event is at
-     * the root (a linear scan was most of the event loop's cost). */
+    /* The replicas' next events, earliest first (ties: the lower gid). */
     struct replica **reps;    /* by gid */
     unsigned *rep_model;      /* by gid */
-    uint32_t *heap, *hpos, nreps; /* gids; hpos[gid] = place in heap */
+    struct evq events;        /* keys by gid */
+    uint32_t nreps;
+    uint32_t *due, *due_stack; /* rep_event's scratch: the largest batch */
     struct excache x;
     int have_cache;
     uint32_t dim;
@@ -111,6 +130,7 @@ struct sim_serve_s {
     /* metrics */
     struct acc win, all;
     struct hist h_ttft, h_e2e;
+    struct hist_tab htab;
     double win_start, win_end;
     void (*on_window)(void *, const struct sim_serve_stats *);
     void *on_window_arg;
@@ -256,22 +276,16 @@ static double rel(double sim, double s0) { return clamp01((sim - s0) / (1 - s0))
 static double quality(const struct sim_model *m, unsigned cat, double d, double g)
 {
     double q = m->quality[cat] - m->difficulty_slope * (d - 0.5);
-    q += m->example_gain * (1 - exp(-g / m->example_scale));
+    /* g == 0 is most calls: 1 - exp(-0) is 0, without the libm call. */
+    q += m->example_gain * (g == 0 ? 0.0 : 1 - exp(-g / m->example_scale));
     return clamp01(q);
 }
 
 /*=====   latency histogram   =====*/
 
-static void hist_add(struct hist *h, double x)
+static void hist_add(struct hist *h, const struct hist_tab *t, double x)
 {
-    int b;
-    if (x <= 0)
-        b = 0;
-    else {
-        double l = (log10(x) - HIST_MIN_EXP) * HIST_PER_DECADE;
-        b = l < 0 ? 0 : l >= HIST_BINS ? HIST_BINS + 1 : (int)l + 1;
-    }
-    h->bins[b]++;
+    h->bins[hist_bin(t, x)]++;
     h->n++;
 }
 
@@ -371,78 +385,121 @@ static void rep_sync(const struct model_rt *rt, struct replica *r, double t)
     r->t_last = t;
 }
 
-/* The next milestone of job j, in virtual time. */
+/* The next milestone of job j, in virtual time (end of prefill, then end
+ * of decode); each replica keeps its jobs' in ms, by slot. */
 static double milestone(const struct job *j)
 {
     return j->ttft_done ? j->v0 + j->work : j->v0 + j->prefill;
 }
 
-/*=====   event heap   =====*/
+/*=====   a replica's milestones   =====*/
 
-static int ev_less(const sim_serve *s, uint32_t a, uint32_t b)
+static void mh_put(struct replica *r, uint32_t at, uint32_t slot)
 {
-    double x = s->reps[a]->next, y = s->reps[b]->next;
-    return x < y || (x == y && a < b);
+    r->heap[at] = slot;
+    r->slot[slot].hp = at;
 }
 
-static void ev_put(sim_serve *s, uint32_t at, uint32_t gid)
+static void mh_up(struct replica *r, uint32_t at)
 {
-    s->heap[at] = gid;
-    s->hpos[gid] = at;
-}
-
-/* Restores the heap after replica gid's next time changed. */
-static void ev_fix(sim_serve *s, uint32_t gid)
-{
-    uint32_t at = s->hpos[gid];
-    while (at > 0 && ev_less(s, gid, s->heap[(at - 1) / 2])) {
-        ev_put(s, at, s->heap[(at - 1) / 2]);
+    uint32_t x = r->heap[at];
+    double k = r->slot[x].ms;
+    while (at > 0 && k < r->slot[r->heap[(at - 1) / 2]].ms) {
+        mh_put(r, at, r->heap[(at - 1) / 2]);
         at = (at - 1) / 2;
     }
-    for (;;) {
-        uint32_t c = 2 * at + 1;
-        if (c >= s->nreps)
-            break;
-        if (c + 1 < s->nreps && ev_less(s, s->heap[c + 1], s->heap[c]))
-            c++;
-        if (!ev_less(s, s->heap[c], gid))
-            break;
-        ev_put(s, at, s->heap[c]);
-        at = c;
-    }
-    ev_put(s, at, gid);
+    mh_put(r, at, x);
 }
 
-static void rep_next(const struct model_rt *rt, struct replica *r, const struct job *jobs)
+static void mh_down(struct replica *r, uint32_t at)
+{
+    uint32_t x = r->heap[at];
+    double k = r->slot[x].ms;
+    for (;;) {
+        uint32_t c = 2 * at + 1;
+        if (c >= r->n)
+            break;
+        if (c + 1 < r->n && r->slot[r->heap[c + 1]].ms < r->slot[r->heap[c]].ms)
+            c++;
+        if (!(r->slot[r->heap[c]].ms < k))
+            break;
+        mh_put(r, at, r->heap[c]);
+        at = c;
+    }
+    mh_put(r, at, x);
+}
+
+/* Removes the request in slot i: the last slot's request moves into it. */
+static void slot_remove(struct replica *r, uint32_t i)
+{
+    uint32_t at = r->slot[i].hp, last = --r->n;
+    if (at < last) { /* the heap's last node fills the hole */
+        mh_put(r, at, r->heap[last]);
+        if (at > 0 && r->slot[r->heap[at]].ms < r->slot[r->heap[(at - 1) / 2]].ms)
+            mh_up(r, at);
+        else
+            mh_down(r, at);
+    }
+    if (i != last) {
+        r->slot[i] = r->slot[last];
+        r->heap[r->slot[i].hp] = i;
+    }
+}
+
+/* The slots due (ms <= due) into d, ascending; returns how many. */
+static uint32_t slots_due(const struct replica *r, double due, uint32_t *d, uint32_t *stack)
+{
+    uint32_t m = 0, top = 0;
+    if (r->n && r->slot[r->heap[0]].ms <= due)
+        stack[top++] = 0;
+    while (top) {
+        uint32_t at = stack[--top];
+        uint32_t x = r->heap[at], k = m++;
+        for (; k > 0 && d[k - 1] > x; k--)
+            d[k] = d[k - 1];
+        d[k] = x;
+        for (uint32_t c = 2 * at + 1; c <= 2 * at + 2 && c < r->n; c++)
+            if (r->slot[r->heap[c]].ms <= due)
+                stack[top++] = c;
+    }
+    return m;
+}
+
+/* Sets replica r's next event time from its least milestone. */
+static void rep_next(const struct model_rt *rt, struct replica *r)
 {
     if (!r->n) {
         r->next = INFINITY;
         return;
     }
-    double vmin = INFINITY;
-    for (unsigned i = 0; i < r->n; i++) {
-        double v = milestone(&jobs[r->active[i]]);
-        if (v < vmin)
-            vmin = v;
-    }
-    double dv = vmin - r->v;
+    double dv = r->slot[r->heap[0]].ms - r->v;
     r->next = r->t_last + (dv > 0 ? dv / speed(rt, r->n) : 0);
 }
 
-/* Sets replica r's next event time (and its place in the heap). */
+/* Sets replica r's next event time (and its place in the event queue). */
 static void rep_schedule(sim_serve *s, const struct model_rt *rt, struct replica *r)
 {
-    rep_next(rt, r, s->jobs);
-    ev_fix(s, r->gid);
+    rep_next(rt, r);
+    evq_set(&s->events, r->gid, r->next);
+}
+
+/* Puts job id in the next slot of replica r, whose clock is now. */
+static void rep_add(sim_serve *s, struct replica *r, uint32_t id)
+{
+    struct job *j = &s->jobs[id];
+    j->v0 = r->v;
+    uint32_t i = r->n++;
+    r->slot[i] = (struct slot){milestone(j), j->v0 + j->work, id, i, !j->ttft_done};
+    r->heap[i] = i;
+    mh_up(r, i);
 }
 
 static void rep_start(sim_serve *s, struct model_rt *rt, struct replica *r, uint32_t id,
                       double t)
 {
     rep_sync(rt, r, t);
-    struct job *j = &s->jobs[id];
-    j->v0 = r->v;
-    r->active[r->n++] = id;
+    rep_add(s, r, id);
+    occ_move(&rt->occ, r->idx, r->n - 1, r->n);
     rep_schedule(s, rt, r);
 }
 
@@ -568,6 +625,10 @@ static void admit(sim_serve *s, struct job *j)
 static void feedback(sim_serve *s, const struct job *j)
 {
     for (unsigned i = 0; i < j->nex; i++) {
+        __builtin_prefetch(&s->x.e[j->ex[i]]); /* scattered: all at once */
+        __builtin_prefetch(&s->x.pos[j->ex[i]]);
+    }
+    for (unsigned i = 0; i < j->nex; i++) {
         struct exentry *e = &s->x.e[j->ex[i]];
         if (!e->live)
             continue; /* evicted meanwhile */
@@ -591,9 +652,10 @@ static void complete(sim_serve *s, uint32_t id, double t)
         a->sum_ttft += ttft;
         a->sum_e2e += e2e;
     }
-    acc_lat(&s->win, ttft, e2e);
-    hist_add(&s->h_ttft, ttft);
-    hist_add(&s->h_e2e, e2e);
+    if (s->cfg.window_s > 0)
+        acc_lat(&s->win, ttft, e2e); /* exact percentiles of windows only */
+    hist_add(&s->h_ttft, &s->htab, ttft);
+    hist_add(&s->h_e2e, &s->htab, e2e);
     if (s->have_cache) {
         feedback(s, j);
         if (j->cacheable)
@@ -612,38 +674,69 @@ static void rep_event(sim_serve *s, unsigned mi, struct replica *r)
     double t = r->next;
     windows_until(s, t);
     rep_sync(rt, r, t);
-    const double eps = 1e-9;
-    for (unsigned i = 0; i < r->n;) {
-        struct job *j = &s->jobs[r->active[i]];
-        if (!j->ttft_done && j->v0 + j->prefill <= r->v + eps) {
+    unsigned n0 = r->n;
+    const double eps = 1e-9, due = r->v + eps;
+    /* Milestones reached: first tokens, then completions (a request whose
+     * decode is also done completes at once), slot by slot upwards; a
+     * completed request's slot takes the last slot's request, which is
+     * handled there next if it is due too. */
+    uint32_t *d = s->due, m = slots_due(r, due, d, s->due_stack);
+    for (uint32_t k = 0; k < m;) {
+        uint32_t i = d[k];
+        struct slot *sl = &r->slot[i];
+        if (sl->pre) {
+            struct job *j = &s->jobs[sl->id];
             j->ttft_done = 1;
             j->ttft_at = t;
+            sl->pre = 0;
+            sl->ms = sl->end; /* milestone(j) now */
+            mh_down(r, sl->hp);
+            if (sl->ms > due) {
+                k++;
+                continue;
+            }
         }
-        if (j->ttft_done && j->v0 + j->work <= r->v + eps) {
-            uint32_t id = r->active[i];
-            r->active[i] = r->active[--r->n];
-            rt->in_system--;
-            complete(s, id, t);
-            continue;
-        }
-        i++;
+        uint32_t id = sl->id, last = r->n - 1;
+        slot_remove(r, i);
+        rt->in_system--;
+        complete(s, id, t);
+        if (i != last && d[m - 1] == last)
+            m--; /* the last slot's request, due, is now in slot i */
+        else
+            k++;
     }
-    while (r->n < rt->m->batch && rt->qlen) {
-        uint32_t id = queue_pop(rt);
-        s->jobs[id].v0 = r->v;
-        r->active[r->n++] = id;
-    }
+    while (r->n < rt->m->batch && rt->qlen)
+        rep_add(s, r, queue_pop(rt));
+    occ_move(&rt->occ, r->idx, n0, r->n);
     rep_schedule(s, rt, r);
+}
+
+/* Asks for what the next event will read: its replica's slots and the job
+ * at its least milestone (the event is due then: its first token or its
+ * end).  Between events an arrival's routing runs, time for the loads. */
+static void prefetch_next(const sim_serve *s)
+{
+    const struct replica *r = s->reps[evq_min(&s->events)];
+    if (!r->n)
+        return;
+    const char *j = (const char *)&s->jobs[r->slot[r->heap[0]].id];
+    __builtin_prefetch(r->slot);
+    __builtin_prefetch((const char *)r->slot + 64);
+    for (size_t b = 0; b < sizeof(struct job); b += 64)
+        __builtin_prefetch(j + b);
 }
 
 /* Runs every event strictly before time t (all of them if t is infinite),
  * earliest first (ties: the lower gid). */
 static void advance(sim_serve *s, double t)
 {
-    while (s->nreps && s->reps[s->heap[0]]->next < t) {
-        uint32_t g = s->heap[0];
+    for (;;) {
+        uint32_t g = evq_min(&s->events);
+        if (!(s->events.key[g] < t))
+            break;
         rep_event(s, s->rep_model[g], s->reps[g]);
     }
+    prefetch_next(s);
 }
 
 /*=====   routing   =====*/
@@ -664,23 +757,43 @@ static int cmp_cand(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Sorts c by cmp_cand: an insertion sort, as there are at most CANDIDATES
+ * (qsort's merge sort costs more per call than the sorting); the order is
+ * total (ids differ), so the result is qsort's. */
+static void sort_cands(struct cand *c, unsigned n)
+{
+    for (unsigned i = 1; i < n; i++) {
+        struct cand x = c[i];
+        unsigned k = i;
+        for (; k > 0 && cmp_cand(&c[k - 1], &x) > 0; k--)
+            c[k] = c[k - 1];
+        c[k] = x;
+    }
+}
+
 /* Greedy example choice for model m: add the best candidates while each
- * adds at least min_gain_per_ktok predicted quality per 1000 tokens. */
+ * adds at least min_gain_per_ktok predicted quality per 1000 tokens.
+ * *pred_q is the predicted quality with the examples chosen: quality(m,
+ * cat, d, *pred_g), kept as the loop goes, so that each candidate costs
+ * one quality() (one exp), not two. */
 static unsigned choose_examples(const sim_serve *s, const struct sim_model *m, unsigned cat,
                                 double d, const struct cand *c, unsigned nc, uint32_t *chosen,
-                                double *pred_g, double *true_g, uint32_t *tokens)
+                                double *pred_g, double *pred_q, double *true_g,
+                                uint32_t *tokens)
 {
     unsigned n = 0;
     *pred_g = *true_g = 0;
+    *pred_q = quality(m, cat, d, 0);
     *tokens = 0;
     for (unsigned i = 0; i < nc && n < s->cfg.k; i++) {
-        double before = quality(m, cat, d, *pred_g);
+        double before = *pred_q;
         double after = quality(m, cat, d, *pred_g + c[i].pred);
         double per_ktok = (after - before) * 1000.0 / (c[i].tokens ? c[i].tokens : 1);
         if (per_ktok < s->cfg.min_gain_per_ktok)
             break; /* candidates are sorted: later ones add less */
         chosen[n++] = c[i].id;
         *pred_g += c[i].pred;
+        *pred_q = after;
         *true_g += c[i].truth;
         *tokens += c[i].tokens;
     }
@@ -715,6 +828,10 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         float minsim = (float)(sc ? s->cfg.semcache_threshold : s->cfg.min_sim);
         int n = excache_search_floor(&s->x, q->emb, sc ? 1 : CANDIDATES, minsim, &j->hint, ids,
                                      sims, err, sizeof err);
+        /* The entries are scattered over a large array: ask for all of
+         * them before the first is read. */
+        for (int i = 0; i < n; i++)
+            __builtin_prefetch(&s->x.e[ids[i]]);
         for (int i = 0; i < n; i++) {
             const struct exentry *e = &s->x.e[ids[i]];
             /* The truth is the model's (relevance from TRUE_S0); the router
@@ -753,7 +870,7 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         pick = L;
         break;
     case SIM_ROUTE_ICCACHE: {
-        qsort(c, nc, sizeof *c, cmp_cand);
+        sort_cands(c, nc);
         double target = s->cfg.quality_target;
         if (target < 1)
             target -= s->cfg.slack * pressure(s, L);
@@ -763,11 +880,13 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         pick = L;
         for (unsigned m = 0; m < s->nm; m++) {
             uint32_t ex[MAX_K], tok;
-            double pg, tg;
+            double pg, pq, tg;
             const struct sim_model *mm = s->rt[m].m;
-            unsigned n = choose_examples(s, mm, j->cat, d, c, nc, ex, &pg, &tg, &tok);
+            if (target >= 1)
+                break; /* no model is predicted to meet it */
+            unsigned n = choose_examples(s, mm, j->cat, d, c, nc, ex, &pg, &pq, &tg, &tok);
             double cost = est_cost(mm, j->tokens_in + tok, j->tokens_out);
-            if (target >= 1 || quality(mm, j->cat, d, pg) < target || cost >= best_cost)
+            if (pq < target || cost >= best_cost)
                 continue;
             best_cost = cost;
             pick = m;
@@ -794,14 +913,9 @@ static int start_job(sim_serve *s, uint32_t id, double t)
     struct model_rt *rt = &s->rt[j->model];
     rt->in_system++;
     /* The least busy replica with a free batch slot, else the queue. */
-    struct replica *best = NULL;
-    for (unsigned i = 0; i < rt->m->replicas; i++) {
-        struct replica *r = &rt->rep[i];
-        if (r->n < rt->m->batch && (!best || r->n < best->n))
-            best = r;
-    }
-    if (best) {
-        rep_start(s, rt, best, id, t);
+    int best = occ_least(&rt->occ);
+    if (best >= 0) {
+        rep_start(s, rt, &rt->rep[best], id, t);
         return 0;
     }
     return queue_push(rt, id);
@@ -987,7 +1101,7 @@ static void replay_examples(sim_serve *s)
 
 /*=====   lifecycle   =====*/
 
-/* Every replica in the event heap (all idle: next = INFINITY). */
+/* Every replica in the event queue (all idle: next = INFINITY). */
 static int events_init(sim_serve *s)
 {
     uint32_t n = 0;
@@ -995,9 +1109,7 @@ static int events_init(sim_serve *s)
         n += s->rt[m].m->replicas;
     s->reps = malloc(n * sizeof *s->reps);
     s->rep_model = malloc(n * sizeof *s->rep_model);
-    s->heap = malloc(n * sizeof *s->heap);
-    s->hpos = malloc(n * sizeof *s->hpos);
-    if (!s->reps || !s->rep_model || !s->heap || !s->hpos)
+    if (!s->reps || !s->rep_model || evq_init(&s->events, n))
         return SIM_ENOMEM;
     for (unsigned m = 0; m < s->nm; m++)
         for (unsigned i = 0; i < s->rt[m].m->replicas; i++) {
@@ -1005,7 +1117,7 @@ static int events_init(sim_serve *s)
             r->gid = s->nreps;
             s->reps[r->gid] = r;
             s->rep_model[r->gid] = m;
-            ev_put(s, s->nreps++, r->gid);
+            s->nreps++;
         }
     return 0;
 }
@@ -1031,6 +1143,7 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
     s->nm = sim_modelpool_count(cfg->pool);
     s->large = sim_modelpool_largest(cfg->pool);
     s->small = 0;
+    unsigned maxbatch = 1;
     for (unsigned m = 0; m < s->nm; m++) {
         struct model_rt *rt = &s->rt[m];
         rt->m = sim_modelpool_model(cfg->pool, m);
@@ -1038,14 +1151,24 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
         rt->rep = calloc(rt->m->replicas, sizeof *rt->rep);
         if (!rt->rep)
             goto nomem;
+        if (occ_init(&rt->occ, rt->m->replicas, rt->m->batch))
+            goto nomem;
         for (unsigned i = 0; i < rt->m->replicas; i++) {
+            rt->rep[i].idx = i;
             rt->rep[i].next = INFINITY;
-            rt->rep[i].active = malloc(rt->m->batch * sizeof *rt->rep[i].active);
-            if (!rt->rep[i].active)
+            rt->rep[i].slot = malloc(rt->m->batch * sizeof *rt->rep[i].slot);
+            rt->rep[i].heap = malloc(rt->m->batch * sizeof *rt->rep[i].heap);
+            if (!rt->rep[i].slot || !rt->rep[i].heap)
                 goto nomem;
         }
+        if (rt->m->batch > maxbatch)
+            maxbatch = rt->m->batch;
     }
-    if (events_init(s))
+    s->due = malloc(maxbatch * sizeof *s->due);
+    s->due_stack = malloc(maxbatch * sizeof *s->due_stack);
+    if (!s->due || !s->due_stack)
+        goto nomem;
+    if (events_init(s) || hist_tab_init(&s->htab))
         goto nomem;
     sim_rng_seed(&s->arrivals, cfg->seed ^ 0x617272ULL);
     return s;
@@ -1107,22 +1230,27 @@ void sim_serve_free(sim_serve *s)
     if (!s)
         return;
     for (unsigned m = 0; m < s->nm; m++) {
-        for (unsigned i = 0; s->rt[m].rep && i < s->rt[m].m->replicas; i++)
-            free(s->rt[m].rep[i].active);
+        for (unsigned i = 0; s->rt[m].rep && i < s->rt[m].m->replicas; i++) {
+            free(s->rt[m].rep[i].slot);
+            free(s->rt[m].rep[i].heap);
+        }
         free(s->rt[m].rep);
         free(s->rt[m].queue);
+        occ_free(&s->rt[m].occ);
     }
     free(s->embs);
     free(s->jobs);
     free(s->free_jobs);
     free(s->reps);
     free(s->rep_model);
-    free(s->heap);
-    free(s->hpos);
+    evq_free(&s->events);
+    free(s->due);
+    free(s->due_stack);
     free(s->win.ttft);
     free(s->win.e2e);
     free(s->all.ttft);
     free(s->all.e2e);
+    hist_tab_free(&s->htab);
     if (s->have_cache)
         excache_free(&s->x);
     free(s);

@@ -144,4 +144,60 @@ uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const floa
 int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
                uint64_t *ids, float *sims, char *err, size_t errlen);
 
+/* The replicas of one model by occupancy (serve_occ.c): finds the least
+ * busy replica with a free batch slot without a scan. */
+struct occ {
+    uint64_t *row;       /* batch + 1 rows of nw words: bit i of row n is set
+                          * iff replica i runs n requests */
+    uint32_t *count;     /* replicas per row */
+    unsigned nw, lowest, batch; /* lowest: the lowest non-empty row */
+};
+
+/* All replicas idle (row 0).  Returns 0 or SIM_ENOMEM. */
+int occ_init(struct occ *o, unsigned replicas, unsigned batch);
+void occ_free(struct occ *o);
+/* Replica's occupancy changed from `from` to `to` (both <= batch). */
+void occ_move(struct occ *o, unsigned replica, unsigned from, unsigned to);
+/* The first replica (lowest number) among those of least occupancy, if
+ * that is below batch; else -1 (every replica is full). */
+int occ_least(const struct occ *o);
+
+/* The earliest of n keys, ties to the lower number (serve_events.c): the
+ * replicas' next events. */
+struct evq {
+    double *key;         /* p: by number; INFINITY beyond n */
+    uint32_t *w;         /* 2p: w[1] the winner; leaves at p + number */
+    uint32_t n, p;       /* p: the power of two >= n */
+};
+
+/* n keys, all INFINITY.  Returns 0 or SIM_ENOMEM. */
+int evq_init(struct evq *q, uint32_t n);
+void evq_free(struct evq *q);
+/* Sets key g (< n). */
+void evq_set(struct evq *q, uint32_t g, double key);
+/* The number of the least key (the lowest such number). */
+static inline uint32_t evq_min(const struct evq *q) { return q->w[1]; }
+
+/* Latency histograms (serve_hist.c): HIST_PER_DECADE bins per decade from
+ * 10^HIST_MIN_EXP s, bin 0 below, bin HIST_BINS + 1 above. */
+#define HIST_PER_DECADE 200
+#define HIST_MIN_EXP (-6)
+#define HIST_DECADES 12
+#define HIST_BINS (HIST_PER_DECADE * HIST_DECADES)
+
+/* Tables that find a bin without log10. */
+struct hist_tab {
+    double *lo, *hi;     /* by bin: x in [lo, hi) is surely in it */
+    uint16_t *guess;     /* by top bits of x: the bin of the slot's start */
+};
+
+/* Returns 0 or SIM_ENOMEM. */
+int hist_tab_init(struct hist_tab *t);
+void hist_tab_free(struct hist_tab *t);
+/* The bin of x: b - 1 <= (log10(x) + 6) * 200 < b, as computed in double
+ * (0 for x <= 0 or below 10^-6, HIST_BINS + 1 from 10^6 up). */
+unsigned hist_bin_exact(double x);
+/* hist_bin_exact(x), from the tables. */
+unsigned hist_bin(const struct hist_tab *t, double x);
+
 #endif

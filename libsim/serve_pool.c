@@ -101,7 +101,7 @@ static int end_model(struct parse *ps)
 static int category_id(const sim_modelpool *p, const char *name)
 {
     for (unsigned i = 0; i < p->ncats; i++)
-        if (!strcmp(p->cats[i], name))
+        if (p->cats[i][0] == name[0] && !strcmp(p->cats[i], name)) /* per request */
             return (int)i;
     return SIM_ENOTFOUND;
 }
