@@ -13,7 +13,7 @@
  * leaders (an entry below cosine LEADER_SIM to every centroid founds one),
  * each list keeps the exact (fixed-point) sum of its vectors, every
  * REFRESH * nlist insertions every centroid moves to its list's mean
- * direction (a new epoch: hints of older epochs are not used), and each
+ * direction, and each
  * time the entries double, LLOYD_ITERS full Lloyd iterations also move
  * every entry to its nearest centroid.  On bench_serve's workload (random
  * intents, popular ones repeated) the leaders alone left the lists of
@@ -107,8 +107,17 @@ uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const floa
     return np;
 }
 
+/* The largest of out[i], i in [b, e). */
+static float max_of(const float *out, uint32_t b, uint32_t e)
+{
+    float m = out[b];
+    for (uint32_t i = b + 1; i < e; i++)
+        m = out[i] > m ? out[i] : m;
+    return m;
+}
+
 void ivf_score_c(const struct ivf_query *q, const int8_t *codes, const float *qs, uint32_t n,
-                 uint32_t cdim, float *out)
+                 uint32_t cdim, float *out, float *bmax)
 {
     int32_t d[CHUNK];
     for (uint32_t at = 0; at < n; at += CHUNK) {
@@ -117,6 +126,8 @@ void ivf_score_c(const struct ivf_query *q, const int8_t *codes, const float *qs
         for (uint32_t i = 0; i < m; i++)
             out[at + i] = (float)d[i] * q->step * qs[at + i];
     }
+    for (uint32_t b = 0; b < n; b += 8)
+        bmax[b / 8] = max_of(out, b, n - b < 8 ? n : b + 8);
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -190,38 +201,47 @@ AVX2_INLINE void dots_body(const int8_t *qa, const int8_t *q, const int8_t *code
         out[r] = dot1(qa, q, codes + (size_t)r * cdim, cdim);
 }
 
-/* As ivf_score_c: the dot products of a chunk, then D step qs eight at a
- * time. */
+/* As ivf_score_c: the dot products of a chunk, then D step qs and their
+ * maximum eight at a time. */
 AVX2_INLINE void score_body(const struct ivf_query *q, const int8_t *qa, const int8_t *codes,
-                            const float *qs, uint32_t n, uint32_t cdim, float *out)
+                            const float *qs, uint32_t n, uint32_t cdim, float *out,
+                            float *bmax)
 {
     int32_t d[CHUNK];
     const __m256 step = _mm256_set1_ps(q->step);
     for (uint32_t at = 0; at < n; at += CHUNK) {
         uint32_t m = n - at < CHUNK ? n - at : CHUNK, r = 0;
         dots_body(qa, q->code, codes + (size_t)at * cdim, m, cdim, d);
-        for (; r + 8 <= m; r += 8)
-            _mm256_storeu_ps(out + at + r, _mm256_mul_ps(_mm256_mul_ps(float8(d + r), step),
-                                                         _mm256_loadu_ps(qs + at + r)));
-        for (; r < m; r++)
-            out[at + r] = (float)d[r] * q->step * qs[at + r];
+        for (; r + 8 <= m; r += 8) {
+            __m256 v = _mm256_mul_ps(_mm256_mul_ps(float8(d + r), step),
+                                     _mm256_loadu_ps(qs + at + r));
+            _mm256_storeu_ps(out + at + r, v);
+            __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+            h = _mm_max_ps(h, _mm_shuffle_ps(h, h, 0x4e));
+            h = _mm_max_ps(h, _mm_shuffle_ps(h, h, 0xb1));
+            bmax[(at + r) / 8] = _mm_cvtss_f32(h);
+        }
+        for (uint32_t i = r; i < m; i++)
+            out[at + i] = (float)d[i] * q->step * qs[at + i];
+        if (r < m)
+            bmax[(at + r) / 8] = max_of(out, at + r, at + m);
     }
 }
 
 __attribute__((target("avx2")))
 static void score_avx2(const struct ivf_query *q, const int8_t *codes, const float *qs,
-                       uint32_t n, uint32_t cdim, float *out)
+                       uint32_t n, uint32_t cdim, float *out, float *bmax)
 {
     int8_t qa[MAXCDIM];
     if (cdim > MAXCDIM) {
-        ivf_score_c(q, codes, qs, n, cdim, out);
+        ivf_score_c(q, codes, qs, n, cdim, out, bmax);
         return;
     }
     abs_code(q->code, cdim, qa);
     if (cdim == 64)
-        score_body(q, qa, codes, qs, n, 64, out);
+        score_body(q, qa, codes, qs, n, 64, out, bmax);
     else
-        score_body(q, qa, codes, qs, n, cdim, out);
+        score_body(q, qa, codes, qs, n, cdim, out, bmax);
 }
 
 /* Appends the rows of mask (bit b: row r + b) and their a to pass, val. */
@@ -305,24 +325,36 @@ static void pick_kernels(struct excache *x)
 static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, float *step,
                      float *resid)
 {
+    /* Eight running maxima and sums, each in a fixed order, so that the
+     * compiler can use SIMD registers without changing a result. */
+    float m8[8] = {0}, r8[8] = {0};
+    uint32_t n8 = dim & ~7u, i = 0;
+    for (; i < n8; i += 8)
+        for (uint32_t j = 0; j < 8; j++) {
+            float a = fabsf(v[i + j]);
+            m8[j] = a > m8[j] ? a : m8[j];
+        }
     float m = 0;
-    for (uint32_t i = 0; i < dim; i++) {
-        float a = fabsf(v[i]);
-        m = a > m ? a : m;
-    }
+    for (; i < dim; i++)
+        m = fabsf(v[i]) > m ? fabsf(v[i]) : m;
+    for (uint32_t j = 0; j < 8; j++)
+        m = m8[j] > m ? m8[j] : m;
     /* Any rounding serves (the residual is measured, not assumed): adding
      * and subtracting 1.5 * 2^23 rounds a float below 2^22 to an integer
      * without a branch or a library call. */
     const float magic = 12582912.0f;
     float st = m > 0 ? m / 127.0f : 1, inv = 1 / st, r2 = 0;
-    for (uint32_t i = 0; i < dim; i++) {
-        float t = v[i] * inv + magic;
-        float c = t - magic;
-        c = c > 127 ? 127 : c < -127 ? -127 : c;
-        code[i] = (int8_t)c;
-        float r = v[i] - c * st;
-        r2 += r * r;
-    }
+    for (i = 0; i < dim; i += 8)
+        for (uint32_t j = 0; j < 8 && i + j < dim; j++) {
+            float t = v[i + j] * inv + magic;
+            float c = t - magic;
+            c = c > 127 ? 127 : c < -127 ? -127 : c;
+            code[i + j] = (int8_t)c;
+            float r = v[i + j] - c * st;
+            r8[j] += r * r;
+        }
+    for (uint32_t j = 0; j < 8; j++)
+        r2 += r8[j];
     memset(code + dim, 0, cdim - dim);
     *step = st;
     /* Float sums: relative error far below slack()'s share. */
@@ -358,10 +390,11 @@ int ivf_init(struct excache *x, uint64_t budget)
     x->u = malloc(x->dim * sizeof *x->u);
     x->ucode = malloc(x->cdim);
     x->score_of = malloc(x->nlist * sizeof *x->score_of);
+    x->score_max = malloc((x->nlist / 8 + 1) * sizeof *x->score_max);
     x->probe = malloc(x->nlist * sizeof *x->probe);
     x->probe_sim = malloc(x->nlist * sizeof *x->probe_sim);
     return x->cent && x->csum && x->ccode && x->cqs && x->cqe && x->lists && x->u && x->ucode
-                   && x->score_of && x->probe && x->probe_sim
+                   && x->score_of && x->score_max && x->probe && x->probe_sim
                ? 0 : SIM_ENOMEM;
 }
 
@@ -381,6 +414,7 @@ void ivf_free(struct excache *x)
     free(x->u);
     free(x->ucode);
     free(x->score_of);
+    free(x->score_max);
     free(x->probe);
     free(x->probe_sim);
 }
@@ -574,13 +608,19 @@ static size_t rank_centroids(struct excache *x, uint32_t c0, size_t want, uint64
     if (x->ncent == c0 || want == 0)
         return 0;
     x->codes += x->ncent - c0;
-    x->score(&q, x->ccode + (size_t)c0 * x->cdim, x->cqs + c0, x->ncent - c0, x->cdim, s);
+    x->score(&q, x->ccode + (size_t)c0 * x->cdim, x->cqs + c0, x->ncent - c0, x->cdim, s,
+             x->score_max);
+    /* Blocks of 8 whose largest score is below the want-th best so far
+     * are passed over. */
     size_t np = 0;
-    for (uint32_t c = c0; c < x->ncent; c++) {
-        float v = s[c - c0];
-        if (np == want && v < probe_sim[want - 1])
+    uint32_t n = x->ncent - c0;
+    for (uint32_t b = 0; b < n; b += 8) {
+        uint32_t e = n - b < 8 ? n : b + 8;
+        if (np == want && x->score_max[b / 8] < probe_sim[want - 1])
             continue;
-        np = topk_add(probe, probe_sim, np, want, c, v);
+        for (uint32_t i = b; i < e; i++)
+            if (np < want || s[i] >= probe_sim[want - 1])
+                np = topk_add(probe, probe_sim, np, want, c0 + i, s[i]);
     }
     return np;
 }
@@ -605,6 +645,7 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
             if (val[i] < tau)
                 continue; /* tau rose since the filter ran */
             uint32_t slot = at + pass[i];
+            x->scored++;
             float sim = vec_dot(x->u, l->vec + (size_t)slot * x->dim, x->dim);
             if (sim < minsim)
                 continue;
@@ -625,7 +666,6 @@ int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct
     size_t want = x->nprobe < 1 ? 1 : x->nprobe < x->nlist ? x->nprobe : x->nlist;
     size_t np = rank_centroids(x, 0, want, x->probe, x->probe_sim);
     if (hint && np) {
-        hint->epoch = x->epoch;
         hint->ncent = x->ncent;
         hint->best = (uint32_t)x->probe[0];
         hint->sim = x->probe_sim[0];
@@ -654,7 +694,7 @@ static void sum_add(int64_t *sum, const float *v, uint32_t dim, int sign)
 }
 
 /* Moves every centroid to the mean direction of its list (a list left
- * empty keeps its centroid), and starts a new epoch. */
+ * empty keeps its centroid). */
 static void refresh(struct excache *x)
 {
     float *v = x->u; /* scratch: x->u is not needed after an insert */
@@ -667,18 +707,21 @@ static void refresh(struct excache *x)
         memcpy(x->cent + (size_t)c * x->dim, v, x->dim * sizeof *v);
         quantise(v, x->dim, x->cdim, x->ccode + (size_t)c * x->cdim, &x->cqs[c], &x->cqe[c]);
     }
-    x->epoch++;
     x->since = 0;
 }
 
 /* The nearest centroid to x->u by code similarity (ties to the lower
- * number), starting from the hint's answer for the centroids it saw. */
+ * number), starting from the hint's answer for the centroids it saw, as
+ * they were then: the centroids move slowly, and a request completes
+ * after about as many others arrive as are in flight (half of the hints
+ * of bench_serve's serving runs are older than the last move; checking
+ * them again would cost half a search each). */
 static uint32_t best_centroid(struct excache *x, const struct exhint *hint, float *bsim)
 {
     uint32_t c0 = 0;
     uint64_t best = 0;
     *bsim = -INFINITY;
-    if (hint && hint->ncent && hint->ncent <= x->ncent && hint->epoch == x->epoch) {
+    if (hint && hint->ncent && hint->ncent <= x->ncent) {
         c0 = hint->ncent;
         best = hint->best;
         *bsim = hint->sim;
