@@ -173,7 +173,7 @@ static const struct sim_param_def serve_params[] = {
     {"lr", SIM_P_REAL, "0.2", 0, 1, NULL, "learning rate of example utilities"},
     {"replay_budget", SIM_P_REAL, "0", 0, 1e12, NULL, "cost per window for offline replay"},
     {"index", SIM_P_ENUM, "ivf", 0, 0, "ivf|flat|hnsw", "example index"},
-    {"nprobe", SIM_P_INT, "4", 1, 1024, NULL, "ivf: clusters scanned per search"},
+    {"nprobe", SIM_P_INT, "2", 1, 1024, NULL, "ivf: clusters scanned per search"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -42,9 +42,9 @@ struct ivf_arena {
 
 /* What a search learnt about the query, so that inserting the same
  * embedding later costs less: best is the nearest of the first ncent
- * centroids (0: not known), and if the caller points prep at
- * excache_prep_size() bytes, the search stores the normalised, coded
- * query there (have_prep). */
+ * centroids (0: not known) as they were then, and if the caller points
+ * prep at excache_prep_size() bytes, the search stores the normalised,
+ * coded query there (have_prep). */
 struct exhint {
     uint32_t ncent, best;
     float sim;
@@ -58,11 +58,11 @@ struct ivf_query {
     float step, c1, c0;  /* a row passes if (D step qs + qe c1) + c0 >= tau */
 };
 
-/* For rows r < n of codes, with D = q . row r, a = (float)D * step * qs[r]
- * and b = qe[r] * c1 + c0: hi[r] = a + b, lo[r] = a - b. */
-typedef void (*ivf_bounds_fn)(const struct ivf_query *q, const int8_t *codes, const float *qs,
-                              const float *qe, uint32_t n, uint32_t cdim, float *hi,
-                              float *lo);
+/* For rows r < n of codes, with D = q . row r: out[r] = (float)D * step *
+ * qs[r], the code similarity, and bmax[b] = the largest of out[8b] to
+ * out[8b + 7] (those < n). */
+typedef void (*ivf_score_fn)(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                             uint32_t n, uint32_t cdim, float *out, float *bmax);
 /* The rows r < n (ascending) of codes for which, with D = q . row r,
  * a = ((float)D * step * qs[r] + qe[r] * c1) + c0 >= tau, into pass, and
  * their a into val; returns how many. */
@@ -76,6 +76,10 @@ struct excache {
     /* ivf (serve_ivf.c) */
     uint32_t nlist, nprobe, ncent, cdim;
     float *cent;         /* nlist * dim, unit vectors */
+    int64_t *csum;       /* nlist * dim: each list's vector sum, fixed point */
+    uint32_t since;      /* insertions since they last moved */
+    uint32_t nrows;      /* entries in the lists */
+    uint32_t lloyd_at;   /* k-means over all entries when nrows reaches it */
     int8_t *ccode;       /* nlist * cdim: the centroids' codes */
     float *cqs, *cqe;    /* per centroid: code step, residual norm */
     uint32_t *cluster, *slot; /* per entry: its cluster and place in it */
@@ -84,12 +88,15 @@ struct excache {
     float *u;            /* dim: the normalised query */
     int8_t *ucode;       /* cdim: its code */
     float ustep, uresid; /* its code's step and residual norm */
-    float *approx, *lower; /* nlist: bounds of centroid similarities */
+    float *score_of;     /* nlist: code similarities of the centroids */
+    float *score_max;    /* nlist / 8 + 1: their maxima by 8 */
     uint64_t *probe;     /* nlist: clusters to scan */
     float *probe_sim;
-    ivf_bounds_fn bounds; /* int8 kernels: AVX2 where the CPU has it */
+    ivf_score_fn score;  /* int8 kernels: AVX2 where the CPU has it */
     ivf_filter_fn filter;
-struct exentry *e;
+    uint64_t codes;      /* codes compared so far (centroids and rows) */
+    uint64_t scored;     /* rows scored in float so far */
+    struct exentry *e;
     uint32_t n, cap;     /* ids handed out, allocated */
     uint32_t *free_ids, nfree;
     uint32_t *live, *pos, nlive;
@@ -120,7 +127,9 @@ int excache_search_floor(struct excache *x, const float *q, size_t k, float mins
                          struct exhint *hint, uint64_t *ids, float *sims, char *err,
                          size_t errlen);
 /* As excache_insert, for the embedding a search filled hint for (or hint
- * NULL): the same result, fewer centroid comparisons. */
+ * NULL), with fewer centroid comparisons: the same result, except that
+ * IVF centroids that moved since the search (serve_ivf.c) are taken as
+ * they were then. */
 int excache_insert_hint(struct excache *x, const struct exentry *proto, const float *emb,
                         const struct exhint *hint, char *err, size_t errlen);
 
@@ -136,8 +145,8 @@ int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhin
             char *err, size_t errlen);
 void ivf_del(struct excache *x, uint32_t id);
 /* The portable kernels (tests compare the others with them). */
-void ivf_bounds_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
-                  const float *qe, uint32_t n, uint32_t cdim, float *hi, float *lo);
+void ivf_score_c(const struct ivf_query *q, const int8_t *codes, const float *qs, uint32_t n,
+                 uint32_t cdim, float *out, float *bmax);
 uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
                       const float *qe, uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
                       float *val);

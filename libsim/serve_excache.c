@@ -15,10 +15,10 @@
  * deterministic for a seed.
  *
  * Retrieval is exact (flat), HNSW (both sim_vec.h), or IVF, the default
- * (serve_ivf.c): IC-Cache retrieves from clusters (about sqrt(N) of them),
- * which costs about (1 + nprobe) * sqrt(N) similarities per request against
- * N for a flat scan and an HNSW insertion per request (which dominated:
- * 5-10k requests/s).
+ * (serve_ivf.c): IC-Cache retrieves from clusters (2 sqrt(N) of them),
+ * which costs about (2 + nprobe / 2) * sqrt(N) code comparisons per
+ * request against N for a flat scan and an HNSW insertion per request
+ * (which dominated: 5-10k requests/s).
  *
  * Invariants: 1. bytes == sum of live entries' bytes <= budget after an
  *                insert returns;

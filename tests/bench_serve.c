@@ -30,6 +30,8 @@
  *                                        to each model), the same requests
  *                                        (their embeddings unused)
  *   bench_serve recall 64 100000 [P]     recall only
+ *   bench_serve index 64 100000 [P [N]]  the index alone: CPU time per
+ *                                        request, codes compared
  */
 #include <math.h>
 #include <stdio.h>
@@ -143,18 +145,19 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
     struct excache ivf, flat;
     excache_init(&ivf, dim, budget(dim, entries), SIM_SERVE_IVF, 1, err, sizeof err);
     excache_init(&flat, dim, budget(dim, entries), SIM_SERVE_FLAT, 1, err, sizeof err);
-    ivf.nprobe = nprobe;
+    if (nprobe)
+        ivf.nprobe = nprobe;
     struct sim_req q;
     const char *cat;
     uint64_t i = 0;
-    for (; i < entries * 3 / 2; i++) {
+    for (; i < entries * (getenv("RW") ? (uint64_t)atoi(getenv("RW")) : 3) / 2; i++) {
         next_request(&w, i, &q, &cat);
         struct exentry e = {.utility = 0.5f, .tokens = q.tokens_in + q.tokens_out};
         e.bytes = e.tokens * 4 + dim * 4;
         excache_insert(&ivf, &e, q.emb, err, sizeof err);
         excache_insert(&flat, &e, q.emb, err, sizeof err);
     }
-    uint64_t want[2] = {0, 0}, got[2] = {0, 0}, rows = 0;
+    uint64_t want[2] = {0, 0}, got[2] = {0, 0}, codes = ivf.codes;
     for (int n = 0; n < QUERIES; n++, i++) {
         next_request(&w, i, &q, &cat);
         for (int f = 0; f < 2; f++) {
@@ -169,18 +172,63 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
                 for (int y = 0; y < nb; y++)
                     got[f] += a[x] == b[y];
         }
-        /* Codes compared: the centroids, the rows of the lists probed. */
-        rows += ivf.ncent;
-        for (unsigned p = 0; p < nprobe && p < ivf.nlist; p++)
-            rows += ivf.lists[ivf.probe[p]].n;
     }
+    /* Codes compared: the centroids, the rows of the lists probed. */
+    double rows = (double)(ivf.codes - codes) / 2;
     for (int f = 0; f < 2; f++)
         printf("ivf  dim %3u  entries %6u  recall@%d (sim >= %.1f) vs flat %.4f  (nprobe %u of "
                "%u lists, %.2f neighbours/query, %.0f codes scanned/query)\n", dim, ivf.nlive,
-               K, (double)floors[f], want[f] ? (double)got[f] / (double)want[f] : 1.0, nprobe,
-               ivf.nlist, (double)want[f] / QUERIES, (double)rows / QUERIES);
+               K, (double)floors[f], want[f] ? (double)got[f] / (double)want[f] : 1.0, ivf.nprobe,
+               ivf.nlist, (double)want[f] / QUERIES, rows / QUERIES);
     excache_free(&ivf);
     excache_free(&flat);
+    free(w.centroids);
+    free(w.emb);
+}
+
+/* The index alone, as the serving simulation drives it: per request a
+ * floored search (16 candidates, similarity >= 0.5) that fills a hint,
+ * then the insertion of the request with that hint (and the evictions it
+ * causes).  Prints CPU microseconds per request and codes compared. */
+static void index_only(uint32_t dim, uint64_t entries, unsigned nprobe, uint64_t timed)
+{
+    enum { K = 16 };
+    struct workload w;
+    workload_init(&w, dim, entries);
+    char err[SIM_ERRLEN];
+    struct excache x;
+    excache_init(&x, dim, budget(dim, entries), SIM_SERVE_IVF, 1, err, sizeof err);
+    if (nprobe)
+        x.nprobe = nprobe;
+    void *prep = malloc(excache_prep_size(&x));
+    struct sim_req q;
+    const char *cat;
+    uint64_t i = 0, found = 0, codes = 0, scored = 0;
+    double c1 = 0;
+    for (; i < entries * 3 / 2 + timed; i++) {
+        if (i == entries * 3 / 2) {
+            c1 = cpu();
+            codes = x.codes;
+            scored = x.scored;
+        }
+        next_request(&w, i, &q, &cat);
+        struct exhint h = {.prep = prep};
+        uint64_t ids[K];
+        float sims[K];
+        int n = excache_search_floor(&x, q.emb, K, 0.5f, &h, ids, sims, err, sizeof err);
+        found += i >= entries * 3 / 2 && n > 0 ? (uint64_t)n : 0;
+        struct exentry e = {.utility = 0.5f, .tokens = q.tokens_in + q.tokens_out};
+        e.bytes = e.tokens * 4 + dim * 4;
+        excache_insert_hint(&x, &e, q.emb, &h, err, sizeof err);
+    }
+    double c2 = cpu();
+    printf("ivf  dim %3u  entries %6u  index alone: %.2f us/request CPU (search + insert), "
+           "%.0f codes/request, %.1f scored in float, %.2f found (nprobe %u of %u lists)\n",
+           dim, x.nlive, (c2 - c1) * 1e6 / (double)timed, (double)(x.codes - codes) / (double)timed,
+           (double)(x.scored - scored) / (double)timed,
+           (double)found / (double)timed, x.nprobe, x.nlist);
+    excache_free(&x);
+    free(prep);
     free(w.centroids);
     free(w.emb);
 }
@@ -265,7 +313,8 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_serve [ivf|flat|hnsw|none DIM ENTRIES [TIMED [NPROBE]]]\n"
-                    "       bench_serve recall DIM ENTRIES [NPROBE]\n");
+                    "       bench_serve recall DIM ENTRIES [NPROBE]\n"
+                    "       bench_serve index DIM ENTRIES [NPROBE [TIMED]]\n");
     return 2;
 }
 
@@ -282,7 +331,15 @@ int main(int argc, char **argv)
         if (argc < 4 || argc > 5 || !atoi(argv[2]) || !atoi(argv[3]))
             return usage();
         recall((uint32_t)atoi(argv[2]), (uint64_t)atoll(argv[3]),
-               argc >= 5 ? (unsigned)atoi(argv[4]) : 4);
+               argc >= 5 ? (unsigned)atoi(argv[4]) : 0);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "index")) {
+        if (argc < 4 || argc > 6 || !atoi(argv[2]) || !atoi(argv[3]))
+            return usage();
+        index_only((uint32_t)atoi(argv[2]), (uint64_t)atoll(argv[3]),
+                   argc >= 5 ? (unsigned)atoi(argv[4]) : 0,
+                   argc >= 6 ? (uint64_t)atoll(argv[5]) : 200000);
         return 0;
     }
     if (argc > 1) {
@@ -324,16 +381,20 @@ int main(int argc, char **argv)
         rc |= run(pool, KIND_NONE, 64, 10000, 1000000, 0); /* without the cache */
         rc |= run(pool, SIM_SERVE_IVF, 64, 10000, 500000, 0);
         rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 0);
-        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 2);
+        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 4);
         rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 1);
         rc |= run(pool, SIM_SERVE_IVF, 384, 100000, 200000, 0);
         rc |= run(pool, SIM_SERVE_HNSW, 64, 10000, 20000, 0);
         rc |= run(pool, SIM_SERVE_FLAT, 64, 10000, 20000, 0);
-        /* What a smaller nprobe costs in retrieval quality. */
-        recall(64, 10000, 4);
+        /* What nprobe (default 2) costs in retrieval quality; the index
+         * alone. */
+        recall(64, 10000, 0);
         recall(64, 10000, 1);
+        recall(64, 100000, 0);
         recall(64, 100000, 4);
         recall(64, 100000, 1);
+        index_only(64, 10000, 0, 200000);
+        index_only(64, 100000, 0, 200000);
     }
     sim_modelpool_free(pool);
     return rc;

@@ -424,6 +424,14 @@ START_TEST(router_specs_are_checked)
 }
 END_TEST
 
+/* Byte budgets for the IVF tests (entries cost 1 byte, so nothing is
+ * evicted): 2^40 gives 65536 lists, so every entry more than cosine 0.9
+ * from the first ones founds a list and the centroids never move; 160000
+ * gives 2 * sqrt(160000 / (2400 + 4 * dim)) = 16.0-16.1 lists rounded up (17 in 16
+ * and in 24 dimensions), so the centroids move every 4 * 17 insertions and
+ * k-means runs at 34, 68, 136, ... entries. */
+static const uint64_t ivf_budgets[2] = {1ull << 40, 160000};
+
 START_TEST(ivf_probing_everything_is_exact)
 {
     /* 3000 random unit vectors in 16 dimensions; with nprobe >= clusters
@@ -432,7 +440,8 @@ START_TEST(ivf_probing_everything_is_exact)
     char err[SIM_ERRLEN];
     struct excache flat, ivf;
     ck_assert_int_eq(excache_init(&flat, 16, 1ull << 40, SIM_SERVE_FLAT, 1, err, sizeof err), 0);
-    ck_assert_int_eq(excache_init(&ivf, 16, 1ull << 40, SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    ck_assert_int_eq(excache_init(&ivf, 16, ivf_budgets[_i], SIM_SERVE_IVF, 1, err, sizeof err),
+                     0);
     ivf.nprobe = ivf.nlist;
     struct sim_rng g;
     sim_rng_seed(&g, 4);
@@ -481,13 +490,14 @@ static void random_vec(struct sim_rng *g, float *v, unsigned dim)
 START_TEST(ivf_kernels_agree_with_integer_dots)
 {
     /* Both kernels (AVX2 where the CPU has it, and the portable one) must
-     * give, for every row, the bound formula evaluated on the integer dot
-     * product computed here naively; and the filter must pass exactly the
+     * give, for every row, the code similarity evaluated on the integer dot
+     * product computed here naively, and the maximum of each 8 (for n = 37
+     * the last of the 5 has 5 rows); and the filter must pass exactly the
      * rows whose a clears tau.  n = 37 leaves a tail after the blocks of 8;
      * cdim 96 is neither 64 nor a power of two. */
     enum { N = 37, CDIM = 96 };
     int8_t q[CDIM], codes[N * CDIM];
-    float qs[N], qe[N], hi[N], lo[N], hi2[N], lo2[N], val[N];
+    float qs[N], qe[N], sc[N], sc2[N], bm[5], bm2[5], val[N];
     uint32_t pass[N];
     struct sim_rng g;
     sim_rng_seed(&g, 9);
@@ -503,16 +513,21 @@ START_TEST(ivf_kernels_agree_with_integer_dots)
     char err[SIM_ERRLEN];
     struct excache x;
     ck_assert_int_eq(excache_init(&x, CDIM, 1 << 20, SIM_SERVE_IVF, 1, err, sizeof err), 0);
-    x.bounds(&iq, codes, qs, qe, N, CDIM, hi, lo);
-    ivf_bounds_c(&iq, codes, qs, qe, N, CDIM, hi2, lo2);
-    float tau = 0;
+    x.score(&iq, codes, qs, N, CDIM, sc, bm);
+    ivf_score_c(&iq, codes, qs, N, CDIM, sc2, bm2);
+    float tau = 0, max8 = -INFINITY;
     for (int r = 0; r < N; r++) {
         int32_t d = 0;
         for (int i = 0; i < CDIM; i++)
             d += q[i] * codes[r * CDIM + i];
-        float a = (float)d * iq.step * qs[r], b = qe[r] * iq.c1 + iq.c0;
-        ck_assert_msg(hi[r] == a + b && lo[r] == a - b, "row %d", r);
-        ck_assert(hi2[r] == a + b && lo2[r] == a - b);
+        float a = (float)d * iq.step * qs[r];
+        ck_assert_msg(sc[r] == a, "row %d", r);
+        ck_assert(sc2[r] == a);
+        max8 = a > max8 ? a : max8;
+        if (r % 8 == 7 || r == N - 1) {
+            ck_assert(bm[r / 8] == max8 && bm2[r / 8] == max8);
+            max8 = -INFINITY;
+        }
         tau += a / N; /* about half the rows pass */
     }
     for (int k = 0; k < 2; k++) {
@@ -540,19 +555,31 @@ START_TEST(ivf_kernels_agree_with_integer_dots)
 END_TEST
 
 /* The IVF search as specified, without the int8 pre-filter: the nprobe
- * nearest centroids by float similarity (ties to the lower number), then
- * the float top k of their lists at similarity >= minsim. */
+ * nearest centroids by code similarity (ties to the lower number), then
+ * the float top k of their lists at similarity >= minsim.  The query's
+ * code: step = max |u_i| / 127, code_i = u_i / step rounded to nearest
+ * (ties to even); a centroid's code similarity is (float)(integer dot
+ * product of the codes) * step * the centroid's step. */
 static int naive_ivf(const struct excache *x, const float *q, int k, float minsim,
                      uint64_t *ids, float *sims)
 {
-    float u[64];
+    float u[64], m = 0;
     memcpy(u, q, x->dim * sizeof *u);
     ck_assert_int_eq(sim_vec_normalise(u, x->dim), 0);
+    for (uint32_t i = 0; i < x->dim; i++)
+        m = fabsf(u[i]) > m ? fabsf(u[i]) : m;
+    float step = m / 127.0f, inv = 1 / step;
+    int code[64];
+    for (uint32_t i = 0; i < x->dim; i++)
+        code[i] = (int)nearbyintf(u[i] * inv);
     uint32_t probe[64];
     float ps[64];
     unsigned np = 0, want = x->nprobe < x->ncent ? x->nprobe : x->ncent;
     for (uint32_t c = 0; c < x->ncent; c++) {
-        float s = sim_vec_dot(u, x->cent + (size_t)c * x->dim, x->dim);
+        int32_t dot = 0;
+        for (uint32_t i = 0; i < x->dim; i++)
+            dot += code[i] * x->ccode[(size_t)c * x->cdim + i];
+        float s = (float)dot * step * x->cqs[c];
         unsigned at = np < want ? np++ : want;
         if (at == want && !(s > ps[want - 1]))
             continue;
@@ -601,10 +628,11 @@ START_TEST(ivf_prefilter_is_exact)
     enum { VD = 24, K = 8 };
     char err[SIM_ERRLEN];
     struct excache a, b, c;
-    ck_assert_int_eq(excache_init(&a, VD, 1ull << 40, SIM_SERVE_IVF, 1, err, sizeof err), 0);
-    ck_assert_int_eq(excache_init(&b, VD, 1ull << 40, SIM_SERVE_IVF, 1, err, sizeof err), 0);
-    ck_assert_int_eq(excache_init(&c, VD, 1ull << 40, SIM_SERVE_IVF, 1, err, sizeof err), 0);
-    b.bounds = ivf_bounds_c;
+    uint64_t budget = ivf_budgets[_i];
+    ck_assert_int_eq(excache_init(&a, VD, budget, SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    ck_assert_int_eq(excache_init(&b, VD, budget, SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    ck_assert_int_eq(excache_init(&c, VD, budget, SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    b.score = ivf_score_c;
     b.filter = ivf_filter_c;
     struct sim_rng g;
     sim_rng_seed(&g, 5);
@@ -652,6 +680,72 @@ START_TEST(ivf_prefilter_is_exact)
 }
 END_TEST
 
+START_TEST(ivf_centroids_follow_their_lists)
+{
+    /* 2000 vectors in 16 dimensions around 30 centres into a 17-list index
+     * (ivf_budgets[1]), every fifth removed, then more until the centroids
+     * have just moved: 1. every live entry is where cluster and slot say,
+     * and the lists hold nothing else; 2. k-means ran (lloyd_at doubled
+     * past the entries); 3. each centroid of a non-empty list points along
+     * the mean of its list's vectors (computed here in double); 4. a second
+     * index fed the same vectors has the same centroids, bit for bit. */
+    enum { VD = 16 };
+    char err[SIM_ERRLEN];
+    struct excache a, b;
+    ck_assert_int_eq(excache_init(&a, VD, ivf_budgets[1], SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    ck_assert_int_eq(excache_init(&b, VD, ivf_budgets[1], SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    ck_assert_uint_eq(a.nlist, 17);
+    struct sim_rng g;
+    sim_rng_seed(&g, 11);
+    float centre[30][VD], v[VD];
+    for (int i = 0; i < 30; i++)
+        random_vec(&g, centre[i], VD);
+    struct exentry proto = {.bytes = 1, .utility = 0.5f};
+    for (int i = 0; i < 2600; i++) {
+        if (i == 2000)
+            for (uint32_t id = 0; id < a.n; id += 5) {
+                excache_remove(&a, id);
+                excache_remove(&b, id);
+            }
+        if (i > 2000 && a.since == 0)
+            break;
+        const float *m = centre[sim_rng_below(&g, 30)];
+        for (int d = 0; d < VD; d++)
+            v[d] = m[d] + (float)(0.3 * (sim_rng_unit(&g) - 0.5));
+        ck_assert_int_eq(excache_insert(&a, &proto, v, err, sizeof err), 0);
+        ck_assert_int_eq(excache_insert(&b, &proto, v, err, sizeof err), 0);
+    }
+    ck_assert_uint_eq(a.since, 0);
+    uint32_t rows = 0;
+    for (uint32_t c = 0; c < a.ncent; c++)
+        rows += a.lists[c].n;
+    ck_assert_uint_eq(rows, a.nlive);
+    for (uint32_t id = 0; id < a.n; id++)
+        if (a.e[id].live)
+            ck_assert_uint_eq(a.lists[a.cluster[id]].ids[a.slot[id]], id);
+    ck_assert_uint_gt(a.lloyd_at, a.nlive);
+    ck_assert_uint_eq(a.ncent, a.nlist);
+    for (uint32_t c = 0; c < a.ncent; c++) {
+        const struct ivf_list *l = &a.lists[c];
+        double mean[VD] = {0}, mm = 0, dot = 0;
+        for (uint32_t i = 0; i < l->n; i++)
+            for (int d = 0; d < VD; d++)
+                mean[d] += l->vec[(size_t)i * VD + d];
+        for (int d = 0; d < VD; d++) {
+            mm += mean[d] * mean[d];
+            dot += mean[d] * a.cent[(size_t)c * VD + d];
+        }
+        if (l->n)
+            ck_assert_msg(dot / sqrt(mm) > 1 - 1e-5, "centroid %u: cosine %.9f", c,
+                          dot / sqrt(mm));
+    }
+    ck_assert_uint_eq(a.ncent, b.ncent);
+    ck_assert(memcmp(a.cent, b.cent, (size_t)a.ncent * VD * sizeof *a.cent) == 0);
+    excache_free(&a);
+    excache_free(&b);
+}
+END_TEST
+
 static Suite *serve_suite(void)
 {
     Suite *s = suite_create("serve");
@@ -666,9 +760,10 @@ static Suite *serve_suite(void)
     tcase_add_test(tc, semcache_serves_as_is);
     tcase_add_test(tc, threshold_router_extremes);
     tcase_add_test(tc, iccache_policy_hand_sequence);
-    tcase_add_test(tc, ivf_probing_everything_is_exact);
+    tcase_add_loop_test(tc, ivf_probing_everything_is_exact, 0, 2);
     tcase_add_test(tc, ivf_kernels_agree_with_integer_dots);
-    tcase_add_test(tc, ivf_prefilter_is_exact);
+    tcase_add_loop_test(tc, ivf_prefilter_is_exact, 0, 2);
+    tcase_add_test(tc, ivf_centroids_follow_their_lists);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     TCase *e = tcase_create("Errors");
