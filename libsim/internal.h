@@ -108,6 +108,12 @@ static inline uint32_t sim__units_get(const uint8_t *a, unsigned width, size_t i
     return 1;
 }
 
+/* Makes the size array *a of n entries wide enough for v: the first size
+ * other than 1 brings an array in, 2 bytes a size; the first of 65536 or
+ * more widens it to 4 (both copy the sizes held; the array is a vmem
+ * block).  0, or SIM_ENOMEM with the array as it was. */
+int sim__units_fit(uint8_t **a, unsigned *width, size_t n, uint32_t v);
+
 /* The array must be wide enough for v. */
 static inline void sim__units_set(uint8_t *a, unsigned width, size_t i, uint32_t v)
 {

@@ -66,3 +66,19 @@ void sim__vm_free(void *p, size_t n)
     else
         free(p);
 }
+
+int sim__units_fit(uint8_t **a, unsigned *width, size_t n, uint32_t v)
+{
+    if (!((v != 1 && *width == 0) || (v > UINT16_MAX && *width == 2)))
+        return 0;
+    unsigned w = v > UINT16_MAX ? 4 : 2;
+    uint8_t *b = sim__vm_resize(NULL, 0, n * w);
+    if (!b)
+        return SIM_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        sim__units_set(b, w, i, sim__units_get(*a, *width, i));
+    sim__vm_free(*a, n * *width);
+    *a = b;
+    *width = w;
+    return 0;
+}

@@ -16,8 +16,6 @@ static uint64_t gfifo_key(const struct sim_gfifo *f, uint32_t slot)
     return k;
 }
 
-#define GFIFO_U16_MAX 65535u
-
 static uint32_t gfifo_size(const struct sim_gfifo *f, uint32_t slot)
 {
     return sim__units_get(f->sizes, f->swidth, slot);
@@ -151,29 +149,10 @@ static void gfifo_make_room(struct sim_gfifo *f)
     }
 }
 
-/* The first size other than 1 brings a size array in, 2 bytes a size; the
- * first size of 65536 or more widens it to 4 (both copy the sizes held). */
-static int gfifo_widen(struct sim_gfifo *f, uint32_t size)
-{
-    unsigned w = size > GFIFO_U16_MAX ? 4 : 2;
-    size_t n = f->cap ? f->cap : 1;
-    uint8_t *s = sim__vm_resize(NULL, 0, n * w);
-    if (!s)
-        return SIM_ENOMEM;
-    struct sim_gfifo old = *f;
-    f->sizes = s;
-    f->swidth = w;
-    for (uint32_t i = 0; i < f->cap; i++)
-        gfifo_set_size(f, i, gfifo_size(&old, i));
-    sim__vm_free(old.sizes, (size_t)old.cap * old.swidth);
-    return 0;
-}
-
 void sim_gfifo_push(struct sim_gfifo *f, uint64_t key, uint32_t size)
 {
-    if (((size != 1 && f->swidth == 0) || (size > GFIFO_U16_MAX && f->swidth == 2))
-        && gfifo_widen(f, size))
-        return;
+    if (sim__units_fit(&f->sizes, &f->swidth, f->cap ? f->cap : 1, size))
+        return; /* out of memory */
     if (f->used == f->cap)
         gfifo_make_room(f);
     if (f->used == f->cap)

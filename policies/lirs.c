@@ -373,30 +373,12 @@ static void lirs_nl_make_room(struct lirs *p)
     lirs_nl_reindex(p, nl->ghosts + nl->ghosts / 8);
 }
 
-/* The first size other than 1 brings a size array in, 2 bytes a size; the
- * first size of 65536 or more widens it to 4 (both copy the sizes held). */
-static int nl_widen(struct lirs_nl *nl, uint32_t size)
-{
-    unsigned w = size > UINT16_MAX ? 4 : 2;
-    uint8_t *sizes = sim__vm_resize(NULL, 0, (size_t)nl->cap * w);
-    if (!sizes)
-        return SIM_ENOMEM;
-    struct lirs_nl old = *nl;
-    nl->sizes = sizes;
-    nl->swidth = w;
-    for (uint32_t s = 0; s < nl->cap; s++)
-        nl_set_units(nl, s, nl_units(&old, s));
-    sim__vm_free(old.sizes, (size_t)old.cap * old.swidth);
-    return 0;
-}
-
 /* Appends resident HIR block id at the top of S. */
 static void lirs_nl_push(struct lirs *p, uint32_t id)
 {
     struct lirs_nl *nl = &p->nl;
     uint32_t size = lirs_size(p, id);
-    if (((size != 1 && nl->swidth == 0) || (size > UINT16_MAX && nl->swidth == 2))
-        && nl_widen(nl, size))
+    if (sim__units_fit(&nl->sizes, &nl->swidth, nl->cap, size))
         return; /* out of memory: X is not in S */
     if (nl->head == nl->cap)
         lirs_nl_make_room(p);

@@ -4,29 +4,9 @@
 # are data errors (exit 1) naming the file; the semantic policies are listed
 # with their parameters and refuse a trace without the fields they need.
 set -u
-BUILD=${BUILD:-build}
+NAME=cli_semantic
+. "$(dirname "$0")/clilib.sh"
 CS=$BUILD/cachesim
-T=$(mktemp -d "${TMPDIR:-/tmp}/cli_semantic.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-fail() { echo "cli_semantic: FAIL: $*"; fails=$((fails + 1)); }
-
-# expect STATUS PATTERN DESCRIPTION CMD...: checks the exit status and that
-# stderr (or, for status 0, stdout) contains PATTERN (fixed string).
-expect() {
-    want=$1 pat=$2 what=$3
-    shift 3
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    where=$T/err
-    [ "$want" -eq 0 ] && where=$T/out
-    if [ "$got" -ne "$want" ]; then
-        fail "$what: exit $got, expected $want ($(head -c 300 "$T/err"))"
-    elif [ -n "$pat" ] && ! grep -qF -- "$pat" "$where"; then
-        fail "$what: output lacks '$pat': $(head -c 300 "$where")"
-    fi
-}
 
 # npy FILE DESCR ROWS: a version 1.0 .npy of shape (ROWS, 2) whose every
 # float is 1.0 (bytes 00 00 80 3f).  The header text for one-digit ROWS is
@@ -50,18 +30,18 @@ npy "$T/e.npy" '<f4' 3
 npy "$T/f8.npy" '<f8' 3
 [ "$(wc -c <"$T/e.npy")" -eq $((128 + 24)) ] || fail "test .npy is not 152 bytes"
 
-expect 0 "lru" "matching rows" \
+expect_out "lru" "matching rows" -- \
     "$CS" --no-progress -p lru -s 2 --ignore-size --emb "$T/e.npy" "$T/t3.txt"
-expect 1 "has only 3 rows" "fewer rows than requests" \
+expect 1 "has only 3 rows" "fewer rows than requests" -- \
     "$CS" --no-progress -p lru -s 2 --ignore-size --emb "$T/e.npy" "$T/t4.txt"
-expect 1 "f8.npy: dtype '<f8'" "wrong dtype" \
+expect 1 "f8.npy: dtype '<f8'" "wrong dtype" -- \
     "$CS" --no-progress -p lru -s 2 --ignore-size --emb "$T/f8.npy" "$T/t3.txt"
-expect 1 "missing.npy" "missing file" \
+expect 1 "missing.npy" "missing file" -- \
     "$CS" --no-progress -p lru -s 2 --ignore-size --emb "$T/missing.npy" "$T/t3.txt"
-expect 1 "no 'class' field" "semantic needs class" \
+expect 1 "no 'class' field" "semantic needs class" -- \
     "$CS" --no-progress -p semantic -s 2 --ignore-size --emb "$T/e.npy" "$T/t3.txt"
-expect 0 "threshold" "semantic parameters" "$CS" --policy-help semantic
-expect 0 "context_threshold" "meancache parameters" "$CS" --policy-help meancache
-expect 0 "--emb FILE" "help names --emb" "$CS" --help
+expect_out "threshold" "semantic parameters" -- "$CS" --policy-help semantic
+expect_out "context_threshold" "meancache parameters" -- "$CS" --policy-help meancache
+expect_out "--emb FILE" "help names --emb" -- "$CS" --help
 
-[ "$fails" -eq 0 ] || exit 1
+finish

@@ -24,6 +24,20 @@ expect() {
     fi
 }
 
+# expect_out PATTERN DESCRIPTION -- CMD...: runs CMD, checks that it exits 0
+# and that stdout contains PATTERN (a fixed string).
+expect_out() {
+    pat=$1 what=$2
+    shift 3
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" -ne 0 ]; then
+        fail "$what: exit $got, expected 0 ($(head -c 300 "$T/err"))"
+    elif ! grep -qF -- "$pat" "$T/out"; then
+        fail "$what: stdout lacks '$pat': $(head -c 300 "$T/out")"
+    fi
+}
+
 # le N BYTES: N as BYTES little-endian bytes.
 le() {
     v=$1 n=$2
