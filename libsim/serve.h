@@ -29,6 +29,8 @@ struct ivf_list {
     float *vec;          /* cap rows of dim floats: the unit vectors */
     int8_t *code;        /* cap rows of cdim bytes */
     float *qs, *qe;      /* per slot: code step, residual norm (serve_ivf.c) */
+    uint8_t *code4;      /* cap rows of c4dim / 2 bytes: 4-bit codes */
+    float *qs4, *qe4;    /* per slot: their step, residual norm */
 };
 
 /* Where the lists' arrays live (serve_ivf.c): power-of-two blocks cut
@@ -56,16 +58,31 @@ struct exhint {
 struct ivf_query {
     const int8_t *code;  /* cdim bytes */
     float step, c1, c0;  /* a row passes if (D step qs + qe c1) + c0 >= tau */
+    int32_t bias4;       /* 8 * the sum of the code: for the 4-bit rows */
 };
 
-/* For rows r < n of codes, with D = q . row r: out[r] = (float)D * step *
- * qs[r], the code similarity, and bmax[b] = the largest of out[8b] to
- * out[8b + 7] (those < n). */
-typedef void (*ivf_score_fn)(const struct ivf_query *q, const int8_t *codes, const float *qs,
-                             uint32_t n, uint32_t cdim, float *out, float *bmax);
+/* A query coded for ranking the centroids (serve_ivf.c): a code in
+ * [-63, 64] (cdim bytes) and bias = 128 * its sum. */
+struct ivf_rankq {
+    const int8_t *code;
+    int32_t bias;
+    float step;
+};
+
+/* The want nearest of centroids [c0, n) by rank similarity (float)(D) *
+ * step * qs[c], D the integer dot product of the query's 7-bit code and
+ * centroid c's code, ties to the lower number, into probe / probe_sim
+ * best first; returns how many (want, or fewer if there are fewer).
+ * blocks: the codes in blocks of 8 centroids (serve_ivf.c, cent_store);
+ * qs has room for the last block's 8. */
+typedef size_t (*ivf_rank_fn)(const struct ivf_rankq *q, const uint8_t *blocks,
+                              const float *qs, uint32_t c0, uint32_t n, uint32_t cdim,
+                              size_t want, uint64_t *probe, float *probe_sim);
 /* The rows r < n (ascending) of codes for which, with D = q . row r,
  * a = ((float)D * step * qs[r] + qe[r] * c1) + c0 >= tau, into pass, and
- * their a into val; returns how many. */
+ * their a into val; returns how many.  The filter4 kernels take rows of
+ * 4-bit codes (cdim = c4dim, a multiple of 64, dimensions in cdim / 2
+ * bytes, serve_ivf.c quantise4), and q->code must have c4dim bytes. */
 typedef uint32_t (*ivf_filter_fn)(const struct ivf_query *q, const int8_t *codes,
                                   const float *qs, const float *qe, uint32_t n, uint32_t cdim,
                                   float tau, uint32_t *pass, float *val);
@@ -75,12 +92,14 @@ struct excache {
     sim_vec *idx;        /* flat or hnsw */
     /* ivf (serve_ivf.c) */
     uint32_t nlist, nprobe, ncent, cdim;
+    uint32_t c4dim;      /* dimensions of the 4-bit codes: dim rounded up to 64 */
     float *cent;         /* nlist * dim, unit vectors */
     int64_t *csum;       /* nlist * dim: each list's vector sum, fixed point */
     uint32_t since;      /* insertions since they last moved */
     uint32_t nrows;      /* entries in the lists */
     uint32_t lloyd_at;   /* k-means over all entries when nrows reaches it */
     int8_t *ccode;       /* nlist * cdim: the centroids' codes */
+    uint8_t *cblk;       /* the same, + 128, in blocks of 8 for the ranking */
     float *cqs, *cqe;    /* per centroid: code step, residual norm */
     uint32_t *cluster, *slot; /* per entry: its cluster and place in it */
     struct ivf_list *lists;
@@ -88,12 +107,13 @@ struct excache {
     float *u;            /* dim: the normalised query */
     int8_t *ucode;       /* cdim: its code */
     float ustep, uresid; /* its code's step and residual norm */
-    float *score_of;     /* nlist: code similarities of the centroids */
-    float *score_max;    /* nlist / 8 + 1: their maxima by 8 */
+    int8_t *rcode;       /* cdim: the query's ranking code (ivf_rankq) */
     uint64_t *probe;     /* nlist: clusters to scan */
     float *probe_sim;
-    ivf_score_fn score;  /* int8 kernels: AVX2 where the CPU has it */
+    ivf_rank_fn rank;    /* int8 kernels: AVX2 where the CPU has it */
     ivf_filter_fn filter;
+    ivf_filter_fn filter4; /* the same for 4-bit rows (codes as uint8_t) */
+    float (*code_dot)(const float *u, const int8_t *code, uint32_t dim);
     uint64_t codes;      /* codes compared so far (centroids and rows) */
     uint64_t scored;     /* rows scored in float so far */
     struct exentry *e;
@@ -145,11 +165,19 @@ int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhin
             char *err, size_t errlen);
 void ivf_del(struct excache *x, uint32_t id);
 /* The portable kernels (tests compare the others with them). */
-void ivf_score_c(const struct ivf_query *q, const int8_t *codes, const float *qs, uint32_t n,
-                 uint32_t cdim, float *out, float *bmax);
+size_t ivf_rank_c(const struct ivf_rankq *q, const uint8_t *blocks, const float *qs,
+                  uint32_t c0, uint32_t n, uint32_t cdim, size_t want, uint64_t *probe,
+                  float *probe_sim);
+uint32_t ivf_filter4_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                       const float *qe, uint32_t n, uint32_t c4dim, float tau, uint32_t *pass,
+                       float *val);
 uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
                       const float *qe, uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
                       float *val);
+float ivf_code_dot_c(const float *u, const int8_t *c, uint32_t dim);
+/* Copies the centroids' codes (ccode) into the ranking kernels' blocks:
+ * for tests that set ccode themselves. */
+void ivf_store_centroids(struct excache *x);
 int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
                uint64_t *ids, float *sims, char *err, size_t errlen);
 

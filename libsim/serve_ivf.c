@@ -1,6 +1,6 @@
 /*
  * serve_ivf.c - the example cache's IVF index: IC-Cache's clustered
- * retrieval, with an int8 pre-filter that leaves every result exact.
+ * retrieval, with integer pre-filters that leave every result exact.
  *
  * Clusters: nlist = 2 sqrt(expected entries) centroids; every entry joins
  * its nearest centroid's list, and a search scans the lists of the nprobe
@@ -24,11 +24,18 @@
  * not pay on such data: a member's mean worst cosine to its centroid is
  * 0.30 (72 degrees), wider than the angle to the lists probed.
  *
- * Centroids are ranked by code similarity (below): integer dot products
- * times float steps, the same on every machine, so the lists probed, and
- * hence the results, are too.
+ * Centroids are ranked by integer dot products of codes times float
+ * steps (rank_body), the same on every machine, so the lists probed, and
+ * hence the results, are too.  The ranking reads every centroid's code on
+ * every search, so its kernel is built for that: the codes in blocks of 8
+ * centroids interleaved by 4 bytes, so that one multiply-add serves 8
+ * centroids and none needs a horizontal sum, four blocks sharing each load
+ * of the query, and the query's code halved (rank_query) so that the
+ * unsigned centroid codes need no sign trick; the two best per lane are
+ * kept in registers and merged at the end.  About 2x fewer cycles per
+ * centroid than scoring rows one by one and then selecting.
  *
- * HOW THE PRE-FILTER STAYS EXACT
+ * HOW THE FILTERS STAY EXACT
  * Every unit vector v also has an int8 code c with v = c * step + r: step =
  * max|v_i| / 127, and the residual's norm |r| is kept.  For a query u with
  * code c', step' and residual r', the integer dot product D = c . c' gives
@@ -37,12 +44,18 @@
  * plus slack() for float rounding (the float dot product's own error is at
  * most about dim * 2^-24).  So a candidate whose a + bound is below the
  * current k-th similarity (or the caller's minsim) cannot enter the top k,
- * and is skipped; every other one is scored by the float dot product, as
- * before.  The results within the lists probed are therefore those of the
- * float index, bit for bit, on every machine; integer sums do not depend
- * on the instruction set, so the AVX2 kernels (chosen at run time, when
- * the CPU has AVX2) and the portable ones agree, and only speed depends on
- * the machine.
+ * and is skipped.  The same holds for any code: each row also has a 4-bit
+ * code (step max|v_i| / 7, residual about 0.1 for 64 dimensions), and a
+ * list is scanned through three such filters, each reading more per row
+ * and letting fewer through (scan_list): the 4-bit codes, then step * (u .
+ * c) of the 8-bit code with the float query (error at most |r|), then the
+ * float vector.  The scan is bound by memory, not arithmetic (a list's rows
+ * are mostly other intents, far below the k-th similarity): the 4-bit
+ * codes halve the bytes it streams.  The results within the lists probed
+ * are therefore those of the float index, bit for bit, on every machine;
+ * integer sums do not depend on the instruction set, so the AVX2 kernels
+ * (chosen at run time, when the CPU has AVX2) and the portable ones pass
+ * the same rows, and only speed depends on the machine.
  *
  * Codes are stored per list, contiguous, so that a scan streams through
  * memory, and the float vectors next to them, per list, since the few
@@ -51,12 +64,14 @@
  * are blocks of an arena on 2 MiB pages (list storage, below).
  *
  * Invariants: 1. entry id is lists[cluster[id]].ids[slot[id]];
- *             2. vec, code, qs and qe of slot i of a list describe entry
- *                ids[i];
+ *             2. vec, code, qs, qe, code4, qs4 and qe4 of slot i of a list
+ *                describe entry ids[i];
  *             3. codes are in [-127, 127] (so the AVX2 pair sums cannot
- *                saturate: 2 * 127 * 127 < 32767) and zero past dim;
+ *                saturate: 2 * 127 * 127 < 32767) and zero past dim; 4-bit
+ *                codes in [-7, 7], zero past dim;
  *             4. csum of list c is the sum over its rows of
- *                (int32_t)(vec * 2^20), and nrows the rows of all lists.
+ *                (int32_t)(vec * 2^20), and nrows the rows of all lists;
+ *             5. cblk holds ccode (cent_store) for centroids < ncent.
  */
 #include <math.h>
 #include <stdio.h>
@@ -75,6 +90,25 @@
 #define MAXCDIM 4096 /* longest code the AVX2 kernels take (a stack buffer) */
 
 /*=====   int8 kernels   =====*/
+
+/* Keeps the k best (sim desc, id asc) in ids/sims, n of them so far. */
+static inline __attribute__((always_inline)) size_t topk_add(uint64_t *ids, float *sims, size_t n, size_t k, uint32_t id, float sim)
+{
+    size_t i = n < k ? n++ : k;
+    if (i == k && !(sim > sims[k - 1] || (sim == sims[k - 1] && id < ids[k - 1])))
+        return n;
+    if (i == k)
+        i = k - 1;
+    while (i > 0 && (sims[i - 1] < sim || (sims[i - 1] == sim && ids[i - 1] > id))) {
+        ids[i] = ids[i - 1];
+        sims[i] = sims[i - 1];
+        i--;
+    }
+    ids[i] = id;
+    sims[i] = sim;
+    return n;
+}
+
 
 static void dots_c(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
                    int32_t *out)
@@ -107,27 +141,82 @@ uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const floa
     return np;
 }
 
-/* The largest of out[i], i in [b, e). */
-static float max_of(const float *out, uint32_t b, uint32_t e)
+/* The dot product of code q (c4dim bytes) and a 4-bit row (quantise4's
+ * layout), less q's bias: the codes' integer dot product. */
+static int32_t dot4_c(const struct ivf_query *q, const uint8_t *row, uint32_t c4dim)
 {
-    float m = out[b];
-    for (uint32_t i = b + 1; i < e; i++)
-        m = out[i] > m ? out[i] : m;
-    return m;
+    int32_t s = 0;
+    for (uint32_t k = 0; k < c4dim / 64; k++)
+        for (uint32_t j = 0; j < 32; j++) {
+            uint8_t b = row[32 * k + j];
+            s += (b & 15) * q->code[64 * k + j] + (b >> 4) * q->code[64 * k + 32 + j];
+        }
+    return s - q->bias4;
 }
 
-void ivf_score_c(const struct ivf_query *q, const int8_t *codes, const float *qs, uint32_t n,
-                 uint32_t cdim, float *out, float *bmax)
+uint32_t ivf_filter4_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                       const float *qe, uint32_t n, uint32_t c4dim, float tau, uint32_t *pass,
+                       float *val)
 {
-    int32_t d[CHUNK];
-    for (uint32_t at = 0; at < n; at += CHUNK) {
-        uint32_t m = n - at < CHUNK ? n - at : CHUNK;
-        dots_c(q->code, codes + (size_t)at * cdim, m, cdim, d);
-        for (uint32_t i = 0; i < m; i++)
-            out[at + i] = (float)d[i] * q->step * qs[at + i];
+    const uint8_t *rows = (const uint8_t *)codes;
+    uint32_t np = 0;
+    for (uint32_t r = 0; r < n; r++) {
+        int32_t d = dot4_c(q, rows + (size_t)r * (c4dim / 2), c4dim);
+        float a = (float)d * q->step * qs[r] + qe[r] * q->c1 + q->c0;
+        pass[np] = r;
+        val[np] = a;
+        np += a >= tau;
     }
-    for (uint32_t b = 0; b < n; b += 8)
-        bmax[b / 8] = max_of(out, b, n - b < 8 ? n : b + 8);
+    return np;
+}
+
+/* Centroid c's code in blocks (cent_store's layout): byte 4g + j of the
+ * code, plus 128, is blocks[(c / 8) * 8 * cdim + 32 g + 4 (c % 8) + j]. */
+static const uint8_t *block_of(const uint8_t *blocks, uint32_t c, uint32_t cdim)
+{
+    return blocks + (size_t)(c / 8) * 8 * cdim + (c % 8) * 4;
+}
+
+size_t ivf_rank_c(const struct ivf_rankq *q, const uint8_t *blocks, const float *qs,
+                  uint32_t c0, uint32_t n, uint32_t cdim, size_t want, uint64_t *probe,
+                  float *probe_sim)
+{
+    size_t np = 0;
+    for (uint32_t c = c0; c < n; c++) {
+        const uint8_t *b = block_of(blocks, c, cdim);
+        int32_t d = 0;
+        for (uint32_t g = 0; g < cdim / 4; g++)
+            for (uint32_t j = 0; j < 4; j++)
+                d += b[32 * g + j] * q->code[4 * g + j];
+        float s = (float)(d - q->bias) * q->step * qs[c];
+        if (np < want || s >= probe_sim[want - 1])
+            np = topk_add(probe, probe_sim, np, want, c, s);
+    }
+    return np;
+}
+
+/* u . c for a float u and an int8 code c, in the summation order of
+ * vec_dot (so that the compiler can keep the sums in SIMD registers). */
+float ivf_code_dot_c(const float *u, const int8_t *c, uint32_t dim)
+{
+    float s0[4] = {0}, s1[4] = {0}, s2[4] = {0}, s3[4] = {0};
+    uint32_t n = dim & ~15u, i = 0;
+    for (; i < n; i += 16) {
+        for (uint32_t j = 0; j < 4; j++)
+            s0[j] += u[i + j] * (float)c[i + j];
+        for (uint32_t j = 0; j < 4; j++)
+            s1[j] += u[i + 4 + j] * (float)c[i + 4 + j];
+        for (uint32_t j = 0; j < 4; j++)
+            s2[j] += u[i + 8 + j] * (float)c[i + 8 + j];
+        for (uint32_t j = 0; j < 4; j++)
+            s3[j] += u[i + 12 + j] * (float)c[i + 12 + j];
+    }
+    float t = 0;
+    for (uint32_t j = 0; j < 4; j++)
+        t += (s0[j] + s1[j]) + (s2[j] + s3[j]);
+    for (; i < dim; i++)
+        t += u[i] * (float)c[i];
+    return t;
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -175,6 +264,48 @@ AVX2_INLINE int32_t dot1(const int8_t *qa, const int8_t *q, const int8_t *c, uin
     return _mm_cvtsi128_si32(s);
 }
 
+/* A 4-bit row (quantise4's layout): each 32 bytes hold 64 dimensions,
+ * the first 32 in the low nibbles, the next 32 in the high ones, unsigned
+ * (code + 8); maddubs multiplies them by the signed query bytes directly
+ * (a pair is at most 2 * 15 * 127, and the two halves' sum fits 16 bits
+ * too), then madd widens into 32-bit sums. */
+AVX2_INLINE __m256i dot4_acc(const int8_t *q, const uint8_t *row, uint32_t c4dim)
+{
+    const __m256i low = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    __m256i acc = _mm256_setzero_si256();
+    for (uint32_t k = 0; k < c4dim / 64; k++) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(row + 32 * k));
+        __m256i lo = _mm256_and_si256(x, low);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
+        __m256i qa = _mm256_loadu_si256((const __m256i *)(const void *)(q + 64 * k));
+        __m256i qb = _mm256_loadu_si256((const __m256i *)(const void *)(q + 64 * k + 32));
+        __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, qa), _mm256_maddubs_epi16(hi, qb));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+    }
+    return acc;
+}
+
+/* The 4-bit dot products of rows 0 to n - 1, four rows per horizontal
+ * reduction, less the bias. */
+AVX2_INLINE void dots4bit_body(const struct ivf_query *q, const uint8_t *rows, uint32_t n,
+                               uint32_t c4dim, int32_t *out)
+{
+    const size_t rb = c4dim / 2;
+    const __m128i bias = _mm_set1_epi32(q->bias4);
+    uint32_t r = 0;
+    for (; r + 4 <= n; r += 4) {
+        const uint8_t *c = rows + r * rb;
+        __m256i a0 = dot4_acc(q->code, c, c4dim), a1 = dot4_acc(q->code, c + rb, c4dim);
+        __m256i a2 = dot4_acc(q->code, c + 2 * rb, c4dim);
+        __m256i a3 = dot4_acc(q->code, c + 3 * rb, c4dim);
+        __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        _mm_storeu_si128((__m128i *)(void *)(out + r), _mm_sub_epi32(s, bias));
+    }
+    for (; r < n; r++)
+        out[r] = dot4_c(q, rows + r * rb, c4dim);
+}
+
 /* |q| into qa (cdim bytes, a multiple of 32). */
 AVX2_INLINE void abs_code(const int8_t *q, uint32_t cdim, int8_t *qa)
 {
@@ -201,47 +332,176 @@ AVX2_INLINE void dots_body(const int8_t *qa, const int8_t *q, const int8_t *code
         out[r] = dot1(qa, q, codes + (size_t)r * cdim, cdim);
 }
 
-/* As ivf_score_c: the dot products of a chunk, then D step qs and their
- * maximum eight at a time. */
-AVX2_INLINE void score_body(const struct ivf_query *q, const int8_t *qa, const int8_t *codes,
-                            const float *qs, uint32_t n, uint32_t cdim, float *out,
-                            float *bmax)
+/* Ranks blocks of 8 centroids, four blocks at a time (they share the
+ * query's loads): for each group of 4 dimensions one multiply-add of a
+ * block's 32 bytes (8 centroids' codes + 128, unsigned) by the query's
+ * group repeated 8 times (signed, in [-63, 64]: a pair sums to at most 2 *
+ * 255 * 64 < 32767, no saturation), and a widening into 8 sums, one per
+ * centroid: no horizontal step, and the query needs no sign trick.  Then
+ * the similarities in float, as ivf_rank_c computes them; only centroids
+ * that reach the want-th best so far leave the registers.  blocks has
+ * room for 3 blocks past the last (rank_alloc), so that the last step
+ * reads no further. */
+AVX2_INLINE __m256i rank_acc(__m256i acc, const uint8_t *p, __m256i q)
 {
-    int32_t d[CHUNK];
-    const __m256 step = _mm256_set1_ps(q->step);
-    for (uint32_t at = 0; at < n; at += CHUNK) {
-        uint32_t m = n - at < CHUNK ? n - at : CHUNK, r = 0;
-        dots_body(qa, q->code, codes + (size_t)at * cdim, m, cdim, d);
-        for (; r + 8 <= m; r += 8) {
-            __m256 v = _mm256_mul_ps(_mm256_mul_ps(float8(d + r), step),
-                                     _mm256_loadu_ps(qs + at + r));
-            _mm256_storeu_ps(out + at + r, v);
-            __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-            h = _mm_max_ps(h, _mm_shuffle_ps(h, h, 0x4e));
-            h = _mm_max_ps(h, _mm_shuffle_ps(h, h, 0xb1));
-            bmax[(at + r) / 8] = _mm_cvtss_f32(h);
-        }
-        for (uint32_t i = r; i < m; i++)
-            out[at + i] = (float)d[i] * q->step * qs[at + i];
-        if (r < m)
-            bmax[(at + r) / 8] = max_of(out, at + r, at + m);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i c = _mm256_load_si256((const __m256i *)(const void *)p);
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(c, q), ones));
+}
+
+/* The lanes m of block b (similarities s) into the top want, branching on
+ * each: for want > 2. */
+AVX2_INLINE size_t rank_take(__m256 s, uint32_t b, unsigned m, size_t want, size_t np,
+                             uint64_t *probe, float *probe_sim)
+{
+    if (np == want)
+        m &= (unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(s, _mm256_set1_ps(probe_sim[want - 1]), _CMP_GE_OQ));
+    if (!m)
+        return np;
+    float sv[8];
+    _mm256_storeu_ps(sv, s);
+    for (; m; m &= m - 1) {
+        unsigned j = (unsigned)__builtin_ctz(m);
+        np = topk_add(probe, probe_sim, np, want, 8 * b + j, sv[j]);
     }
+    return np;
+}
+
+/* The valid lanes of block b: centroids in [c0, n). */
+static unsigned lanes_of(uint32_t b, uint32_t c0, uint32_t n)
+{
+    unsigned m = 0xffu;
+    if (8 * b < c0)
+        m &= 0xffu << (c0 - 8 * b);
+    if (8 * b + 8 > n)
+        m &= 0xffu >> (8 * b + 8 - n);
+    return m;
+}
+
+/* The two best so far in each lane (strictly better replaces, so of equals
+ * the lower number stays), without a branch: the ranking of the usual
+ * nprobe (1 or 2) never leaves the registers until the end. */
+struct lane_top2 {
+    __m256 s1, s2; /* best, second best similarity per lane */
+    __m256 c1, c2; /* their centroid numbers (integers, as float bits) */
+};
+
+AVX2_INLINE void top2_add(struct lane_top2 *t, __m256 s, __m256 c)
+{
+    __m256 gt1 = _mm256_cmp_ps(s, t->s1, _CMP_GT_OQ), gt2 = _mm256_cmp_ps(s, t->s2, _CMP_GT_OQ);
+    t->s2 = _mm256_blendv_ps(_mm256_blendv_ps(t->s2, s, gt2), t->s1, gt1);
+    t->c2 = _mm256_blendv_ps(_mm256_blendv_ps(t->c2, c, gt2), t->c1, gt1);
+    t->s1 = _mm256_blendv_ps(t->s1, s, gt1);
+    t->c1 = _mm256_blendv_ps(t->c1, c, gt1);
+}
+
+/* The lanes' candidates into the top want (<= 2). */
+AVX2_INLINE size_t top2_merge(const struct lane_top2 *t, size_t want, uint64_t *probe,
+                              float *probe_sim)
+{
+    float s[16];
+    int32_t c[16];
+    size_t np = 0;
+    _mm256_storeu_ps(s, t->s1);
+    _mm256_storeu_ps(s + 8, t->s2);
+    _mm256_storeu_si256((__m256i *)(void *)c, _mm256_castps_si256(t->c1));
+    _mm256_storeu_si256((__m256i *)(void *)(c + 8), _mm256_castps_si256(t->c2));
+    for (int i = 0; i < 16; i++)
+        if (c[i] >= 0)
+            np = topk_add(probe, probe_sim, np, want, (uint32_t)c[i], s[i]);
+    return np;
+}
+
+/* The similarities of 8 centroids from their dot products d (with the
+ * bias) and their steps qs: as ivf_rank_c computes them. */
+AVX2_INLINE __m256 rank_sims(__m256i d, const struct ivf_rankq *q, const float *qs)
+{
+    __m256 f = _mm256_cvtepi32_ps(_mm256_sub_epi32(d, _mm256_set1_epi32(q->bias)));
+    return _mm256_mul_ps(_mm256_mul_ps(f, _mm256_set1_ps(q->step)), _mm256_loadu_ps(qs));
+}
+
+/* Block b (dot products d) into the top want, lanes outside [c0, n)
+ * excluded: the edges of the range, and any want. */
+AVX2_INLINE size_t rank_edge(__m256i d, const struct ivf_rankq *q, const float *qs, uint32_t b,
+                             uint32_t c0, uint32_t n, size_t want, size_t np, uint64_t *probe,
+                             float *probe_sim, struct lane_top2 *t)
+{
+    __m256 s = rank_sims(d, q, qs + 8 * (size_t)b);
+    unsigned m = lanes_of(b, c0, n);
+    if (want > 2)
+        return rank_take(s, b, m, want, np, probe, probe_sim);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i bits = _mm256_and_si256(_mm256_set1_epi32((int)m),
+                                    _mm256_sllv_epi32(_mm256_set1_epi32(1), lane));
+    __m256i off = _mm256_cmpeq_epi32(bits, _mm256_setzero_si256());
+    s = _mm256_blendv_ps(s, _mm256_set1_ps(-INFINITY), _mm256_castsi256_ps(off));
+    __m256i c = _mm256_add_epi32(_mm256_set1_epi32((int)(8 * b)), lane);
+    top2_add(t, s, _mm256_castsi256_ps(c));
+    return np;
+}
+
+AVX2_INLINE size_t rank_body(const struct ivf_rankq *q, const uint8_t *blocks, const float *qs,
+                             uint32_t c0, uint32_t n, uint32_t cdim, size_t want,
+                             uint64_t *probe, float *probe_sim, int8_t *bcast)
+{
+    const __m256 none = _mm256_set1_ps(-INFINITY);
+    const __m256i eight = _mm256_set1_epi32(8);
+    const size_t bs = (size_t)8 * cdim;
+    struct lane_top2 t = {none, none, _mm256_castsi256_ps(_mm256_set1_epi32(-1)),
+                          _mm256_castsi256_ps(_mm256_set1_epi32(-1))};
+    size_t np = 0;
+    for (uint32_t g = 0; g < cdim / 4; g++) {
+        int32_t w;
+        memcpy(&w, q->code + 4 * g, 4);
+        _mm256_store_si256((__m256i *)(void *)(bcast + 32 * g), _mm256_set1_epi32(w));
+    }
+    for (uint32_t b = c0 / 8; 8 * b < n; b += 4) {
+        const uint8_t *p = blocks + b * bs;
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (uint32_t g = 0; g < cdim / 4; g++) {
+            __m256i qg = _mm256_load_si256((const __m256i *)(const void *)(bcast + 32 * g));
+            a0 = rank_acc(a0, p + 32 * g, qg);
+            a1 = rank_acc(a1, p + bs + 32 * g, qg);
+            a2 = rank_acc(a2, p + 2 * bs + 32 * g, qg);
+            a3 = rank_acc(a3, p + 3 * bs + 32 * g, qg);
+        }
+        if (want <= 2 && 8 * b >= c0 && 8 * b + 32 <= n) {
+            /* The common case: four whole blocks, no branch per block. */
+            const float *s = qs + 8 * (size_t)b;
+            __m256 c = _mm256_castsi256_ps(_mm256_add_epi32(
+                _mm256_set1_epi32((int)(8 * b)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+            top2_add(&t, rank_sims(a0, q, s), c);
+            c = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(c), eight));
+            top2_add(&t, rank_sims(a1, q, s + 8), c);
+            c = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(c), eight));
+            top2_add(&t, rank_sims(a2, q, s + 16), c);
+            c = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(c), eight));
+            top2_add(&t, rank_sims(a3, q, s + 24), c);
+            continue;
+        }
+        np = rank_edge(a0, q, qs, b, c0, n, want, np, probe, probe_sim, &t);
+        if (8 * b + 8 < n)
+            np = rank_edge(a1, q, qs, b + 1, c0, n, want, np, probe, probe_sim, &t);
+        if (8 * b + 16 < n)
+            np = rank_edge(a2, q, qs, b + 2, c0, n, want, np, probe, probe_sim, &t);
+        if (8 * b + 24 < n)
+            np = rank_edge(a3, q, qs, b + 3, c0, n, want, np, probe, probe_sim, &t);
+    }
+    return want > 2 ? np : top2_merge(&t, want, probe, probe_sim);
 }
 
 __attribute__((target("avx2")))
-static void score_avx2(const struct ivf_query *q, const int8_t *codes, const float *qs,
-                       uint32_t n, uint32_t cdim, float *out, float *bmax)
+static size_t rank_avx2(const struct ivf_rankq *q, const uint8_t *blocks, const float *qs,
+                        uint32_t c0, uint32_t n, uint32_t cdim, size_t want, uint64_t *probe,
+                        float *probe_sim)
 {
-    int8_t qa[MAXCDIM];
-    if (cdim > MAXCDIM) {
-        ivf_score_c(q, codes, qs, n, cdim, out, bmax);
-        return;
-    }
-    abs_code(q->code, cdim, qa);
+    _Alignas(32) int8_t bcast[8 * MAXCDIM];
+    if (cdim > MAXCDIM)
+        return ivf_rank_c(q, blocks, qs, c0, n, cdim, want, probe, probe_sim);
     if (cdim == 64)
-        score_body(q, qa, codes, qs, n, 64, out, bmax);
-    else
-        score_body(q, qa, codes, qs, n, cdim, out, bmax);
+        return rank_body(q, blocks, qs, c0, n, 64, want, probe, probe_sim, bcast);
+    return rank_body(q, blocks, qs, c0, n, cdim, want, probe, probe_sim, bcast);
 }
 
 /* Appends the rows of mask (bit b: row r + b) and their a to pass, val. */
@@ -265,7 +525,7 @@ AVX2_INLINE uint32_t collect(unsigned mask, __m256 a, uint32_t r, uint32_t np, u
 AVX2_INLINE uint32_t filter_body(const struct ivf_query *q, const int8_t *qa,
                                  const int8_t *codes, const float *qs, const float *qe,
                                  uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
-                                 float *val)
+                                 float *val, int four)
 {
     int32_t d[CHUNK];
     const __m256 step = _mm256_set1_ps(q->step), c1 = _mm256_set1_ps(q->c1);
@@ -273,7 +533,10 @@ AVX2_INLINE uint32_t filter_body(const struct ivf_query *q, const int8_t *qa,
     uint32_t np = 0;
     for (uint32_t at = 0; at < n; at += CHUNK) {
         uint32_t m = n - at < CHUNK ? n - at : CHUNK, r = 0;
-        dots_body(qa, q->code, codes + (size_t)at * cdim, m, cdim, d);
+        if (four)
+            dots4bit_body(q, (const uint8_t *)codes + (size_t)at * (cdim / 2), m, cdim, d);
+        else
+            dots_body(qa, q->code, codes + (size_t)at * cdim, m, cdim, d);
         for (; r + 8 <= m; r += 8) {
             __m256 a = _mm256_mul_ps(_mm256_mul_ps(float8(d + r), step),
                                      _mm256_loadu_ps(qs + at + r));
@@ -303,21 +566,71 @@ static uint32_t filter_avx2(const struct ivf_query *q, const int8_t *codes, cons
         return ivf_filter_c(q, codes, qs, qe, n, cdim, tau, pass, val);
     abs_code(q->code, cdim, qa);
     if (cdim == 64)
-        return filter_body(q, qa, codes, qs, qe, n, 64, tau, pass, val);
-    return filter_body(q, qa, codes, qs, qe, n, cdim, tau, pass, val);
+        return filter_body(q, qa, codes, qs, qe, n, 64, tau, pass, val, 0);
+    return filter_body(q, qa, codes, qs, qe, n, cdim, tau, pass, val, 0);
+}
+
+__attribute__((target("avx2")))
+static uint32_t filter4_avx2(const struct ivf_query *q, const int8_t *codes, const float *qs,
+                             const float *qe, uint32_t n, uint32_t c4dim, float tau,
+                             uint32_t *pass, float *val)
+{
+    if (c4dim == 64)
+        return filter_body(q, NULL, codes, qs, qe, n, 64, tau, pass, val, 1);
+    return filter_body(q, NULL, codes, qs, qe, n, c4dim, tau, pass, val, 1);
+}
+
+/* As ivf_code_dot_c, 16 dimensions at a time (another summation order:
+ * the result only bounds similarities, within slack()). */
+__attribute__((target("avx2")))
+static float code_dot_avx2(const float *u, const int8_t *c, uint32_t dim)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    uint32_t i = 0;
+    for (; i + 16 <= dim; i += 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(c + i));
+        __m256 c0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
+        __m256 c1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)));
+        s0 = _mm256_add_ps(s0, _mm256_mul_ps(_mm256_loadu_ps(u + i), c0));
+        s1 = _mm256_add_ps(s1, _mm256_mul_ps(_mm256_loadu_ps(u + i + 8), c1));
+    }
+    __m256 s = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    float t = _mm_cvtss_f32(h);
+    for (; i < dim; i++)
+        t += u[i] * (float)c[i];
+    return t;
 }
 #endif
 
 static void pick_kernels(struct excache *x)
 {
-    x->score = ivf_score_c;
+    x->rank = ivf_rank_c;
     x->filter = ivf_filter_c;
+    x->filter4 = ivf_filter4_c;
+    x->code_dot = ivf_code_dot_c;
 #ifdef IVF_AVX2
     if (__builtin_cpu_supports("avx2")) {
-        x->score = score_avx2;
+        x->rank = rank_avx2;
         x->filter = filter_avx2;
+        x->filter4 = filter4_avx2;
+        x->code_dot = code_dot_avx2;
     }
 #endif
+}
+
+/* x rounded to an integer (ties to even), within [-lim, lim].  Any
+ * rounding serves (residuals are measured, not assumed): adding and
+ * subtracting 1.5 * 2^23 rounds a float below 2^22 without a branch or a
+ * library call. */
+static float round_clamp(float x, float lim)
+{
+    const float magic = 12582912.0f;
+    float t = x + magic;
+    float c = t - magic;
+    return c > lim ? lim : c < -lim ? -lim : c;
 }
 
 /* The code of unit vector v (cdim bytes, zero past dim), its step and the
@@ -339,16 +652,10 @@ static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, 
         m = fabsf(v[i]) > m ? fabsf(v[i]) : m;
     for (uint32_t j = 0; j < 8; j++)
         m = m8[j] > m ? m8[j] : m;
-    /* Any rounding serves (the residual is measured, not assumed): adding
-     * and subtracting 1.5 * 2^23 rounds a float below 2^22 to an integer
-     * without a branch or a library call. */
-    const float magic = 12582912.0f;
     float st = m > 0 ? m / 127.0f : 1, inv = 1 / st, r2 = 0;
     for (i = 0; i < dim; i += 8)
         for (uint32_t j = 0; j < 8 && i + j < dim; j++) {
-            float t = v[i + j] * inv + magic;
-            float c = t - magic;
-            c = c > 127 ? 127 : c < -127 ? -127 : c;
+            float c = round_clamp(v[i + j] * inv, 127);
             code[i + j] = (int8_t)c;
             float r = v[i + j] - c * st;
             r8[j] += r * r;
@@ -358,6 +665,34 @@ static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, 
     memset(code + dim, 0, cdim - dim);
     *step = st;
     /* Float sums: relative error far below slack()'s share. */
+    *resid = sqrtf(r2) * (1 + 1e-5f);
+}
+
+/* The 4-bit code of unit vector v: c_i = v_i / step rounded, in [-7, 7]
+ * (step = max |v_i| / 7), stored as c_i + 8 in c4dim / 2 bytes: byte 32k
+ * + j holds dimension 64k + j in its low nibble and 64k + 32 + j in its
+ * high one (zero, so 8, past dim), the layout dot4_acc reads.  Also its
+ * step and the norm of its residual, as quantise. */
+static void quantise4(const float *v, uint32_t dim, uint32_t c4dim, uint8_t *row, float *step,
+                      float *resid)
+{
+    float m = 0, r2 = 0;
+    for (uint32_t i = 0; i < dim; i++)
+        m = fabsf(v[i]) > m ? fabsf(v[i]) : m;
+    float st = m > 0 ? m / 7.0f : 1, inv = 1 / st;
+    memset(row, 0x88, c4dim / 2);
+    for (uint32_t i = 0; i < dim; i++) {
+        float c = round_clamp(v[i] * inv, 7);
+        float r = v[i] - c * st;
+        r2 += r * r;
+        uint8_t nib = (uint8_t)((int)c + 8);
+        uint32_t at = 32 * (i / 64) + i % 32;
+        if (i % 64 < 32)
+            row[at] = (uint8_t)((row[at] & 0xf0) | nib);
+        else
+            row[at] = (uint8_t)((row[at] & 0x0f) | nib << 4);
+    }
+    *step = st;
     *resid = sqrtf(r2) * (1 + 1e-5f);
 }
 
@@ -380,22 +715,26 @@ int ivf_init(struct excache *x, uint64_t budget)
     x->nprobe = 2;
     x->lloyd_at = 2 * x->nlist;
     x->cdim = (x->dim + 31) & ~31u;
+    x->c4dim = (x->dim + 63) & ~63u;
     pick_kernels(x);
     x->cent = malloc((size_t)x->nlist * x->dim * sizeof *x->cent);
     x->csum = calloc((size_t)x->nlist * x->dim, sizeof *x->csum);
+    uint32_t nblk = (x->nlist + 7) / 8 + 3; /* rank_body reads 4 blocks at a time */
     x->ccode = malloc((size_t)x->nlist * x->cdim);
-    x->cqs = malloc(x->nlist * sizeof *x->cqs);
+    x->cblk = aligned_alloc(32, (size_t)nblk * 8 * x->cdim);
+    x->rcode = malloc(x->cdim);
+    x->cqs = calloc((size_t)nblk * 8, sizeof *x->cqs);
     x->cqe = malloc(x->nlist * sizeof *x->cqe);
     x->lists = calloc(x->nlist, sizeof *x->lists);
     x->u = malloc(x->dim * sizeof *x->u);
-    x->ucode = malloc(x->cdim);
-    x->score_of = malloc(x->nlist * sizeof *x->score_of);
-    x->score_max = malloc((x->nlist / 8 + 1) * sizeof *x->score_max);
+    x->ucode = calloc(x->c4dim, 1); /* zero past cdim: the 4-bit kernels read c4dim */
     x->probe = malloc(x->nlist * sizeof *x->probe);
     x->probe_sim = malloc(x->nlist * sizeof *x->probe_sim);
-    return x->cent && x->csum && x->ccode && x->cqs && x->cqe && x->lists && x->u && x->ucode
-                   && x->score_of && x->score_max && x->probe && x->probe_sim
-               ? 0 : SIM_ENOMEM;
+    if (!(x->cent && x->csum && x->ccode && x->cblk && x->rcode && x->cqs && x->cqe
+          && x->lists && x->u && x->ucode && x->probe && x->probe_sim))
+        return SIM_ENOMEM;
+    memset(x->cblk, 128, (size_t)nblk * 8 * x->cdim); /* code 0 */
+    return 0;
 }
 
 void ivf_free(struct excache *x)
@@ -413,8 +752,8 @@ void ivf_free(struct excache *x)
     free(x->lists);
     free(x->u);
     free(x->ucode);
-    free(x->score_of);
-    free(x->score_max);
+    free(x->cblk);
+    free(x->rcode);
     free(x->probe);
     free(x->probe_sim);
 }
@@ -518,17 +857,20 @@ static int list_grow(struct excache *x, struct ivf_list *l)
 {
     uint32_t n = l->cap ? l->cap * 2 : 16;
     struct ivf_arena *a = &x->arena;
-    void *ids = l->ids, *vec = l->vec, *code = l->code, *qs = l->qs, *qe = l->qe;
-    int rc = move_rows(a, &ids, sizeof *l->ids, l->n, l->cap, n);
-    l->ids = ids;
-    rc = rc ? rc : move_rows(a, &vec, x->dim * sizeof *l->vec, l->n, l->cap, n);
-    l->vec = vec;
-    rc = rc ? rc : move_rows(a, &code, x->cdim, l->n, l->cap, n);
-    l->code = code;
-    rc = rc ? rc : move_rows(a, &qs, sizeof *l->qs, l->n, l->cap, n);
-    l->qs = qs;
-    rc = rc ? rc : move_rows(a, &qe, sizeof *l->qe, l->n, l->cap, n);
-    l->qe = qe;
+    void *p[8] = {l->ids, l->vec, l->code, l->qs, l->qe, l->code4, l->qs4, l->qe4};
+    const size_t row[8] = {sizeof *l->ids, x->dim * sizeof *l->vec, x->cdim, sizeof *l->qs,
+                           sizeof *l->qe, x->c4dim / 2, sizeof *l->qs4, sizeof *l->qe4};
+    int rc = 0;
+    for (int i = 0; i < 8 && !rc; i++)
+        rc = move_rows(a, &p[i], row[i], l->n, l->cap, n);
+    l->ids = p[0];
+    l->vec = p[1];
+    l->code = p[2];
+    l->qs = p[3];
+    l->qe = p[4];
+    l->code4 = p[5];
+    l->qs4 = p[6];
+    l->qe4 = p[7];
     if (!rc)
         l->cap = n;
     return rc;
@@ -574,77 +916,79 @@ static void prep_load(struct excache *x, const void *prep)
 
 /*=====   search   =====*/
 
-/* Keeps the k best (sim desc, id asc) in ids/sims, n of them so far. */
-static size_t topk_add(uint64_t *ids, float *sims, size_t n, size_t k, uint32_t id, float sim)
-{
-    size_t i = n < k ? n++ : k;
-    if (i == k && !(sim > sims[k - 1] || (sim == sims[k - 1] && id < ids[k - 1])))
-        return n;
-    if (i == k)
-        i = k - 1;
-    while (i > 0 && (sims[i - 1] < sim || (sims[i - 1] == sim && ids[i - 1] > id))) {
-        ids[i] = ids[i - 1];
-        sims[i] = sims[i - 1];
-        i--;
-    }
-    ids[i] = id;
-    sims[i] = sim;
-    return n;
-}
-
 static struct ivf_query query_of(const struct excache *x)
 {
-    return (struct ivf_query){x->ucode, x->ustep, 1 + x->uresid, slack(x->dim) + x->uresid};
+    int32_t sum = 0;
+    for (uint32_t i = 0; i < x->cdim; i++)
+        sum += x->ucode[i];
+    return (struct ivf_query){x->ucode, x->ustep, 1 + x->uresid, slack(x->dim) + x->uresid,
+                              8 * sum};
 }
 
-/* The want nearest of centroids [c0, ncent) by code similarity (ties to
- * the lower number) into probe / probe_sim, best first; returns how many.
- * Most centroids fall below the want-th best so far at the first test. */
+/* The ranking code of the query (struct ivf_rankq): its 8-bit code halved,
+ * rounding up, so in [-63, 64]: the centroids' unsigned codes times it
+ * cannot saturate the kernel's pair sums (2 * 255 * 64 < 32767), and the
+ * kernel needs no sign trick.  The ranking only chooses the lists to scan,
+ * so it may be coarser than the lists' pre-filter. */
+static struct ivf_rankq rank_query(struct excache *x)
+{
+    int32_t sum = 0;
+    for (uint32_t i = 0; i < x->cdim; i++) {
+        /* (c + 1) / 2 rounded down, without shifting a negative number */
+        x->rcode[i] = (int8_t)(((x->ucode[i] + 129) >> 1) - 64);
+        sum += x->rcode[i];
+    }
+    return (struct ivf_rankq){x->rcode, 128 * sum, 2 * x->ustep};
+}
+
+/* The want nearest of centroids [c0, ncent) to x->u by rank similarity
+ * (ties to the lower number) into probe / probe_sim, best first; returns
+ * how many. */
 static size_t rank_centroids(struct excache *x, uint32_t c0, size_t want, uint64_t *probe,
                              float *probe_sim)
 {
-    struct ivf_query q = query_of(x);
-    float *s = x->score_of;
     if (x->ncent == c0 || want == 0)
         return 0;
+    struct ivf_rankq q = rank_query(x);
     x->codes += x->ncent - c0;
-    x->score(&q, x->ccode + (size_t)c0 * x->cdim, x->cqs + c0, x->ncent - c0, x->cdim, s,
-             x->score_max);
-    /* Blocks of 8 whose largest score is below the want-th best so far
-     * are passed over. */
-    size_t np = 0;
-    uint32_t n = x->ncent - c0;
-    for (uint32_t b = 0; b < n; b += 8) {
-        uint32_t e = n - b < 8 ? n : b + 8;
-        if (np == want && x->score_max[b / 8] < probe_sim[want - 1])
-            continue;
-        for (uint32_t i = b; i < e; i++)
-            if (np < want || s[i] >= probe_sim[want - 1])
-                np = topk_add(probe, probe_sim, np, want, c0 + i, s[i]);
-    }
-    return np;
+    return x->rank(&q, x->cblk, x->cqs, c0, x->ncent, x->cdim, want, probe, probe_sim);
 }
 
 /* Scores list l against the query into the top k (ids, sims, *n so far):
- * the exact similarity of the rows the int8 filter lets through. */
+ * the exact similarity of the rows that can still enter it.  Three
+ * filters, each exact (a bound on the error, never an estimate), each
+ * reading more per row and passing fewer rows:
+ *  1. the 4-bit codes (half the bytes of the 8-bit ones: the scan is
+ *     bound by memory, and most rows of a list are other intents, far
+ *     below tau); the bound covers both codes' residuals;
+ *  2. step * (u . code) of the 8-bit code with the float query, off by at
+ *     most u . r <= |r| = qe (plus float rounding, inside slack());
+ *  3. the float vector, for the rows still above tau. */
 static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, float minsim,
                       const struct ivf_query *q, uint64_t *ids, float *sims, size_t *n)
 {
     uint32_t pass[CHUNK];
     float val[CHUNK];
     float tau = *n == k && sims[k - 1] > minsim ? sims[k - 1] : minsim;
+    const float sl = slack(x->dim);
+    const size_t rb = x->c4dim / 2;
     for (uint32_t at = 0; at < l->n; at += CHUNK) {
         uint32_t m = l->n - at < CHUNK ? l->n - at : CHUNK;
         x->codes += m;
-        uint32_t np = x->filter(q, l->code + (size_t)at * x->cdim, l->qs + at, l->qe + at, m,
-                                x->cdim, tau, pass, val);
-        for (uint32_t i = 0; i < np; i++)
-            for (uint32_t b = 0; b < x->dim; b += 16)
-                __builtin_prefetch(l->vec + (size_t)(at + pass[i]) * x->dim + b);
+        uint32_t np = x->filter4(q, (const int8_t *)(l->code4 + at * rb), l->qs4 + at,
+                                 l->qe4 + at, m, x->c4dim, tau, pass, val);
+        uint32_t nk = 0;
         for (uint32_t i = 0; i < np; i++) {
-            if (val[i] < tau)
-                continue; /* tau rose since the filter ran */
             uint32_t slot = at + pass[i];
+            float a = l->qs[slot] * x->code_dot(x->u, l->code + (size_t)slot * x->cdim, x->dim);
+            if (a + l->qe[slot] + sl < tau)
+                continue;
+            pass[nk++] = slot;
+            for (uint32_t b = 0; b < x->dim; b += 16)
+                __builtin_prefetch(l->vec + (size_t)slot * x->dim + b);
+        }
+        for (uint32_t i = 0; i < nk; i++) {
+            uint32_t slot = pass[i];
             x->scored++;
             float sim = vec_dot(x->u, l->vec + (size_t)slot * x->dim, x->dim);
             if (sim < minsim)
@@ -693,6 +1037,26 @@ static void sum_add(int64_t *sum, const float *v, uint32_t dim, int sign)
         sum[d] += sign * (int32_t)(v[d] * 1048576.0f);
 }
 
+/* Copies centroid c's code into the ranking kernels' blocks: block c / 8
+ * holds 8 centroids, cdim / 4 groups of 32 bytes, group g bytes 4g to 4g
+ * + 3 of each centroid's code, plus 128 (so unsigned), one centroid after
+ * another.  A group of 8 centroids is then one multiply-add by the query's
+ * 4 bytes repeated 8 times (rank_body). */
+static void cent_store(struct excache *x, uint32_t c)
+{
+    const int8_t *code = x->ccode + (size_t)c * x->cdim;
+    uint8_t *b = x->cblk + (size_t)(c / 8) * 8 * x->cdim + (c % 8) * 4;
+    for (uint32_t g = 0; g < x->cdim / 4; g++)
+        for (uint32_t j = 0; j < 4; j++)
+            b[32 * g + j] = (uint8_t)(code[4 * g + j] + 128);
+}
+
+void ivf_store_centroids(struct excache *x)
+{
+    for (uint32_t c = 0; c < x->ncent; c++)
+        cent_store(x, c);
+}
+
 /* Moves every centroid to the mean direction of its list (a list left
  * empty keeps its centroid). */
 static void refresh(struct excache *x)
@@ -706,6 +1070,7 @@ static void refresh(struct excache *x)
             continue;
         memcpy(x->cent + (size_t)c * x->dim, v, x->dim * sizeof *v);
         quantise(v, x->dim, x->cdim, x->ccode + (size_t)c * x->cdim, &x->cqs[c], &x->cqe[c]);
+        cent_store(x, c);
     }
     x->since = 0;
 }
@@ -745,6 +1110,8 @@ static int list_append(struct excache *x, uint32_t c, uint32_t id)
     memcpy(l->code + (size_t)l->n * x->cdim, x->ucode, x->cdim);
     l->qs[l->n] = x->ustep;
     l->qe[l->n] = x->uresid;
+    quantise4(x->u, x->dim, x->c4dim, l->code4 + (size_t)l->n * (x->c4dim / 2), &l->qs4[l->n],
+              &l->qe4[l->n]);
     x->cluster[id] = c;
     x->slot[id] = l->n;
     l->ids[l->n++] = id;
@@ -811,6 +1178,7 @@ int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhin
         best = x->ncent++;
         memcpy(x->cent + (size_t)best * x->dim, x->u, x->dim * sizeof *x->u);
         memcpy(x->ccode + (size_t)best * x->cdim, x->ucode, x->cdim);
+        cent_store(x, best);
         x->cqs[best] = x->ustep;
         x->cqe[best] = x->uresid;
     }
@@ -842,5 +1210,9 @@ void ivf_del(struct excache *x, uint32_t id)
     memcpy(l->code + (size_t)at * x->cdim, l->code + (size_t)last * x->cdim, x->cdim);
     l->qs[at] = l->qs[last];
     l->qe[at] = l->qe[last];
+    memcpy(l->code4 + (size_t)at * (x->c4dim / 2), l->code4 + (size_t)last * (x->c4dim / 2),
+           x->c4dim / 2);
+    l->qs4[at] = l->qs4[last];
+    l->qe4[at] = l->qe4[last];
     x->slot[moved] = at;
 }

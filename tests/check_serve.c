@@ -487,68 +487,143 @@ static void random_vec(struct sim_rng *g, float *v, unsigned dim)
         v[d] = (float)(sim_rng_unit(g) - 0.5);
 }
 
+/* The integer dot product of a query code and a row of 4-bit codes, from
+ * the layout's definition (serve_ivf.c quantise4): byte 32k + j holds
+ * dimension 64k + j in its low nibble and 64k + 32 + j in its high one,
+ * each as code + 8. */
+static int32_t naive_dot4(const int8_t *q, const uint8_t *row, int c4dim)
+{
+    int32_t d = 0;
+    for (int i = 0; i < c4dim; i++) {
+        uint8_t b = row[32 * (i / 64) + i % 32];
+        int nib = i % 64 < 32 ? b & 15 : b >> 4;
+        d += q[i] * (nib - 8);
+    }
+    return d;
+}
+
 START_TEST(ivf_kernels_agree_with_integer_dots)
 {
-    /* Both kernels (AVX2 where the CPU has it, and the portable one) must
-     * give, for every row, the code similarity evaluated on the integer dot
-     * product computed here naively, and the maximum of each 8 (for n = 37
-     * the last of the 5 has 5 rows); and the filter must pass exactly the
-     * rows whose a clears tau.  n = 37 leaves a tail after the blocks of 8;
-     * cdim 96 is neither 64 nor a power of two. */
-    enum { N = 37, CDIM = 96 };
-    int8_t q[CDIM], codes[N * CDIM];
-    float qs[N], qe[N], sc[N], sc2[N], bm[5], bm2[5], val[N];
+    /* Every kernel (AVX2 where the CPU has it, and the portable one) must
+     * give the results defined on integer dot products computed here
+     * naively.  The ranking: the want best of centroids [c0, n) by (float)D
+     * * step * qs[c], D the dot product of the query's ranking code (in
+     * [-63, 64]) and the centroid's code, ties to the lower number, for
+     * n = 37 (a tail after blocks of 8 and after groups of 4 blocks), c0 =
+     * 0 and 5 (a first block in part), want 1, 2 (the branch-free path)
+     * and 3, and two centroids with equal similarity.  The filters: exactly
+     * the rows whose a clears tau, for 8-bit rows (cdim 96: neither 64 nor
+     * a power of two) and 4-bit rows (c4dim 128: two 32-byte chunks). */
+    enum { N = 37, CDIM = 96, C4DIM = 128 };
+    int8_t q[C4DIM], rq[CDIM], codes[N * CDIM];
+    uint8_t rows4[N * C4DIM / 2];
+    float qs[N + 32], qe[N], val[N];
     uint32_t pass[N];
     struct sim_rng g;
     sim_rng_seed(&g, 9);
-    for (int i = 0; i < CDIM; i++)
-        q[i] = (int8_t)((int)sim_rng_below(&g, 255) - 127);
+    int32_t rsum = 0, sum = 0;
+    for (int i = 0; i < C4DIM; i++) {
+        q[i] = (int8_t)(i < CDIM ? (int)sim_rng_below(&g, 255) - 127 : 0);
+        sum += q[i];
+    }
+    for (int i = 0; i < CDIM; i++) {
+        rq[i] = (int8_t)((int)sim_rng_below(&g, 128) - 63);
+        rsum += rq[i];
+    }
     for (int i = 0; i < N * CDIM; i++)
         codes[i] = (int8_t)((int)sim_rng_below(&g, 255) - 127);
+    for (int i = 0; i < N * C4DIM / 2; i++)
+        rows4[i] = (uint8_t)sim_rng_below(&g, 256);
     for (int r = 0; r < N; r++) {
         qs[r] = (float)(1e-3 * (1 + sim_rng_unit(&g)));
         qe[r] = (float)(1e-2 * sim_rng_unit(&g));
     }
-    struct ivf_query iq = {q, 2e-3f, 1.01f, 0.02f};
+    /* Centroid 20 a copy of centroid 11: equal similarity, 11 ranks first. */
+    memcpy(codes + 20 * CDIM, codes + 11 * CDIM, CDIM);
+    qs[20] = qs[11];
     char err[SIM_ERRLEN];
     struct excache x;
     ck_assert_int_eq(excache_init(&x, CDIM, 1 << 20, SIM_SERVE_IVF, 1, err, sizeof err), 0);
-    x.score(&iq, codes, qs, N, CDIM, sc, bm);
-    ivf_score_c(&iq, codes, qs, N, CDIM, sc2, bm2);
-    float tau = 0, max8 = -INFINITY;
-    for (int r = 0; r < N; r++) {
+    /* The centroids as the ranking kernels read them. */
+    for (int c = 0; c < N; c++) {
+        memcpy(x.ccode + (size_t)c * CDIM, codes + c * CDIM, CDIM);
+        x.cqs[c] = qs[c];
+    }
+    x.ncent = N;
+    ivf_store_centroids(&x);
+    struct ivf_rankq rkq = {rq, 128 * rsum, 3e-3f};
+    float rs[N];
+    for (int c = 0; c < N; c++) {
         int32_t d = 0;
         for (int i = 0; i < CDIM; i++)
-            d += q[i] * codes[r * CDIM + i];
-        float a = (float)d * iq.step * qs[r];
-        ck_assert_msg(sc[r] == a, "row %d", r);
-        ck_assert(sc2[r] == a);
-        max8 = a > max8 ? a : max8;
-        if (r % 8 == 7 || r == N - 1) {
-            ck_assert(bm[r / 8] == max8 && bm2[r / 8] == max8);
-            max8 = -INFINITY;
-        }
-        tau += a / N; /* about half the rows pass */
+            d += rq[i] * codes[c * CDIM + i];
+        rs[c] = (float)d * rkq.step * qs[c];
     }
-    for (int k = 0; k < 2; k++) {
-        uint32_t np = k ? ivf_filter_c(&iq, codes, qs, qe, N, CDIM, tau, pass, val)
-                        : x.filter(&iq, codes, qs, qe, N, CDIM, tau, pass, val);
-        uint32_t want = 0;
-        for (int r = 0; r < N; r++) {
-            int32_t d = 0;
-            for (int i = 0; i < CDIM; i++)
-                d += q[i] * codes[r * CDIM + i];
-            float a = (float)d * iq.step * qs[r] + qe[r] * iq.c1 + iq.c0;
-            if (a >= tau) {
-                ck_assert_uint_lt(want, np);
-                ck_assert_uint_eq(pass[want], (uint32_t)r);
-                ck_assert(val[want] == a);
-                want++;
+    ck_assert(rs[11] == rs[20]);
+    static const uint32_t c0s[2] = {0, 5};
+    for (int w = 1; w <= 3; w++)
+        for (int z = 0; z < 2; z++) {
+            /* The naive ranking: a selection by (similarity desc, number asc). */
+            uint64_t want[3];
+            float wsim[3];
+            int nw = 0;
+            for (uint32_t c = c0s[z]; c < N; c++) {
+                int at = nw < w ? nw++ : w;
+                if (at == w && !(rs[c] > wsim[w - 1]))
+                    continue;
+                if (at == w)
+                    at = w - 1;
+                for (; at > 0 && wsim[at - 1] < rs[c]; at--) {
+                    want[at] = want[at - 1];
+                    wsim[at] = wsim[at - 1];
+                }
+                want[at] = c;
+                wsim[at] = rs[c];
+            }
+            for (int k = 0; k < 2; k++) {
+                uint64_t got[3];
+                float gsim[3];
+                size_t ng = (k ? ivf_rank_c : x.rank)(&rkq, x.cblk, x.cqs, c0s[z], N, CDIM,
+                                                       (size_t)w, got, gsim);
+                ck_assert_uint_eq(ng, (size_t)nw);
+                for (int i = 0; i < nw; i++) {
+                    ck_assert_msg(got[i] == want[i], "want %d c0 %u kernel %d: rank %d", w,
+                                  c0s[z], k, i);
+                    ck_assert(gsim[i] == wsim[i]);
+                }
             }
         }
-        ck_assert_uint_eq(np, want);
-        ck_assert_uint_gt(want, 0);
-        ck_assert_uint_lt(want, N);
+    struct ivf_query iq = {q, 2e-3f, 1.01f, 0.02f, 8 * sum};
+    for (int four = 0; four < 2; four++) {
+        float tau = 0;
+        float a[N];
+        for (int r = 0; r < N; r++) {
+            int32_t d = 0;
+            if (four)
+                d = naive_dot4(q, rows4 + r * C4DIM / 2, C4DIM);
+            else
+                for (int i = 0; i < CDIM; i++)
+                    d += q[i] * codes[r * CDIM + i];
+            a[r] = (float)d * iq.step * qs[r] + qe[r] * iq.c1 + iq.c0;
+            tau += a[r] / N; /* about half the rows pass */
+        }
+        for (int k = 0; k < 2; k++) {
+            ivf_filter_fn f = four ? (k ? ivf_filter4_c : x.filter4)
+                                   : (k ? ivf_filter_c : x.filter);
+            const int8_t *c = four ? (const int8_t *)rows4 : codes;
+            uint32_t np = f(&iq, c, qs, qe, N, four ? C4DIM : CDIM, tau, pass, val);
+            uint32_t want = 0;
+            for (int r = 0; r < N; r++)
+                if (a[r] >= tau) {
+                    ck_assert_uint_lt(want, np);
+                    ck_assert_uint_eq(pass[want], (uint32_t)r);
+                    ck_assert(val[want] == a[r]);
+                    want++;
+                }
+            ck_assert_uint_eq(np, want);
+            ck_assert_uint_gt(want, 0);
+            ck_assert_uint_lt(want, N);
+        }
     }
     excache_free(&x);
 }
@@ -558,10 +633,12 @@ END_TEST
  * nearest centroids by code similarity (ties to the lower number), then
  * the float top k of their lists at similarity >= minsim.  The query's
  * code: step = max |u_i| / 127, code_i = u_i / step rounded to nearest
- * (ties to even); a centroid's code similarity is (float)(integer dot
- * product of the codes) * step * the centroid's step. */
+ * (ties to even); its ranking code: code_i halved, rounding up; a
+ * centroid's rank similarity is (float)(integer dot product of the
+ * ranking code and the centroid's code) * 2 step * the centroid's
+ * step. */
 static int naive_ivf(const struct excache *x, const float *q, int k, float minsim,
-                     uint64_t *ids, float *sims)
+                     uint64_t *ids, float *sims, uint32_t *probed, unsigned *nprobed)
 {
     float u[64], m = 0;
     memcpy(u, q, x->dim * sizeof *u);
@@ -570,8 +647,10 @@ static int naive_ivf(const struct excache *x, const float *q, int k, float minsi
         m = fabsf(u[i]) > m ? fabsf(u[i]) : m;
     float step = m / 127.0f, inv = 1 / step;
     int code[64];
+    /* The ranking code: the code halved, rounding up (into [-63, 64]). */
     for (uint32_t i = 0; i < x->dim; i++)
-        code[i] = (int)nearbyintf(u[i] * inv);
+        code[i] = (int)floorf(((float)nearbyintf(u[i] * inv) + 1) / 2);
+    step *= 2;
     uint32_t probe[64];
     float ps[64];
     unsigned np = 0, want = x->nprobe < x->ncent ? x->nprobe : x->ncent;
@@ -593,6 +672,8 @@ static int naive_ivf(const struct excache *x, const float *q, int k, float minsi
         ps[at] = s;
     }
     int n = 0;
+    memcpy(probed, probe, np * sizeof *probe);
+    *nprobed = np;
     for (unsigned p = 0; p < np; p++) {
         const struct ivf_list *l = &x->lists[probe[p]];
         for (uint32_t i = 0; i < l->n; i++) {
@@ -632,8 +713,10 @@ START_TEST(ivf_prefilter_is_exact)
     ck_assert_int_eq(excache_init(&a, VD, budget, SIM_SERVE_IVF, 1, err, sizeof err), 0);
     ck_assert_int_eq(excache_init(&b, VD, budget, SIM_SERVE_IVF, 1, err, sizeof err), 0);
     ck_assert_int_eq(excache_init(&c, VD, budget, SIM_SERVE_IVF, 1, err, sizeof err), 0);
-    b.score = ivf_score_c;
+    b.rank = ivf_rank_c;
     b.filter = ivf_filter_c;
+    b.filter4 = ivf_filter4_c;
+    b.code_dot = ivf_code_dot_c;
     struct sim_rng g;
     sim_rng_seed(&g, 5);
     float centre[40][VD], v[VD];
@@ -664,10 +747,14 @@ START_TEST(ivf_prefilter_is_exact)
         for (int d = 0; d < VD; d++)
             v[d] = m[d] + (float)(0.05 * (sim_rng_unit(&g) - 0.5));
         float floor_ = q % 2 ? 0.9f : -INFINITY;
-        int nn = naive_ivf(&a, v, K, floor_, nids, nsims);
+        uint32_t probed[64];
+        unsigned nprobed;
+        int nn = naive_ivf(&a, v, K, floor_, nids, nsims, probed, &nprobed);
         for (int w = 0; w < 2; w++) {
             struct excache *x = w ? &b : &a;
             int n = excache_search_floor(x, v, K, floor_, NULL, ids, sims, err, sizeof err);
+            for (unsigned p = 0; p < nprobed; p++)
+                ck_assert_msg(x->probe[p] == probed[p], "query %d probe %u kernel %d", q, p, w);
             ck_assert_int_eq(n, nn);
             for (int i = 0; i < n; i++)
                 ck_assert_msg(ids[i] == nids[i] && sims[i] == nsims[i],
@@ -677,6 +764,64 @@ START_TEST(ivf_prefilter_is_exact)
     excache_free(&a);
     excache_free(&b);
     excache_free(&c);
+}
+END_TEST
+
+START_TEST(ivf_codes_reconstruct_their_vectors)
+{
+    /* In 70 dimensions (8-bit codes of 96 bytes, 4-bit codes of 128
+     * dimensions: two 32-byte chunks and padding), every row of every list
+     * must decode, by the layouts' definitions, to its vector within the
+     * residual norm stored with it (which is that error's norm, rounded up
+     * by 1e-5): 8-bit code_i * qs, |code_i| <= 127, zero past dim; 4-bit:
+     * byte 32k + j holds dimension 64k + j in its low nibble and 64k + 32 +
+     * j in its high one as code + 8, |code| <= 7, 8 past dim. */
+    enum { VD = 70 };
+    char err[SIM_ERRLEN];
+    struct excache x;
+    ck_assert_int_eq(excache_init(&x, VD, ivf_budgets[0], SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    ck_assert_uint_eq(x.cdim, 96);
+    ck_assert_uint_eq(x.c4dim, 128);
+    struct sim_rng g;
+    sim_rng_seed(&g, 13);
+    struct exentry proto = {.bytes = 1, .utility = 0.5f};
+    float v[VD];
+    for (int i = 0; i < 300; i++) {
+        random_vec(&g, v, VD);
+        ck_assert_int_eq(excache_insert(&x, &proto, v, err, sizeof err), 0);
+    }
+    uint32_t rows = 0;
+    for (uint32_t c = 0; c < x.ncent; c++) {
+        const struct ivf_list *l = &x.lists[c];
+        for (uint32_t r = 0; r < l->n; r++, rows++) {
+            const float *u = l->vec + (size_t)r * VD;
+            const int8_t *c8 = l->code + (size_t)r * x.cdim;
+            const uint8_t *c4 = l->code4 + (size_t)r * x.c4dim / 2;
+            double e8 = 0, e4 = 0;
+            for (uint32_t i = 0; i < x.c4dim; i++) {
+                uint8_t b = c4[32 * (i / 64) + i % 32];
+                int nib = (i % 64 < 32 ? b & 15 : b >> 4) - 8;
+                ck_assert_int_le(abs(nib), 7);
+                if (i < x.cdim) {
+                    ck_assert_int_le(abs(c8[i]), 127);
+                    if (i >= VD)
+                        ck_assert_int_eq(c8[i], 0);
+                }
+                if (i >= VD) {
+                    ck_assert_int_eq(nib, 0);
+                    continue;
+                }
+                e8 += pow(u[i] - (double)c8[i] * l->qs[r], 2);
+                e4 += pow(u[i] - (double)nib * l->qs4[r], 2);
+            }
+            ck_assert_double_le(sqrt(e8), l->qe[r]);
+            ck_assert_double_ge(sqrt(e8), l->qe[r] / (1 + 2e-5));
+            ck_assert_double_le(sqrt(e4), l->qe4[r]);
+            ck_assert_double_ge(sqrt(e4), l->qe4[r] / (1 + 2e-5));
+        }
+    }
+    ck_assert_uint_eq(rows, 300);
+    excache_free(&x);
 }
 END_TEST
 
@@ -763,6 +908,7 @@ static Suite *serve_suite(void)
     tcase_add_loop_test(tc, ivf_probing_everything_is_exact, 0, 2);
     tcase_add_test(tc, ivf_kernels_agree_with_integer_dots);
     tcase_add_loop_test(tc, ivf_prefilter_is_exact, 0, 2);
+    tcase_add_test(tc, ivf_codes_reconstruct_their_vectors);
     tcase_add_test(tc, ivf_centroids_follow_their_lists);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
