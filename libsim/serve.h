@@ -105,7 +105,8 @@ struct excache {
     struct ivf_list *lists;
     struct ivf_arena arena;
     float *u;            /* dim: the normalised query */
-    int8_t *ucode;       /* cdim: its code */
+    int8_t *ucode;       /* cdim: its code (c4dim allocated, zero past cdim) */
+    int8_t *tmp4;        /* c4dim: scratch for 4-bit codes */
     float ustep, uresid; /* its code's step and residual norm */
     int8_t *rcode;       /* cdim: the query's ranking code (ivf_rankq) */
     uint64_t *probe;     /* nlist: clusters to scan */

@@ -633,10 +633,11 @@ static float round_clamp(float x, float lim)
     return c > lim ? lim : c < -lim ? -lim : c;
 }
 
-/* The code of unit vector v (cdim bytes, zero past dim), its step and the
- * norm of its residual. */
-static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, float *step,
-                     float *resid)
+/* The code of unit vector v with values in [-levels, levels] (cdim bytes,
+ * zero past dim): step = max |v_i| / levels; also the norm of its
+ * residual. */
+static void quantise_to(const float *v, uint32_t dim, uint32_t cdim, float levels, int8_t *code,
+                        float *step, float *resid)
 {
     /* Eight running maxima and sums, each in a fixed order, so that the
      * compiler can use SIMD registers without changing a result. */
@@ -652,14 +653,20 @@ static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, 
         m = fabsf(v[i]) > m ? fabsf(v[i]) : m;
     for (uint32_t j = 0; j < 8; j++)
         m = m8[j] > m ? m8[j] : m;
-    float st = m > 0 ? m / 127.0f : 1, inv = 1 / st, r2 = 0;
-    for (i = 0; i < dim; i += 8)
-        for (uint32_t j = 0; j < 8 && i + j < dim; j++) {
-            float c = round_clamp(v[i + j] * inv, 127);
+    float st = m > 0 ? m / levels : 1, inv = 1 / st, r2 = 0;
+    for (i = 0; i < n8; i += 8)
+        for (uint32_t j = 0; j < 8; j++) {
+            float c = round_clamp(v[i + j] * inv, levels);
             code[i + j] = (int8_t)c;
             float r = v[i + j] - c * st;
             r8[j] += r * r;
         }
+    for (uint32_t j = 0; i + j < dim; j++) {
+        float c = round_clamp(v[i + j] * inv, levels);
+        code[i + j] = (int8_t)c;
+        float r = v[i + j] - c * st;
+        r8[j] += r * r;
+    }
     for (uint32_t j = 0; j < 8; j++)
         r2 += r8[j];
     memset(code + dim, 0, cdim - dim);
@@ -668,32 +675,23 @@ static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, 
     *resid = sqrtf(r2) * (1 + 1e-5f);
 }
 
-/* The 4-bit code of unit vector v: c_i = v_i / step rounded, in [-7, 7]
- * (step = max |v_i| / 7), stored as c_i + 8 in c4dim / 2 bytes: byte 32k
- * + j holds dimension 64k + j in its low nibble and 64k + 32 + j in its
- * high one (zero, so 8, past dim), the layout dot4_acc reads.  Also its
- * step and the norm of its residual, as quantise. */
-static void quantise4(const float *v, uint32_t dim, uint32_t c4dim, uint8_t *row, float *step,
-                      float *resid)
+static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, float *step,
+                     float *resid)
 {
-    float m = 0, r2 = 0;
-    for (uint32_t i = 0; i < dim; i++)
-        m = fabsf(v[i]) > m ? fabsf(v[i]) : m;
-    float st = m > 0 ? m / 7.0f : 1, inv = 1 / st;
-    memset(row, 0x88, c4dim / 2);
-    for (uint32_t i = 0; i < dim; i++) {
-        float c = round_clamp(v[i] * inv, 7);
-        float r = v[i] - c * st;
-        r2 += r * r;
-        uint8_t nib = (uint8_t)((int)c + 8);
-        uint32_t at = 32 * (i / 64) + i % 32;
-        if (i % 64 < 32)
-            row[at] = (uint8_t)((row[at] & 0xf0) | nib);
-        else
-            row[at] = (uint8_t)((row[at] & 0x0f) | nib << 4);
-    }
-    *step = st;
-    *resid = sqrtf(r2) * (1 + 1e-5f);
+    quantise_to(v, dim, cdim, 127, code, step, resid);
+}
+
+/* The 4-bit code of unit vector v: c_i in [-7, 7] (step = max |v_i| / 7),
+ * stored as c_i + 8 in c4dim / 2 bytes: byte 32k + j holds dimension 64k +
+ * j in its low nibble and 64k + 32 + j in its high one (zero, so 8, past
+ * dim), the layout dot4_acc reads.  tmp: c4dim bytes of scratch. */
+static void quantise4(const float *v, uint32_t dim, uint32_t c4dim, int8_t *tmp, uint8_t *row,
+                      float *step, float *resid)
+{
+    quantise_to(v, dim, c4dim, 7, tmp, step, resid);
+    for (uint32_t k = 0; k < c4dim / 64; k++)
+        for (uint32_t j = 0; j < 32; j++)
+            row[32 * k + j] = (uint8_t)((tmp[64 * k + j] + 8) | (tmp[64 * k + 32 + j] + 8) << 4);
 }
 
 /* Slack for float rounding: the dot product's error (dim * 2^-24 at most
@@ -727,11 +725,12 @@ int ivf_init(struct excache *x, uint64_t budget)
     x->cqe = malloc(x->nlist * sizeof *x->cqe);
     x->lists = calloc(x->nlist, sizeof *x->lists);
     x->u = malloc(x->dim * sizeof *x->u);
+    x->tmp4 = malloc(x->c4dim);
     x->ucode = calloc(x->c4dim, 1); /* zero past cdim: the 4-bit kernels read c4dim */
     x->probe = malloc(x->nlist * sizeof *x->probe);
     x->probe_sim = malloc(x->nlist * sizeof *x->probe_sim);
     if (!(x->cent && x->csum && x->ccode && x->cblk && x->rcode && x->cqs && x->cqe
-          && x->lists && x->u && x->ucode && x->probe && x->probe_sim))
+          && x->lists && x->u && x->ucode && x->tmp4 && x->probe && x->probe_sim))
         return SIM_ENOMEM;
     memset(x->cblk, 128, (size_t)nblk * 8 * x->cdim); /* code 0 */
     return 0;
@@ -752,6 +751,7 @@ void ivf_free(struct excache *x)
     free(x->lists);
     free(x->u);
     free(x->ucode);
+    free(x->tmp4);
     free(x->cblk);
     free(x->rcode);
     free(x->probe);
@@ -1021,6 +1021,16 @@ int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct
     size_t n = 0;
     if (k > MAXK)
         k = MAXK;
+    /* The starts of the lists' first-filter arrays, all at once: each is a
+     * stream the hardware prefetcher takes over only after a miss or two,
+     * and the lists are mostly in DRAM. */
+    for (size_t p = 0; p < np; p++) {
+        const struct ivf_list *l = &x->lists[x->probe[p]];
+        for (uint32_t b = 0; b < 4 * 64 && b < l->n * (x->c4dim / 2); b += 64)
+            __builtin_prefetch(l->code4 + b);
+        __builtin_prefetch(l->qs4);
+        __builtin_prefetch(l->qe4);
+    }
     struct ivf_query iq = query_of(x);
     for (size_t p = 0; p < np; p++)
         scan_list(x, &x->lists[x->probe[p]], k, minsim, &iq, ids, sims, &n);
@@ -1110,8 +1120,8 @@ static int list_append(struct excache *x, uint32_t c, uint32_t id)
     memcpy(l->code + (size_t)l->n * x->cdim, x->ucode, x->cdim);
     l->qs[l->n] = x->ustep;
     l->qe[l->n] = x->uresid;
-    quantise4(x->u, x->dim, x->c4dim, l->code4 + (size_t)l->n * (x->c4dim / 2), &l->qs4[l->n],
-              &l->qe4[l->n]);
+    quantise4(x->u, x->dim, x->c4dim, x->tmp4, l->code4 + (size_t)l->n * (x->c4dim / 2),
+              &l->qs4[l->n], &l->qe4[l->n]);
     x->cluster[id] = c;
     x->slot[id] = l->n;
     l->ids[l->n++] = id;
