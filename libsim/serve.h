@@ -29,8 +29,6 @@ struct ivf_list {
     float *vec;          /* cap rows of dim floats: the unit vectors */
     int8_t *code;        /* cap rows of cdim bytes */
     float *qs, *qe;      /* per slot: code step, residual norm (serve_ivf.c) */
-    uint8_t *code4;      /* cap rows of c4dim / 2 bytes: 4-bit codes */
-    float *qs4, *qe4;    /* per slot: their step, residual norm */
 };
 
 /* Where the lists' arrays live (serve_ivf.c): power-of-two blocks cut
@@ -58,7 +56,6 @@ struct exhint {
 struct ivf_query {
     const int8_t *code;  /* cdim bytes */
     float step, c1, c0;  /* a row passes if (D step qs + qe c1) + c0 >= tau */
-    int32_t bias4;       /* 8 * the sum of the code: for the 4-bit rows */
 };
 
 /* A query coded for ranking the centroids (serve_ivf.c): a code in
@@ -80,9 +77,7 @@ typedef size_t (*ivf_rank_fn)(const struct ivf_rankq *q, const uint8_t *blocks,
                               size_t want, uint64_t *probe, float *probe_sim);
 /* The rows r < n (ascending) of codes for which, with D = q . row r,
  * a = ((float)D * step * qs[r] + qe[r] * c1) + c0 >= tau, into pass, and
- * their a into val; returns how many.  The filter4 kernels take rows of
- * 4-bit codes (cdim = c4dim, a multiple of 64, dimensions in cdim / 2
- * bytes, serve_ivf.c quantise4), and q->code must have c4dim bytes. */
+ * their a into val; returns how many. */
 typedef uint32_t (*ivf_filter_fn)(const struct ivf_query *q, const int8_t *codes,
                                   const float *qs, const float *qe, uint32_t n, uint32_t cdim,
                                   float tau, uint32_t *pass, float *val);
@@ -92,7 +87,6 @@ struct excache {
     sim_vec *idx;        /* flat or hnsw */
     /* ivf (serve_ivf.c) */
     uint32_t nlist, nprobe, ncent, cdim;
-    uint32_t c4dim;      /* dimensions of the 4-bit codes: dim rounded up to 64 */
     float *cent;         /* nlist * dim, unit vectors */
     int64_t *csum;       /* nlist * dim: each list's vector sum, fixed point */
     uint32_t since;      /* insertions since they last moved */
@@ -105,15 +99,13 @@ struct excache {
     struct ivf_list *lists;
     struct ivf_arena arena;
     float *u;            /* dim: the normalised query */
-    int8_t *ucode;       /* cdim: its code (c4dim allocated, zero past cdim) */
-    int8_t *tmp4;        /* c4dim: scratch for 4-bit codes */
+    int8_t *ucode;       /* cdim: its code */
     float ustep, uresid; /* its code's step and residual norm */
     int8_t *rcode;       /* cdim: the query's ranking code (ivf_rankq) */
     uint64_t *probe;     /* nlist: clusters to scan */
     float *probe_sim;
     ivf_rank_fn rank;    /* int8 kernels: AVX2 where the CPU has it */
     ivf_filter_fn filter;
-    ivf_filter_fn filter4; /* the same for 4-bit rows (codes as uint8_t) */
     float (*code_dot)(const float *u, const int8_t *code, uint32_t dim);
     uint64_t codes;      /* codes compared so far (centroids and rows) */
     uint64_t scored;     /* rows scored in float so far */
@@ -169,9 +161,6 @@ void ivf_del(struct excache *x, uint32_t id);
 size_t ivf_rank_c(const struct ivf_rankq *q, const uint8_t *blocks, const float *qs,
                   uint32_t c0, uint32_t n, uint32_t cdim, size_t want, uint64_t *probe,
                   float *probe_sim);
-uint32_t ivf_filter4_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
-                       const float *qe, uint32_t n, uint32_t c4dim, float tau, uint32_t *pass,
-                       float *val);
 uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
                       const float *qe, uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
                       float *val);

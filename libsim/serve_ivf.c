@@ -1,6 +1,6 @@
 /*
  * serve_ivf.c - the example cache's IVF index: IC-Cache's clustered
- * retrieval, with integer pre-filters that leave every result exact.
+ * retrieval, with an int8 pre-filter that leaves every result exact.
  *
  * Clusters: nlist = 2 sqrt(expected entries) centroids; every entry joins
  * its nearest centroid's list, and a search scans the lists of the nprobe
@@ -35,7 +35,7 @@
  * kept in registers and merged at the end.  About 2x fewer cycles per
  * centroid than scoring rows one by one and then selecting.
  *
- * HOW THE FILTERS STAY EXACT
+ * HOW THE PRE-FILTER STAYS EXACT
  * Every unit vector v also has an int8 code c with v = c * step + r: step =
  * max|v_i| / 127, and the residual's norm |r| is kept.  For a query u with
  * code c', step' and residual r', the integer dot product D = c . c' gives
@@ -44,14 +44,10 @@
  * plus slack() for float rounding (the float dot product's own error is at
  * most about dim * 2^-24).  So a candidate whose a + bound is below the
  * current k-th similarity (or the caller's minsim) cannot enter the top k,
- * and is skipped.  The same holds for any code: each row also has a 4-bit
- * code (step max|v_i| / 7, residual about 0.1 for 64 dimensions), and a
- * list is scanned through three such filters, each reading more per row
- * and letting fewer through (scan_list): the 4-bit codes, then step * (u .
- * c) of the 8-bit code with the float query (error at most |r|), then the
- * float vector.  The scan is bound by memory, not arithmetic (a list's rows
- * are mostly other intents, far below the k-th similarity): the 4-bit
- * codes halve the bytes it streams.  The results within the lists probed
+ * and is skipped.  For a row that passes, its code also gives step * (u .
+ * c) with the float query, off by at most |u.r| <= |r|, half the bound:
+ * only rows still above the k-th similarity are scored by the float dot
+ * product (scan_list).  The results within the lists probed
  * are therefore those of the float index, bit for bit, on every machine;
  * integer sums do not depend on the instruction set, so the AVX2 kernels
  * (chosen at run time, when the CPU has AVX2) and the portable ones pass
@@ -61,14 +57,18 @@
  * memory, and the float vectors next to them, per list, since the few
  * candidates that pass are mostly paraphrases of one intent, in one list
  * (a delete moves the list's last row into the hole).  The lists' arrays
- * are blocks of an arena on 2 MiB pages (list storage, below).
+ * are blocks of an arena on 2 MiB pages (list storage, below).  A scan is
+ * bound by memory more than arithmetic; 4-bit codes as a first filter
+ * halved the bytes streamed, but the rows they let through (51 a request
+ * in bench_serve, most of them a popular intent's paraphrases, not 18 as
+ * here) then had their 8-bit codes read at random: searches were 7%
+ * slower, inserts 25% (three more arrays per row).
  *
  * Invariants: 1. entry id is lists[cluster[id]].ids[slot[id]];
- *             2. vec, code, qs, qe, code4, qs4 and qe4 of slot i of a list
- *                describe entry ids[i];
+ *             2. vec, code, qs and qe of slot i of a list describe entry
+ *                ids[i];
  *             3. codes are in [-127, 127] (so the AVX2 pair sums cannot
- *                saturate: 2 * 127 * 127 < 32767) and zero past dim; 4-bit
- *                codes in [-7, 7], zero past dim;
+ *                saturate: 2 * 127 * 127 < 32767) and zero past dim;
  *             4. csum of list c is the sum over its rows of
  *                (int32_t)(vec * 2^20), and nrows the rows of all lists;
  *             5. cblk holds ccode (cent_store) for centroids < ncent.
@@ -137,35 +137,6 @@ uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const floa
             val[np] = a;
             np += a >= tau;
         }
-    }
-    return np;
-}
-
-/* The dot product of code q (c4dim bytes) and a 4-bit row (quantise4's
- * layout), less q's bias: the codes' integer dot product. */
-static int32_t dot4_c(const struct ivf_query *q, const uint8_t *row, uint32_t c4dim)
-{
-    int32_t s = 0;
-    for (uint32_t k = 0; k < c4dim / 64; k++)
-        for (uint32_t j = 0; j < 32; j++) {
-            uint8_t b = row[32 * k + j];
-            s += (b & 15) * q->code[64 * k + j] + (b >> 4) * q->code[64 * k + 32 + j];
-        }
-    return s - q->bias4;
-}
-
-uint32_t ivf_filter4_c(const struct ivf_query *q, const int8_t *codes, const float *qs,
-                       const float *qe, uint32_t n, uint32_t c4dim, float tau, uint32_t *pass,
-                       float *val)
-{
-    const uint8_t *rows = (const uint8_t *)codes;
-    uint32_t np = 0;
-    for (uint32_t r = 0; r < n; r++) {
-        int32_t d = dot4_c(q, rows + (size_t)r * (c4dim / 2), c4dim);
-        float a = (float)d * q->step * qs[r] + qe[r] * q->c1 + q->c0;
-        pass[np] = r;
-        val[np] = a;
-        np += a >= tau;
     }
     return np;
 }
@@ -262,48 +233,6 @@ AVX2_INLINE int32_t dot1(const int8_t *qa, const int8_t *q, const int8_t *c, uin
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
     return _mm_cvtsi128_si32(s);
-}
-
-/* A 4-bit row (quantise4's layout): each 32 bytes hold 64 dimensions,
- * the first 32 in the low nibbles, the next 32 in the high ones, unsigned
- * (code + 8); maddubs multiplies them by the signed query bytes directly
- * (a pair is at most 2 * 15 * 127, and the two halves' sum fits 16 bits
- * too), then madd widens into 32-bit sums. */
-AVX2_INLINE __m256i dot4_acc(const int8_t *q, const uint8_t *row, uint32_t c4dim)
-{
-    const __m256i low = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
-    __m256i acc = _mm256_setzero_si256();
-    for (uint32_t k = 0; k < c4dim / 64; k++) {
-        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(row + 32 * k));
-        __m256i lo = _mm256_and_si256(x, low);
-        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
-        __m256i qa = _mm256_loadu_si256((const __m256i *)(const void *)(q + 64 * k));
-        __m256i qb = _mm256_loadu_si256((const __m256i *)(const void *)(q + 64 * k + 32));
-        __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, qa), _mm256_maddubs_epi16(hi, qb));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
-    }
-    return acc;
-}
-
-/* The 4-bit dot products of rows 0 to n - 1, four rows per horizontal
- * reduction, less the bias. */
-AVX2_INLINE void dots4bit_body(const struct ivf_query *q, const uint8_t *rows, uint32_t n,
-                               uint32_t c4dim, int32_t *out)
-{
-    const size_t rb = c4dim / 2;
-    const __m128i bias = _mm_set1_epi32(q->bias4);
-    uint32_t r = 0;
-    for (; r + 4 <= n; r += 4) {
-        const uint8_t *c = rows + r * rb;
-        __m256i a0 = dot4_acc(q->code, c, c4dim), a1 = dot4_acc(q->code, c + rb, c4dim);
-        __m256i a2 = dot4_acc(q->code, c + 2 * rb, c4dim);
-        __m256i a3 = dot4_acc(q->code, c + 3 * rb, c4dim);
-        __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-        _mm_storeu_si128((__m128i *)(void *)(out + r), _mm_sub_epi32(s, bias));
-    }
-    for (; r < n; r++)
-        out[r] = dot4_c(q, rows + r * rb, c4dim);
 }
 
 /* |q| into qa (cdim bytes, a multiple of 32). */
@@ -525,7 +454,7 @@ AVX2_INLINE uint32_t collect(unsigned mask, __m256 a, uint32_t r, uint32_t np, u
 AVX2_INLINE uint32_t filter_body(const struct ivf_query *q, const int8_t *qa,
                                  const int8_t *codes, const float *qs, const float *qe,
                                  uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
-                                 float *val, int four)
+                                 float *val)
 {
     int32_t d[CHUNK];
     const __m256 step = _mm256_set1_ps(q->step), c1 = _mm256_set1_ps(q->c1);
@@ -533,10 +462,7 @@ AVX2_INLINE uint32_t filter_body(const struct ivf_query *q, const int8_t *qa,
     uint32_t np = 0;
     for (uint32_t at = 0; at < n; at += CHUNK) {
         uint32_t m = n - at < CHUNK ? n - at : CHUNK, r = 0;
-        if (four)
-            dots4bit_body(q, (const uint8_t *)codes + (size_t)at * (cdim / 2), m, cdim, d);
-        else
-            dots_body(qa, q->code, codes + (size_t)at * cdim, m, cdim, d);
+        dots_body(qa, q->code, codes + (size_t)at * cdim, m, cdim, d);
         for (; r + 8 <= m; r += 8) {
             __m256 a = _mm256_mul_ps(_mm256_mul_ps(float8(d + r), step),
                                      _mm256_loadu_ps(qs + at + r));
@@ -566,18 +492,8 @@ static uint32_t filter_avx2(const struct ivf_query *q, const int8_t *codes, cons
         return ivf_filter_c(q, codes, qs, qe, n, cdim, tau, pass, val);
     abs_code(q->code, cdim, qa);
     if (cdim == 64)
-        return filter_body(q, qa, codes, qs, qe, n, 64, tau, pass, val, 0);
-    return filter_body(q, qa, codes, qs, qe, n, cdim, tau, pass, val, 0);
-}
-
-__attribute__((target("avx2")))
-static uint32_t filter4_avx2(const struct ivf_query *q, const int8_t *codes, const float *qs,
-                             const float *qe, uint32_t n, uint32_t c4dim, float tau,
-                             uint32_t *pass, float *val)
-{
-    if (c4dim == 64)
-        return filter_body(q, NULL, codes, qs, qe, n, 64, tau, pass, val, 1);
-    return filter_body(q, NULL, codes, qs, qe, n, c4dim, tau, pass, val, 1);
+        return filter_body(q, qa, codes, qs, qe, n, 64, tau, pass, val);
+    return filter_body(q, qa, codes, qs, qe, n, cdim, tau, pass, val);
 }
 
 /* As ivf_code_dot_c, 16 dimensions at a time (another summation order:
@@ -609,13 +525,11 @@ static void pick_kernels(struct excache *x)
 {
     x->rank = ivf_rank_c;
     x->filter = ivf_filter_c;
-    x->filter4 = ivf_filter4_c;
     x->code_dot = ivf_code_dot_c;
 #ifdef IVF_AVX2
     if (__builtin_cpu_supports("avx2")) {
         x->rank = rank_avx2;
         x->filter = filter_avx2;
-        x->filter4 = filter4_avx2;
         x->code_dot = code_dot_avx2;
     }
 #endif
@@ -633,11 +547,10 @@ static float round_clamp(float x, float lim)
     return c > lim ? lim : c < -lim ? -lim : c;
 }
 
-/* The code of unit vector v with values in [-levels, levels] (cdim bytes,
- * zero past dim): step = max |v_i| / levels; also the norm of its
- * residual. */
-static void quantise_to(const float *v, uint32_t dim, uint32_t cdim, float levels, int8_t *code,
-                        float *step, float *resid)
+/* The code of unit vector v (cdim bytes, zero past dim), its step and the
+ * norm of its residual. */
+static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, float *step,
+                     float *resid)
 {
     /* Eight running maxima and sums, each in a fixed order, so that the
      * compiler can use SIMD registers without changing a result. */
@@ -653,16 +566,16 @@ static void quantise_to(const float *v, uint32_t dim, uint32_t cdim, float level
         m = fabsf(v[i]) > m ? fabsf(v[i]) : m;
     for (uint32_t j = 0; j < 8; j++)
         m = m8[j] > m ? m8[j] : m;
-    float st = m > 0 ? m / levels : 1, inv = 1 / st, r2 = 0;
+    float st = m > 0 ? m / 127.0f : 1, inv = 1 / st, r2 = 0;
     for (i = 0; i < n8; i += 8)
         for (uint32_t j = 0; j < 8; j++) {
-            float c = round_clamp(v[i + j] * inv, levels);
+            float c = round_clamp(v[i + j] * inv, 127);
             code[i + j] = (int8_t)c;
             float r = v[i + j] - c * st;
             r8[j] += r * r;
         }
     for (uint32_t j = 0; i + j < dim; j++) {
-        float c = round_clamp(v[i + j] * inv, levels);
+        float c = round_clamp(v[i + j] * inv, 127);
         code[i + j] = (int8_t)c;
         float r = v[i + j] - c * st;
         r8[j] += r * r;
@@ -673,25 +586,6 @@ static void quantise_to(const float *v, uint32_t dim, uint32_t cdim, float level
     *step = st;
     /* Float sums: relative error far below slack()'s share. */
     *resid = sqrtf(r2) * (1 + 1e-5f);
-}
-
-static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, float *step,
-                     float *resid)
-{
-    quantise_to(v, dim, cdim, 127, code, step, resid);
-}
-
-/* The 4-bit code of unit vector v: c_i in [-7, 7] (step = max |v_i| / 7),
- * stored as c_i + 8 in c4dim / 2 bytes: byte 32k + j holds dimension 64k +
- * j in its low nibble and 64k + 32 + j in its high one (zero, so 8, past
- * dim), the layout dot4_acc reads.  tmp: c4dim bytes of scratch. */
-static void quantise4(const float *v, uint32_t dim, uint32_t c4dim, int8_t *tmp, uint8_t *row,
-                      float *step, float *resid)
-{
-    quantise_to(v, dim, c4dim, 7, tmp, step, resid);
-    for (uint32_t k = 0; k < c4dim / 64; k++)
-        for (uint32_t j = 0; j < 32; j++)
-            row[32 * k + j] = (uint8_t)((tmp[64 * k + j] + 8) | (tmp[64 * k + 32 + j] + 8) << 4);
 }
 
 /* Slack for float rounding: the dot product's error (dim * 2^-24 at most
@@ -713,7 +607,6 @@ int ivf_init(struct excache *x, uint64_t budget)
     x->nprobe = 2;
     x->lloyd_at = 2 * x->nlist;
     x->cdim = (x->dim + 31) & ~31u;
-    x->c4dim = (x->dim + 63) & ~63u;
     pick_kernels(x);
     x->cent = malloc((size_t)x->nlist * x->dim * sizeof *x->cent);
     x->csum = calloc((size_t)x->nlist * x->dim, sizeof *x->csum);
@@ -725,12 +618,11 @@ int ivf_init(struct excache *x, uint64_t budget)
     x->cqe = malloc(x->nlist * sizeof *x->cqe);
     x->lists = calloc(x->nlist, sizeof *x->lists);
     x->u = malloc(x->dim * sizeof *x->u);
-    x->tmp4 = malloc(x->c4dim);
-    x->ucode = calloc(x->c4dim, 1); /* zero past cdim: the 4-bit kernels read c4dim */
+    x->ucode = malloc(x->cdim);
     x->probe = malloc(x->nlist * sizeof *x->probe);
     x->probe_sim = malloc(x->nlist * sizeof *x->probe_sim);
     if (!(x->cent && x->csum && x->ccode && x->cblk && x->rcode && x->cqs && x->cqe
-          && x->lists && x->u && x->ucode && x->tmp4 && x->probe && x->probe_sim))
+          && x->lists && x->u && x->ucode && x->probe && x->probe_sim))
         return SIM_ENOMEM;
     memset(x->cblk, 128, (size_t)nblk * 8 * x->cdim); /* code 0 */
     return 0;
@@ -751,7 +643,6 @@ void ivf_free(struct excache *x)
     free(x->lists);
     free(x->u);
     free(x->ucode);
-    free(x->tmp4);
     free(x->cblk);
     free(x->rcode);
     free(x->probe);
@@ -857,20 +748,17 @@ static int list_grow(struct excache *x, struct ivf_list *l)
 {
     uint32_t n = l->cap ? l->cap * 2 : 16;
     struct ivf_arena *a = &x->arena;
-    void *p[8] = {l->ids, l->vec, l->code, l->qs, l->qe, l->code4, l->qs4, l->qe4};
-    const size_t row[8] = {sizeof *l->ids, x->dim * sizeof *l->vec, x->cdim, sizeof *l->qs,
-                           sizeof *l->qe, x->c4dim / 2, sizeof *l->qs4, sizeof *l->qe4};
+    void *p[5] = {l->ids, l->vec, l->code, l->qs, l->qe};
+    const size_t row[5] = {sizeof *l->ids, x->dim * sizeof *l->vec, x->cdim, sizeof *l->qs,
+                           sizeof *l->qe};
     int rc = 0;
-    for (int i = 0; i < 8 && !rc; i++)
+    for (int i = 0; i < 5 && !rc; i++)
         rc = move_rows(a, &p[i], row[i], l->n, l->cap, n);
     l->ids = p[0];
     l->vec = p[1];
     l->code = p[2];
     l->qs = p[3];
     l->qe = p[4];
-    l->code4 = p[5];
-    l->qs4 = p[6];
-    l->qe4 = p[7];
     if (!rc)
         l->cap = n;
     return rc;
@@ -918,11 +806,7 @@ static void prep_load(struct excache *x, const void *prep)
 
 static struct ivf_query query_of(const struct excache *x)
 {
-    int32_t sum = 0;
-    for (uint32_t i = 0; i < x->cdim; i++)
-        sum += x->ucode[i];
-    return (struct ivf_query){x->ucode, x->ustep, 1 + x->uresid, slack(x->dim) + x->uresid,
-                              8 * sum};
+    return (struct ivf_query){x->ucode, x->ustep, 1 + x->uresid, slack(x->dim) + x->uresid};
 }
 
 /* The ranking code of the query (struct ivf_rankq): its 8-bit code halved,
@@ -955,15 +839,13 @@ static size_t rank_centroids(struct excache *x, uint32_t c0, size_t want, uint64
 }
 
 /* Scores list l against the query into the top k (ids, sims, *n so far):
- * the exact similarity of the rows that can still enter it.  Three
- * filters, each exact (a bound on the error, never an estimate), each
- * reading more per row and passing fewer rows:
- *  1. the 4-bit codes (half the bytes of the 8-bit ones: the scan is
- *     bound by memory, and most rows of a list are other intents, far
- *     below tau); the bound covers both codes' residuals;
- *  2. step * (u . code) of the 8-bit code with the float query, off by at
- *     most u . r <= |r| = qe (plus float rounding, inside slack());
- *  3. the float vector, for the rows still above tau. */
+ * the exact similarity of the rows that can still enter it.  The int8
+ * filter's bound covers both codes' residuals; for a row that passes, its
+ * code, just read, also gives step * (u . code) with the float query, off
+ * by at most u . r <= |r| = qe (plus float rounding, inside slack()):
+ * half the filter's width, which spares reading the float vectors of many
+ * of a popular intent's paraphrases, whose similarities crowd near the
+ * k-th best (float re-scores per request in bench_serve: 24.3 -> 18.1). */
 static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, float minsim,
                       const struct ivf_query *q, uint64_t *ids, float *sims, size_t *n)
 {
@@ -971,12 +853,11 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
     float val[CHUNK];
     float tau = *n == k && sims[k - 1] > minsim ? sims[k - 1] : minsim;
     const float sl = slack(x->dim);
-    const size_t rb = x->c4dim / 2;
     for (uint32_t at = 0; at < l->n; at += CHUNK) {
         uint32_t m = l->n - at < CHUNK ? l->n - at : CHUNK;
         x->codes += m;
-        uint32_t np = x->filter4(q, (const int8_t *)(l->code4 + at * rb), l->qs4 + at,
-                                 l->qe4 + at, m, x->c4dim, tau, pass, val);
+        uint32_t np = x->filter(q, l->code + (size_t)at * x->cdim, l->qs + at, l->qe + at, m,
+                                x->cdim, tau, pass, val);
         uint32_t nk = 0;
         for (uint32_t i = 0; i < np; i++) {
             uint32_t slot = at + pass[i];
@@ -1021,15 +902,15 @@ int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct
     size_t n = 0;
     if (k > MAXK)
         k = MAXK;
-    /* The starts of the lists' first-filter arrays, all at once: each is a
-     * stream the hardware prefetcher takes over only after a miss or two,
-     * and the lists are mostly in DRAM. */
+    /* The starts of the lists' arrays, all at once: each is a stream the
+     * hardware prefetcher takes over only after a miss or two, and the
+     * lists are mostly in DRAM. */
     for (size_t p = 0; p < np; p++) {
         const struct ivf_list *l = &x->lists[x->probe[p]];
-        for (uint32_t b = 0; b < 4 * 64 && b < l->n * (x->c4dim / 2); b += 64)
-            __builtin_prefetch(l->code4 + b);
-        __builtin_prefetch(l->qs4);
-        __builtin_prefetch(l->qe4);
+        for (uint32_t b = 0; b < 4 * 64 && b < l->n * x->cdim; b += 64)
+            __builtin_prefetch(l->code + b);
+        __builtin_prefetch(l->qs);
+        __builtin_prefetch(l->qe);
     }
     struct ivf_query iq = query_of(x);
     for (size_t p = 0; p < np; p++)
@@ -1120,8 +1001,6 @@ static int list_append(struct excache *x, uint32_t c, uint32_t id)
     memcpy(l->code + (size_t)l->n * x->cdim, x->ucode, x->cdim);
     l->qs[l->n] = x->ustep;
     l->qe[l->n] = x->uresid;
-    quantise4(x->u, x->dim, x->c4dim, x->tmp4, l->code4 + (size_t)l->n * (x->c4dim / 2),
-              &l->qs4[l->n], &l->qe4[l->n]);
     x->cluster[id] = c;
     x->slot[id] = l->n;
     l->ids[l->n++] = id;
@@ -1220,9 +1099,5 @@ void ivf_del(struct excache *x, uint32_t id)
     memcpy(l->code + (size_t)at * x->cdim, l->code + (size_t)last * x->cdim, x->cdim);
     l->qs[at] = l->qs[last];
     l->qe[at] = l->qe[last];
-    memcpy(l->code4 + (size_t)at * (x->c4dim / 2), l->code4 + (size_t)last * (x->c4dim / 2),
-           x->c4dim / 2);
-    l->qs4[at] = l->qs4[last];
-    l->qe4[at] = l->qe4[last];
     x->slot[moved] = at;
 }

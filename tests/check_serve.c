@@ -487,21 +487,6 @@ static void random_vec(struct sim_rng *g, float *v, unsigned dim)
         v[d] = (float)(sim_rng_unit(g) - 0.5);
 }
 
-/* The integer dot product of a query code and a row of 4-bit codes, from
- * the layout's definition (serve_ivf.c quantise4): byte 32k + j holds
- * dimension 64k + j in its low nibble and 64k + 32 + j in its high one,
- * each as code + 8. */
-static int32_t naive_dot4(const int8_t *q, const uint8_t *row, int c4dim)
-{
-    int32_t d = 0;
-    for (int i = 0; i < c4dim; i++) {
-        uint8_t b = row[32 * (i / 64) + i % 32];
-        int nib = i % 64 < 32 ? b & 15 : b >> 4;
-        d += q[i] * (nib - 8);
-    }
-    return d;
-}
-
 START_TEST(ivf_kernels_agree_with_integer_dots)
 {
     /* Every kernel (AVX2 where the CPU has it, and the portable one) must
@@ -511,29 +496,24 @@ START_TEST(ivf_kernels_agree_with_integer_dots)
      * [-63, 64]) and the centroid's code, ties to the lower number, for
      * n = 37 (a tail after blocks of 8 and after groups of 4 blocks), c0 =
      * 0 and 5 (a first block in part), want 1, 2 (the branch-free path)
-     * and 3, and two centroids with equal similarity.  The filters: exactly
-     * the rows whose a clears tau, for 8-bit rows (cdim 96: neither 64 nor
-     * a power of two) and 4-bit rows (c4dim 128: two 32-byte chunks). */
-    enum { N = 37, CDIM = 96, C4DIM = 128 };
-    int8_t q[C4DIM], rq[CDIM], codes[N * CDIM];
-    uint8_t rows4[N * C4DIM / 2];
+     * and 3, and two centroids with equal similarity.  The filter: exactly
+     * the rows whose a clears tau (cdim 96: neither 64 nor a power of
+     * two). */
+    enum { N = 37, CDIM = 96 };
+    int8_t q[CDIM], rq[CDIM], codes[N * CDIM];
     float qs[N + 32], qe[N], val[N];
     uint32_t pass[N];
     struct sim_rng g;
     sim_rng_seed(&g, 9);
-    int32_t rsum = 0, sum = 0;
-    for (int i = 0; i < C4DIM; i++) {
-        q[i] = (int8_t)(i < CDIM ? (int)sim_rng_below(&g, 255) - 127 : 0);
-        sum += q[i];
-    }
+    int32_t rsum = 0;
+    for (int i = 0; i < CDIM; i++)
+        q[i] = (int8_t)((int)sim_rng_below(&g, 255) - 127);
     for (int i = 0; i < CDIM; i++) {
         rq[i] = (int8_t)((int)sim_rng_below(&g, 128) - 63);
         rsum += rq[i];
     }
     for (int i = 0; i < N * CDIM; i++)
         codes[i] = (int8_t)((int)sim_rng_below(&g, 255) - 127);
-    for (int i = 0; i < N * C4DIM / 2; i++)
-        rows4[i] = (uint8_t)sim_rng_below(&g, 256);
     for (int r = 0; r < N; r++) {
         qs[r] = (float)(1e-3 * (1 + sim_rng_unit(&g)));
         qe[r] = (float)(1e-2 * sim_rng_unit(&g));
@@ -593,25 +573,20 @@ START_TEST(ivf_kernels_agree_with_integer_dots)
                 }
             }
         }
-    struct ivf_query iq = {q, 2e-3f, 1.01f, 0.02f, 8 * sum};
-    for (int four = 0; four < 2; four++) {
+    struct ivf_query iq = {q, 2e-3f, 1.01f, 0.02f};
+    {
         float tau = 0;
         float a[N];
         for (int r = 0; r < N; r++) {
             int32_t d = 0;
-            if (four)
-                d = naive_dot4(q, rows4 + r * C4DIM / 2, C4DIM);
-            else
-                for (int i = 0; i < CDIM; i++)
-                    d += q[i] * codes[r * CDIM + i];
+            for (int i = 0; i < CDIM; i++)
+                d += q[i] * codes[r * CDIM + i];
             a[r] = (float)d * iq.step * qs[r] + qe[r] * iq.c1 + iq.c0;
             tau += a[r] / N; /* about half the rows pass */
         }
         for (int k = 0; k < 2; k++) {
-            ivf_filter_fn f = four ? (k ? ivf_filter4_c : x.filter4)
-                                   : (k ? ivf_filter_c : x.filter);
-            const int8_t *c = four ? (const int8_t *)rows4 : codes;
-            uint32_t np = f(&iq, c, qs, qe, N, four ? C4DIM : CDIM, tau, pass, val);
+            ivf_filter_fn f = k ? ivf_filter_c : x.filter;
+            uint32_t np = f(&iq, codes, qs, qe, N, CDIM, tau, pass, val);
             uint32_t want = 0;
             for (int r = 0; r < N; r++)
                 if (a[r] >= tau) {
@@ -715,7 +690,6 @@ START_TEST(ivf_prefilter_is_exact)
     ck_assert_int_eq(excache_init(&c, VD, budget, SIM_SERVE_IVF, 1, err, sizeof err), 0);
     b.rank = ivf_rank_c;
     b.filter = ivf_filter_c;
-    b.filter4 = ivf_filter4_c;
     b.code_dot = ivf_code_dot_c;
     struct sim_rng g;
     sim_rng_seed(&g, 5);
@@ -769,19 +743,15 @@ END_TEST
 
 START_TEST(ivf_codes_reconstruct_their_vectors)
 {
-    /* In 70 dimensions (8-bit codes of 96 bytes, 4-bit codes of 128
-     * dimensions: two 32-byte chunks and padding), every row of every list
-     * must decode, by the layouts' definitions, to its vector within the
-     * residual norm stored with it (which is that error's norm, rounded up
-     * by 1e-5): 8-bit code_i * qs, |code_i| <= 127, zero past dim; 4-bit:
-     * byte 32k + j holds dimension 64k + j in its low nibble and 64k + 32 +
-     * j in its high one as code + 8, |code| <= 7, 8 past dim. */
+    /* In 70 dimensions (codes of 96 bytes), every row of every list must
+     * decode to its vector within the residual norm stored with it (which
+     * is that error's norm, rounded up by 1e-5): code_i * qs, |code_i| <=
+     * 127, zero past dim. */
     enum { VD = 70 };
     char err[SIM_ERRLEN];
     struct excache x;
     ck_assert_int_eq(excache_init(&x, VD, ivf_budgets[0], SIM_SERVE_IVF, 1, err, sizeof err), 0);
     ck_assert_uint_eq(x.cdim, 96);
-    ck_assert_uint_eq(x.c4dim, 128);
     struct sim_rng g;
     sim_rng_seed(&g, 13);
     struct exentry proto = {.bytes = 1, .utility = 0.5f};
@@ -795,29 +765,17 @@ START_TEST(ivf_codes_reconstruct_their_vectors)
         const struct ivf_list *l = &x.lists[c];
         for (uint32_t r = 0; r < l->n; r++, rows++) {
             const float *u = l->vec + (size_t)r * VD;
-            const int8_t *c8 = l->code + (size_t)r * x.cdim;
-            const uint8_t *c4 = l->code4 + (size_t)r * x.c4dim / 2;
-            double e8 = 0, e4 = 0;
-            for (uint32_t i = 0; i < x.c4dim; i++) {
-                uint8_t b = c4[32 * (i / 64) + i % 32];
-                int nib = (i % 64 < 32 ? b & 15 : b >> 4) - 8;
-                ck_assert_int_le(abs(nib), 7);
-                if (i < x.cdim) {
-                    ck_assert_int_le(abs(c8[i]), 127);
-                    if (i >= VD)
-                        ck_assert_int_eq(c8[i], 0);
-                }
-                if (i >= VD) {
-                    ck_assert_int_eq(nib, 0);
-                    continue;
-                }
-                e8 += pow(u[i] - (double)c8[i] * l->qs[r], 2);
-                e4 += pow(u[i] - (double)nib * l->qs4[r], 2);
+            const int8_t *code = l->code + (size_t)r * x.cdim;
+            double e = 0;
+            for (uint32_t i = 0; i < x.cdim; i++) {
+                ck_assert_int_le(abs(code[i]), 127);
+                if (i >= VD)
+                    ck_assert_int_eq(code[i], 0);
+                else
+                    e += pow(u[i] - (double)code[i] * l->qs[r], 2);
             }
-            ck_assert_double_le(sqrt(e8), l->qe[r]);
-            ck_assert_double_ge(sqrt(e8), l->qe[r] / (1 + 2e-5));
-            ck_assert_double_le(sqrt(e4), l->qe4[r]);
-            ck_assert_double_ge(sqrt(e4), l->qe4[r] / (1 + 2e-5));
+            ck_assert_double_le(sqrt(e), l->qe[r]);
+            ck_assert_double_ge(sqrt(e), l->qe[r] / (1 + 2e-5));
         }
     }
     ck_assert_uint_eq(rows, 300);
