@@ -519,6 +519,30 @@ static float code_dot_avx2(const float *u, const int8_t *c, uint32_t dim)
         t += u[i] * (float)c[i];
     return t;
 }
+
+/* ivf_quant_c eight at a time: the same operations on each value, in the
+ * same order (multiply, add and subtract 1.5 * 2^23, clamp; residual,
+ * square, add to its lane), so the same codes and sums. */
+__attribute__((target("avx2")))
+static void quant_avx2(const float *v, uint32_t n8, float st, float inv, int8_t *code,
+                       float *r8)
+{
+    const __m256 magic = _mm256_set1_ps(12582912.0f), hi = _mm256_set1_ps(127);
+    const __m256 lo = _mm256_set1_ps(-127), vst = _mm256_set1_ps(st);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    __m256 acc = _mm256_loadu_ps(r8);
+    for (uint32_t i = 0; i < n8; i += 8) {
+        __m256 x = _mm256_loadu_ps(v + i);
+        __m256 c = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(x, vinv), magic), magic);
+        c = _mm256_max_ps(_mm256_min_ps(c, hi), lo);
+        __m256i ci = _mm256_cvtps_epi32(c); /* integers already: exact */
+        __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(ci), _mm256_extracti128_si256(ci, 1));
+        _mm_storel_epi64((__m128i *)(void *)(code + i), _mm_packs_epi16(w, w));
+        __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(c, vst));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(r, r));
+    }
+    _mm256_storeu_ps(r8, acc);
+}
 #endif
 
 static void pick_kernels(struct excache *x)
@@ -526,11 +550,13 @@ static void pick_kernels(struct excache *x)
     x->rank = ivf_rank_c;
     x->filter = ivf_filter_c;
     x->code_dot = ivf_code_dot_c;
+    x->quant = ivf_quant_c;
 #ifdef IVF_AVX2
     if (__builtin_cpu_supports("avx2")) {
         x->rank = rank_avx2;
         x->filter = filter_avx2;
         x->code_dot = code_dot_avx2;
+        x->quant = quant_avx2;
     }
 #endif
 }
@@ -547,15 +573,28 @@ static float round_clamp(float x, float lim)
     return c > lim ? lim : c < -lim ? -lim : c;
 }
 
+/* Codes v[0..n8) (n8 a multiple of 8) at step st (inv = 1 / st), adding
+ * the squares of the residuals to r8[i % 8]. */
+void ivf_quant_c(const float *v, uint32_t n8, float st, float inv, int8_t *code, float *r8)
+{
+    for (uint32_t i = 0; i < n8; i += 8)
+        for (uint32_t j = 0; j < 8; j++) {
+            float c = round_clamp(v[i + j] * inv, 127);
+            code[i + j] = (int8_t)c;
+            float r = v[i + j] - c * st;
+            r8[j] += r * r;
+        }
+}
+
 /* The code of unit vector v (cdim bytes, zero past dim), its step and the
  * norm of its residual. */
-static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, float *step,
+static void quantise(const struct excache *x, const float *v, int8_t *code, float *step,
                      float *resid)
 {
-    /* Eight running maxima and sums, each in a fixed order, so that the
-     * compiler can use SIMD registers without changing a result. */
+    /* Eight running maxima and sums, each in a fixed order, so that SIMD
+     * registers can hold them without changing a result. */
     float m8[8] = {0}, r8[8] = {0};
-    uint32_t n8 = dim & ~7u, i = 0;
+    uint32_t dim = x->dim, n8 = dim & ~7u, i = 0;
     for (; i < n8; i += 8)
         for (uint32_t j = 0; j < 8; j++) {
             float a = fabsf(v[i + j]);
@@ -567,22 +606,16 @@ static void quantise(const float *v, uint32_t dim, uint32_t cdim, int8_t *code, 
     for (uint32_t j = 0; j < 8; j++)
         m = m8[j] > m ? m8[j] : m;
     float st = m > 0 ? m / 127.0f : 1, inv = 1 / st, r2 = 0;
-    for (i = 0; i < n8; i += 8)
-        for (uint32_t j = 0; j < 8; j++) {
-            float c = round_clamp(v[i + j] * inv, 127);
-            code[i + j] = (int8_t)c;
-            float r = v[i + j] - c * st;
-            r8[j] += r * r;
-        }
-    for (uint32_t j = 0; i + j < dim; j++) {
-        float c = round_clamp(v[i + j] * inv, 127);
-        code[i + j] = (int8_t)c;
-        float r = v[i + j] - c * st;
+    x->quant(v, n8, st, inv, code, r8);
+    for (uint32_t j = 0; n8 + j < dim; j++) {
+        float c = round_clamp(v[n8 + j] * inv, 127);
+        code[n8 + j] = (int8_t)c;
+        float r = v[n8 + j] - c * st;
         r8[j] += r * r;
     }
     for (uint32_t j = 0; j < 8; j++)
         r2 += r8[j];
-    memset(code + dim, 0, cdim - dim);
+    memset(code + dim, 0, x->cdim - dim);
     *step = st;
     /* Float sums: relative error far below slack()'s share. */
     *resid = sqrtf(r2) * (1 + 1e-5f);
@@ -780,7 +813,7 @@ static int prepare(struct excache *x, const float *q)
     memcpy(x->u, q, x->dim * sizeof *x->u);
     if (sim_vec_normalise(x->u, x->dim))
         return SIM_EINVAL;
-    quantise(x->u, x->dim, x->cdim, x->ucode, &x->ustep, &x->uresid);
+    quantise(x, x->u, x->ucode, &x->ustep, &x->uresid);
     return 0;
 }
 
@@ -960,7 +993,7 @@ static void refresh(struct excache *x)
         if (x->lists[c].n == 0 || sim_vec_normalise(v, x->dim))
             continue;
         memcpy(x->cent + (size_t)c * x->dim, v, x->dim * sizeof *v);
-        quantise(v, x->dim, x->cdim, x->ccode + (size_t)c * x->cdim, &x->cqs[c], &x->cqe[c]);
+        quantise(x, v, x->ccode + (size_t)c * x->cdim, &x->cqs[c], &x->cqe[c]);
         cent_store(x, c);
     }
     x->since = 0;
