@@ -147,8 +147,10 @@ void excache_set_utility(struct excache *x, uint32_t id, float utility)
 static uint32_t victim(struct excache *x)
 {
     uint32_t p[SAMPLE];
+    struct below b;
+    below_init(&b, x->nlive);
     for (int i = 0; i < SAMPLE; i++) {
-        p[i] = (uint32_t)sim_rng_below(&x->rng, x->nlive);
+        p[i] = (uint32_t)below_draw(&b, &x->rng);
         __builtin_prefetch(&x->dens[p[i]]);
         __builtin_prefetch(&x->live[p[i]]);
     }
