@@ -71,6 +71,13 @@ typedef uint32_t (*ivf_filter_fn)(const struct ivf_query *q, const int8_t *codes
                                   const float *qs, const float *qe, uint32_t n, uint32_t cdim,
                                   float tau, uint32_t *pass, float *val);
 
+/* A live entry as eviction samples it: its utility per byte next to its
+ * id, so that a sample costs one cache miss, not two. */
+struct exlive {
+    float dens;          /* utility / bytes */
+    uint32_t id;
+};
+
 struct excache {
     int kind;            /* enum sim_serve_index */
     sim_vec *idx;        /* flat or hnsw */
@@ -100,8 +107,8 @@ struct excache {
     struct exentry *e;
     uint32_t n, cap;     /* ids handed out, allocated */
     uint32_t *free_ids, nfree;
-    uint32_t *live, *pos, nlive;
-    float *dens;         /* by position in live: utility / bytes, for eviction */
+    struct exlive *live; /* the live entries, for eviction's samples */
+    uint32_t *pos, nlive; /* pos: by id, its place in live */
     uint64_t bytes, budget;
     uint32_t dim;
     struct sim_rng rng;
