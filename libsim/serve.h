@@ -237,8 +237,9 @@ int occ_least(const struct occ *o);
 /* The earliest of n keys, ties to the lower number (serve_events.c): the
  * replicas' next events. */
 struct evq {
-    double *key;         /* p: by number; INFINITY beyond n */
+    double *key;         /* p: by number; INFINITY beyond n (= wk + p) */
     uint32_t *w;         /* 2p: w[1] the winner; leaves at p + number */
+    double *wk;          /* 2p: wk[i] = key[w[i]], read with w[i] */
     uint32_t n, p;       /* p: the power of two >= n */
 };
 

@@ -231,6 +231,7 @@ START_TEST(evq_agrees_with_a_scan)
             if (k[j] < k[best])
                 best = j;
         ck_assert_uint_eq(evq_min(&q), best);
+        ck_assert(q.wk[1] == k[best]); /* the root keeps its winner's key */
     }
     evq_free(&q);
 }
