@@ -71,6 +71,9 @@ typedef uint32_t (*ivf_filter_fn)(const struct ivf_query *q, const int8_t *codes
                                   const float *qs, const float *qe, uint32_t n, uint32_t cdim,
                                   float tau, uint32_t *pass, float *val);
 
+/* Entries an eviction samples. */
+#define EXCACHE_SAMPLE 16
+
 /* A live entry as eviction samples it: its utility per byte next to its
  * id, so that a sample costs one cache miss, not two. */
 struct exlive {
@@ -112,6 +115,10 @@ struct excache {
     uint64_t bytes, budget;
     uint32_t dim;
     struct sim_rng rng;
+    /* The next eviction's samples, drawn ahead from rng for ahead_n live
+     * entries (0: none), and rng after them (serve_excache.c). */
+    uint32_t ahead[EXCACHE_SAMPLE], ahead_n;
+    struct sim_rng ahead_rng;
     uint64_t inserted, evicted;
 };
 

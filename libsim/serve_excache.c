@@ -12,7 +12,10 @@
  * lowest utility per byte among SAMPLE random entries is evicted (sampling,
  * as Redis does for LRU, keeps eviction O(1); with SAMPLE = 16 the victim
  * is in the worst 6% of entries 64% of the time).  The entry chosen is
- * deterministic for a seed.
+ * deterministic for a seed.  A full cache's next samples are drawn as one
+ * insertion ends, for one entry more, so that their entries are in cache
+ * when the next insertion evicts (used only if the count is right: the
+ * same numbers either way).
  *
  * Retrieval is exact (flat), HNSW (both sim_vec.h), or IVF, the default
  * (serve_ivf.c): IC-Cache retrieves from clusters (2 sqrt(N) of them),
@@ -32,7 +35,7 @@
 
 #include "serve.h"
 
-#define SAMPLE 16
+#define SAMPLE EXCACHE_SAMPLE
 
 int excache_init(struct excache *x, uint32_t dim, uint64_t budget, int kind,
                  uint64_t seed, char *err, size_t errlen)
@@ -135,6 +138,18 @@ void excache_set_utility(struct excache *x, uint32_t id, float utility)
         x->live[x->pos[id]].dens = e->utility / e->bytes;
 }
 
+/* SAMPLE positions below n from g, as sim_rng_below would draw them,
+ * asking for their entries. */
+static void draw_samples(struct excache *x, struct sim_rng *g, uint32_t n, uint32_t *p)
+{
+    struct below b;
+    below_init(&b, n);
+    for (int i = 0; i < SAMPLE; i++) {
+        p[i] = (uint32_t)below_draw(&b, g);
+        __builtin_prefetch(&x->live[p[i]]);
+    }
+}
+
 /* The sampled knapsack victim: lowest utility per byte among SAMPLE (ties:
  * the lowest id).  The ratios are read from live, by position, next to the
  * ids, not from the entries: 8 bytes a sample in a small array instead of
@@ -143,12 +158,14 @@ void excache_set_utility(struct excache *x, uint32_t id, float utility)
 static uint32_t victim(struct excache *x)
 {
     uint32_t p[SAMPLE];
-    struct below b;
-    below_init(&b, x->nlive);
-    for (int i = 0; i < SAMPLE; i++) {
-        p[i] = (uint32_t)below_draw(&b, &x->rng);
-        __builtin_prefetch(&x->live[p[i]]);
-    }
+    if (x->ahead_n == x->nlive) {
+        /* Drawn ahead from this rng state for this many entries: the
+         * numbers drawing now would give. */
+        memcpy(p, x->ahead, sizeof p);
+        x->rng = x->ahead_rng;
+    } else
+        draw_samples(x, &x->rng, x->nlive, p);
+    x->ahead_n = 0; /* used, or rng moved past it */
     uint32_t best = x->live[p[0]].id;
     float vb = x->live[p[0]].dens;
     for (int i = 1; i < SAMPLE; i++) {
@@ -190,10 +207,19 @@ int excache_insert_hint(struct excache *x, const struct exentry *proto, const fl
     x->live[x->nlive++] = (struct exlive){proto->utility / proto->bytes, id};
     x->bytes += proto->bytes;
     x->inserted++;
+    uint64_t evicted = x->evicted;
     while (x->bytes > x->budget) {
         uint32_t v = victim(x);
         excache_remove(x, v);
         x->evicted++;
+    }
+    if (x->evicted != evicted) {
+        /* Full: the next insertion will likely evict with one entry more
+         * live.  Its samples drawn now (on a copy of rng) are in cache by
+         * then, instead of SAMPLE misses waited for at once. */
+        x->ahead_rng = x->rng;
+        draw_samples(x, &x->ahead_rng, x->nlive + 1, x->ahead);
+        x->ahead_n = x->nlive + 1;
     }
     return 0;
 }

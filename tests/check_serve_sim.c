@@ -2,8 +2,8 @@
  * check_serve_sim.c - the serving simulation's own structures: the
  * replicas by occupancy (serve_occ.c) and the dispatch it drives, the
  * event queue (serve_events.c) and the latency histogram's bins without
- * log10 (serve_hist.c), and the division-free bounded draws of the
- * eviction (serve.h).
+ * log10 (serve_hist.c), and the example cache's eviction: its
+ * division-free bounded draws (serve.h) and its draws ahead.
  */
 #include <check.h>
 #include <math.h>
@@ -350,6 +350,56 @@ START_TEST(below_agrees_with_sim_rng_below)
 }
 END_TEST
 
+/* Evictions drawn ahead (at the end of an evicting insertion, for one
+ * entry more) change nothing: a twin cache whose draw-ahead is discarded
+ * before every call draws every sample when it evicts, and the two keep
+ * the same entries in the same order.  Removals, utility changes and large
+ * entries (several evictions at once) in between make the guess wrong
+ * at times; both paths must then agree too. */
+START_TEST(eviction_draw_ahead_changes_nothing)
+{
+    char err[SIM_ERRLEN];
+    struct excache a, b;
+    ck_assert_int_eq(excache_init(&a, 2, 1000, SIM_SERVE_FLAT, 5, err, sizeof err), 0);
+    ck_assert_int_eq(excache_init(&b, 2, 1000, SIM_SERVE_FLAT, 5, err, sizeof err), 0);
+    struct sim_rng g;
+    sim_rng_seed(&g, 11);
+    uint64_t used = 0; /* insertions that found a draw-ahead to use */
+    for (int step = 0; step < 4000; step++) {
+        b.ahead_n = 0;
+        uint64_t op = sim_rng_below(&g, 10);
+        if (op == 0 && a.nlive > 1) {
+            uint32_t id = a.live[sim_rng_below(&g, a.nlive)].id;
+            excache_remove(&a, id);
+            excache_remove(&b, id);
+        } else if (op == 1 && a.nlive) {
+            uint32_t id = a.live[sim_rng_below(&g, a.nlive)].id;
+            float u = (float)sim_rng_unit(&g);
+            excache_set_utility(&a, id, u);
+            excache_set_utility(&b, id, u);
+        } else {
+            float v[2] = {(float)sim_rng_unit(&g), 1};
+            struct exentry e = {.utility = (float)sim_rng_unit(&g)};
+            e.bytes = (uint32_t)(op == 2 ? 300 + sim_rng_below(&g, 300)
+                                         : 20 + sim_rng_below(&g, 100));
+            used += a.ahead_n == a.nlive + 1;
+            ck_assert_int_eq(excache_insert(&a, &e, v, err, sizeof err), 0);
+            ck_assert_int_eq(excache_insert(&b, &e, v, err, sizeof err), 0);
+        }
+        ck_assert_uint_eq(a.nlive, b.nlive);
+        ck_assert_uint_eq(a.bytes, b.bytes);
+        ck_assert_uint_eq(a.evicted, b.evicted);
+        for (uint32_t i = 0; i < a.nlive; i++)
+            ck_assert_uint_eq(a.live[i].id, b.live[i].id);
+    }
+    /* Both paths ran: evictions, and draws ahead that were used. */
+    ck_assert_uint_gt(a.evicted, 1000);
+    ck_assert_uint_gt(used, 1000);
+    excache_free(&a);
+    excache_free(&b);
+}
+END_TEST
+
 static Suite *serve_sim_suite(void)
 {
     Suite *s = suite_create("serve_sim");
@@ -367,6 +417,7 @@ static Suite *serve_sim_suite(void)
     tcase_add_test(l, hist_bins_agree_with_log10);
     tcase_add_test(l, evq_agrees_with_a_scan);
     tcase_add_test(l, below_agrees_with_sim_rng_below);
+    tcase_add_test(l, eviction_draw_ahead_changes_nothing);
     suite_add_tcase(s, l);
     return s;
 }
