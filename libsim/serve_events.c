@@ -69,8 +69,9 @@ void evq_set(struct evq *q, uint32_t g, double key)
         uint32_t sib = q->w[i ^ 1];
         double sk = q->wk[i ^ 1];
         /* Selected by masks, not branches (which the compiler would
-         * make of ?:): who wins is data, no pattern to predict. */
-        uint32_t take = (uint32_t)((sk < ck) | ((sk == ck) & (sib < cur)));
+         * make of ?:): who wins is data, no pattern to predict.  sk <= ck
+         * where sk < ck failed is sk == ck, without the parity test. */
+        uint32_t take = (uint32_t)((sk < ck) | ((sk <= ck) & (sib < cur)));
         uint64_t m = 0 - (uint64_t)take, kc, ks;
         memcpy(&kc, &ck, sizeof kc);
         memcpy(&ks, &sk, sizeof ks);
