@@ -75,9 +75,9 @@ void evq_set(struct evq *q, uint32_t g, double key)
         uint64_t m = 0 - (uint64_t)take, kc, ks;
         memcpy(&kc, &ck, sizeof kc);
         memcpy(&ks, &sk, sizeof ks);
-        kc = (ks & m) | (kc & ~m);
+        kc ^= (kc ^ ks) & m;
         memcpy(&ck, &kc, sizeof ck);
-        cur = (sib & (uint32_t)m) | (cur & ~(uint32_t)m);
+        cur ^= (cur ^ sib) & (uint32_t)m;
         q->w[i / 2] = cur;
         q->wk[i / 2] = ck;
     }
