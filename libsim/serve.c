@@ -86,6 +86,7 @@ struct replica {
 struct model_rt {
     const struct sim_model *m;
     double alpha;
+    double *speed;            /* by occupancy 0..batch: speed_of(alpha, n) */
     struct replica *rep;
     uint32_t *queue;          /* ring of job ids */
     size_t qhead, qlen, qcap;
@@ -372,10 +373,14 @@ static uint32_t queue_pop(struct model_rt *rt)
 
 /*=====   replicas   =====*/
 
-static double speed(const struct model_rt *rt, unsigned n)
+static double speed_of(double alpha, unsigned n)
 {
-    return n <= 1 ? 1 : 1 / (1 + rt->alpha * (n - 1));
+    return n <= 1 ? 1 : 1 / (1 + alpha * (n - 1));
 }
+
+/* speed_of(alpha, n), from the model's table (a division per event less,
+ * on the event's dependency chain). */
+static double speed(const struct model_rt *rt, unsigned n) { return rt->speed[n]; }
 
 /* Brings the replica's virtual clock to real time t. */
 static void rep_sync(const struct model_rt *rt, struct replica *r, double t)
@@ -1069,7 +1074,7 @@ static void replay_examples(sim_serve *s)
         return;
     size_t n = 0;
     for (uint32_t i = 0; i < s->x.nlive; i++) {
-        uint32_t id = s->x.live[i];
+        uint32_t id = s->x.live[i].id;
         const struct exentry *e = &s->x.e[id];
         if (e->model == s->large)
             continue;
@@ -1148,6 +1153,11 @@ sim_serve *sim_serve_create(const struct sim_serve_config *cfg, char *err, size_
         struct model_rt *rt = &s->rt[m];
         rt->m = sim_modelpool_model(cfg->pool, m);
         rt->alpha = 1 / (rt->m->decode_s * rt->m->tokens_per_s);
+        rt->speed = malloc(((size_t)rt->m->batch + 1) * sizeof *rt->speed);
+        if (!rt->speed)
+            goto nomem;
+        for (unsigned n = 0; n <= rt->m->batch; n++)
+            rt->speed[n] = speed_of(rt->alpha, n);
         rt->rep = calloc(rt->m->replicas, sizeof *rt->rep);
         if (!rt->rep)
             goto nomem;
@@ -1237,6 +1247,7 @@ void sim_serve_free(sim_serve *s)
         free(s->rt[m].rep);
         free(s->rt[m].queue);
         occ_free(&s->rt[m].occ);
+        free(s->rt[m].speed);
     }
     free(s->embs);
     free(s->jobs);

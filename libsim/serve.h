@@ -5,6 +5,7 @@
 #ifndef SIM_SERVE_INT_H
 #define SIM_SERVE_INT_H
 
+#include "internal.h"
 #include "sim_serve.h"
 
 /* One cached example. */
@@ -82,6 +83,16 @@ typedef uint32_t (*ivf_filter_fn)(const struct ivf_query *q, const int8_t *codes
                                   const float *qs, const float *qe, uint32_t n, uint32_t cdim,
                                   float tau, uint32_t *pass, float *val);
 
+/* Entries an eviction samples. */
+#define EXCACHE_SAMPLE 16
+
+/* A live entry as eviction samples it: its utility per byte next to its
+ * id, so that a sample costs one cache miss, not two. */
+struct exlive {
+    float dens;          /* utility / bytes */
+    uint32_t id;
+};
+
 struct excache {
     int kind;            /* enum sim_serve_index */
     sim_vec *idx;        /* flat or hnsw */
@@ -113,13 +124,72 @@ struct excache {
     struct exentry *e;
     uint32_t n, cap;     /* ids handed out, allocated */
     uint32_t *free_ids, nfree;
-    uint32_t *live, *pos, nlive;
-    float *dens;         /* by position in live: utility / bytes, for eviction */
+    struct exlive *live; /* the live entries, for eviction's samples */
+    uint32_t *pos, nlive; /* pos: by id, its place in live */
     uint64_t bytes, budget;
     uint32_t dim;
     struct sim_rng rng;
+    /* The next eviction's samples, drawn ahead from rng for ahead_n live
+     * entries (0: none), and rng after them (serve_excache.c). */
+    uint32_t ahead[EXCACHE_SAMPLE], ahead_n;
+    struct sim_rng ahead_rng;
     uint64_t inserted, evicted;
 };
+
+/* sim_rng_below(g, n) for many draws with one n (the eviction's samples,
+ * serve_excache.c): the same numbers from the same states, with one 64-bit
+ * division at set-up instead of two per draw.  With m = floor((2^64 - 1) /
+ * n), the rejection limit UINT64_MAX - UINT64_MAX % n is m n, and the
+ * quotient estimate q' = floor(x m / 2^64) of x / n is floor(x / n) or one
+ * less (x m / 2^64 > x / n - x / 2^64 > x / n - 1, and < x / n), so
+ * x - q' n needs at most one subtraction of n to be x % n. */
+struct below {
+    uint64_t n, m, limit;
+};
+
+/* The high 64 bits of a b, from 32-bit halves (the portable way). */
+static inline uint64_t below_mulhi_c(uint64_t a, uint64_t b)
+{
+    uint64_t al = a & 0xffffffffu, ah = a >> 32, bl = b & 0xffffffffu, bh = b >> 32;
+    uint64_t ll = al * bl, hl = ah * bl, lh = al * bh, hh = ah * bh;
+    /* <= 2 (2^32 - 1) + (2^32 - 1)^2 = 2^64 - 1: no carry lost */
+    uint64_t mid = (ll >> 32) + (hl & 0xffffffffu) + lh;
+    return hh + (hl >> 32) + (mid >> 32);
+}
+
+static inline uint64_t below_mulhi(uint64_t a, uint64_t b)
+{
+#ifdef __SIZEOF_INT128__
+    __extension__ typedef unsigned __int128 u128;
+    return (uint64_t)(((u128)a * b) >> 64);
+#else
+    return below_mulhi_c(a, b);
+#endif
+}
+
+/* n >= 1. */
+static inline void below_init(struct below *b, uint64_t n)
+{
+    b->n = n;
+    b->m = UINT64_MAX / n;
+    b->limit = b->m * n;
+}
+
+/* x % n. */
+static inline uint64_t below_mod(const struct below *b, uint64_t x)
+{
+    uint64_t r = x - below_mulhi(x, b->m) * b->n;
+    return r >= b->n ? r - b->n : r;
+}
+
+static inline uint64_t below_draw(const struct below *b, struct sim_rng *g)
+{
+    uint64_t x;
+    do
+        x = sim_rng_step(g);
+    while (x >= b->limit);
+    return below_mod(b, x);
+}
 
 int excache_init(struct excache *x, uint32_t dim, uint64_t budget, int kind,
                  uint64_t seed, char *err, size_t errlen);
@@ -194,8 +264,9 @@ int occ_least(const struct occ *o);
 /* The earliest of n keys, ties to the lower number (serve_events.c): the
  * replicas' next events. */
 struct evq {
-    double *key;         /* p: by number; INFINITY beyond n */
+    double *key;         /* p: by number; INFINITY beyond n (= wk + p) */
     uint32_t *w;         /* 2p: w[1] the winner; leaves at p + number */
+    double *wk;          /* 2p: wk[i] = key[w[i]], read with w[i] */
     uint32_t n, p;       /* p: the power of two >= n */
 };
 

@@ -2,7 +2,8 @@
  * check_serve_sim.c - the serving simulation's own structures: the
  * replicas by occupancy (serve_occ.c) and the dispatch it drives, the
  * event queue (serve_events.c) and the latency histogram's bins without
- * log10 (serve_hist.c).
+ * log10 (serve_hist.c), and the example cache's eviction: its
+ * division-free bounded draws (serve.h) and its draws ahead.
  */
 #include <check.h>
 #include <math.h>
@@ -230,6 +231,7 @@ START_TEST(evq_agrees_with_a_scan)
             if (k[j] < k[best])
                 best = j;
         ck_assert_uint_eq(evq_min(&q), best);
+        ck_assert(q.wk[1] == k[best]); /* the root keeps its winner's key */
     }
     evq_free(&q);
 }
@@ -283,6 +285,121 @@ START_TEST(hist_bins_agree_with_log10)
 }
 END_TEST
 
+START_TEST(below_by_hand)
+{
+    /* n = 6: m = floor((2^64 - 1) / 6) = floor(18446744073709551615 / 6)
+     * = 3074457345618258602 (remainder 3), limit = 6 m = 2^64 - 4, which is
+     * UINT64_MAX - UINT64_MAX % 6 = 18446744073709551615 - 3. */
+    struct below b;
+    below_init(&b, 6);
+    ck_assert_uint_eq(b.m, 3074457345618258602ULL);
+    ck_assert_uint_eq(b.limit, 18446744073709551612ULL);
+    ck_assert_uint_eq(below_mod(&b, 0), 0);
+    ck_assert_uint_eq(below_mod(&b, 5), 5);
+    ck_assert_uint_eq(below_mod(&b, 6), 0);
+    ck_assert_uint_eq(below_mod(&b, 47), 5);         /* 7 * 6 + 5 */
+    ck_assert_uint_eq(below_mod(&b, UINT64_MAX), 3); /* as above */
+    /* High halves: 2^63 * 4 = 2^65 -> 2; (2^64 - 1)^2 = 2^128 - 2^65 + 1
+     * -> 2^64 - 2; (2^32 + 1)(2^32 + 3) = 2^64 + 2^34 + 3 -> 1. */
+    uint64_t a[3] = {1ULL << 63, UINT64_MAX, (1ULL << 32) + 1};
+    uint64_t c[3] = {4, UINT64_MAX, (1ULL << 32) + 3};
+    uint64_t hi[3] = {2, UINT64_MAX - 1, 1};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(below_mulhi(a[i], c[i]), hi[i]);
+        ck_assert_uint_eq(below_mulhi_c(a[i], c[i]), hi[i]);
+    }
+}
+END_TEST
+
+/* below_mod is x % n near multiples of n and at the ends, and below_draw
+ * gives sim_rng_below's numbers and leaves the generator where it does
+ * (n > 2^63 rejects about half the draws: the retry path). */
+START_TEST(below_agrees_with_sim_rng_below)
+{
+    static const uint64_t ns[] = {1, 2, 3, 6, 7, 1000, 65536, (1ULL << 31) - 1, 1ULL << 31,
+                                  (1ULL << 32) - 1, 1ULL << 32, 1000000000039ULL,
+                                  (1ULL << 63) - 1, 1ULL << 63, (1ULL << 63) + 1,
+                                  3ULL << 62, UINT64_MAX - 1, UINT64_MAX};
+    const size_t nns = sizeof ns / sizeof *ns;
+    struct sim_rng pick;
+    sim_rng_seed(&pick, 99);
+    for (size_t t = 0; t < nns + 200; t++) {
+        /* the listed n, then random ones of 1 to 64 bits */
+        uint64_t n = t < nns ? ns[t] : sim_rng_next(&pick) >> (t % 64);
+        if (n == 0)
+            n = 1;
+        struct below b;
+        below_init(&b, n);
+        for (uint64_t k = 1; k < 4; k++) {
+            uint64_t at[4] = {k * n, k * n - 1, b.limit - k, UINT64_MAX - k};
+            for (int i = 0; i < 4; i++)
+                ck_assert_uint_eq(below_mod(&b, at[i]), at[i] % n);
+        }
+        for (int i = 0; i < 100; i++) {
+            uint64_t x = sim_rng_next(&pick);
+            ck_assert_uint_eq(below_mulhi(x, n), below_mulhi_c(x, n));
+            ck_assert_uint_eq(below_mod(&b, x), x % n);
+        }
+        struct sim_rng g1, g2;
+        sim_rng_seed(&g1, t);
+        sim_rng_seed(&g2, t);
+        for (int i = 0; i < 200; i++)
+            ck_assert_uint_eq(below_draw(&b, &g1), sim_rng_below(&g2, n));
+        ck_assert(!memcmp(&g1, &g2, sizeof g1));
+    }
+}
+END_TEST
+
+/* Evictions drawn ahead (at the end of an evicting insertion, for one
+ * entry more) change nothing: a twin cache whose draw-ahead is discarded
+ * before every call draws every sample when it evicts, and the two keep
+ * the same entries in the same order.  Removals, utility changes and large
+ * entries (several evictions at once) in between make the guess wrong
+ * at times; both paths must then agree too. */
+START_TEST(eviction_draw_ahead_changes_nothing)
+{
+    char err[SIM_ERRLEN];
+    struct excache a, b;
+    ck_assert_int_eq(excache_init(&a, 2, 1000, SIM_SERVE_FLAT, 5, err, sizeof err), 0);
+    ck_assert_int_eq(excache_init(&b, 2, 1000, SIM_SERVE_FLAT, 5, err, sizeof err), 0);
+    struct sim_rng g;
+    sim_rng_seed(&g, 11);
+    uint64_t used = 0; /* insertions that found a draw-ahead to use */
+    for (int step = 0; step < 4000; step++) {
+        b.ahead_n = 0;
+        uint64_t op = sim_rng_below(&g, 10);
+        if (op == 0 && a.nlive > 1) {
+            uint32_t id = a.live[sim_rng_below(&g, a.nlive)].id;
+            excache_remove(&a, id);
+            excache_remove(&b, id);
+        } else if (op == 1 && a.nlive) {
+            uint32_t id = a.live[sim_rng_below(&g, a.nlive)].id;
+            float u = (float)sim_rng_unit(&g);
+            excache_set_utility(&a, id, u);
+            excache_set_utility(&b, id, u);
+        } else {
+            float v[2] = {(float)sim_rng_unit(&g), 1};
+            struct exentry e = {.utility = (float)sim_rng_unit(&g)};
+            e.bytes = (uint32_t)(op == 2 ? 300 + sim_rng_below(&g, 300)
+                                         : 20 + sim_rng_below(&g, 100));
+            used += a.ahead_n == a.nlive + 1;
+            ck_assert_int_eq(excache_insert(&a, &e, v, err, sizeof err), 0);
+            ck_assert_int_eq(excache_insert(&b, &e, v, err, sizeof err), 0);
+        }
+        ck_assert_uint_eq(a.nlive, b.nlive);
+        ck_assert_uint_eq(a.bytes, b.bytes);
+        ck_assert_uint_eq(a.evicted, b.evicted);
+        for (uint32_t i = 0; i < a.nlive; i++)
+            ck_assert_uint_eq(a.live[i].id, b.live[i].id);
+    }
+    /* Both paths ran: evictions, and draws ahead that were used. */
+    ck_assert_uint_gt(a.evicted, 1000);
+    ck_assert_uint_gt(used, 1000);
+    excache_free(&a);
+    excache_free(&b);
+}
+END_TEST
+
 static Suite *serve_sim_suite(void)
 {
     Suite *s = suite_create("serve_sim");
@@ -292,12 +409,15 @@ static Suite *serve_sim_suite(void)
     tcase_add_test(tc, simultaneous_milestones_by_hand);
     tcase_add_test(tc, hist_bins_by_hand);
     tcase_add_test(tc, evq_hand_sequence);
+    tcase_add_test(tc, below_by_hand);
     suite_add_tcase(s, tc);
     TCase *l = tcase_create("Limits");
     tcase_add_test(l, occ_agrees_with_a_scan);
     tcase_add_test(l, occ_last_word_replicas);
     tcase_add_test(l, hist_bins_agree_with_log10);
     tcase_add_test(l, evq_agrees_with_a_scan);
+    tcase_add_test(l, below_agrees_with_sim_rng_below);
+    tcase_add_test(l, eviction_draw_ahead_changes_nothing);
     suite_add_tcase(s, l);
     return s;
 }
