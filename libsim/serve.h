@@ -119,6 +119,7 @@ struct excache {
     ivf_filter_fn filter;
     float (*code_dot)(const float *u, const int8_t *code, uint32_t dim);
     void (*quant)(const float *v, uint32_t n8, float st, float inv, int8_t *code, float *r8);
+    int32_t (*halve)(const int8_t *code, uint32_t cdim, int8_t *out);
     uint64_t codes;      /* codes compared so far (centroids and rows) */
     uint64_t scored;     /* rows scored in float so far */
     struct exentry *e;
@@ -236,6 +237,7 @@ uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const floa
                       const float *qe, uint32_t n, uint32_t cdim, float tau, uint32_t *pass,
                       float *val);
 float ivf_code_dot_c(const float *u, const int8_t *c, uint32_t dim);
+int32_t ivf_halve_c(const int8_t *code, uint32_t cdim, int8_t *out);
 void ivf_quant_c(const float *v, uint32_t n8, float st, float inv, int8_t *code, float *r8);
 /* Copies the centroids' codes (ccode) into the ranking kernels' blocks:
  * for tests that set ccode themselves. */

@@ -148,6 +148,19 @@ static const uint8_t *block_of(const uint8_t *blocks, uint32_t c, uint32_t cdim)
     return blocks + (size_t)(c / 8) * 8 * cdim + (c % 8) * 4;
 }
 
+/* out[i] = (code[i] + 1) / 2 rounded down, for i < cdim; returns their
+ * sum. */
+int32_t ivf_halve_c(const int8_t *code, uint32_t cdim, int8_t *out)
+{
+    int32_t sum = 0;
+    for (uint32_t i = 0; i < cdim; i++) {
+        /* without shifting a negative number */
+        out[i] = (int8_t)(((code[i] + 129) >> 1) - 64);
+        sum += out[i];
+    }
+    return sum;
+}
+
 size_t ivf_rank_c(const struct ivf_rankq *q, const uint8_t *blocks, const float *qs,
                   uint32_t c0, uint32_t n, uint32_t cdim, size_t want, uint64_t *probe,
                   float *probe_sim)
@@ -520,6 +533,26 @@ static float code_dot_avx2(const float *u, const int8_t *c, uint32_t dim)
     return t;
 }
 
+/* ivf_halve_c 32 bytes at a time: c + 128 is unsigned, and the rounding
+ * average with 0, (c + 129) / 2 rounded down, is the result plus 64;
+ * sums of absolute differences from 0 add the bytes up. */
+__attribute__((target("avx2")))
+static int32_t halve_avx2(const int8_t *code, uint32_t cdim, int8_t *out)
+{
+    const __m256i top = _mm256_set1_epi8((char)0x80), zero = _mm256_setzero_si256();
+    const __m256i off = _mm256_set1_epi8(64);
+    __m256i sums = zero;
+    for (uint32_t i = 0; i < cdim; i += 32) {
+        __m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(code + i));
+        __m256i h = _mm256_avg_epu8(_mm256_xor_si256(c, top), zero);
+        _mm256_storeu_si256((__m256i *)(void *)(out + i), _mm256_sub_epi8(h, off));
+        sums = _mm256_add_epi64(sums, _mm256_sad_epu8(h, zero));
+    }
+    int64_t s[4];
+    _mm256_storeu_si256((__m256i *)(void *)s, sums);
+    return (int32_t)(s[0] + s[1] + s[2] + s[3] - 64 * (int64_t)cdim);
+}
+
 /* ivf_quant_c eight at a time: the same operations on each value, in the
  * same order (multiply, add and subtract 1.5 * 2^23, clamp; residual,
  * square, add to its lane), so the same codes and sums. */
@@ -551,12 +584,14 @@ static void pick_kernels(struct excache *x)
     x->filter = ivf_filter_c;
     x->code_dot = ivf_code_dot_c;
     x->quant = ivf_quant_c;
+    x->halve = ivf_halve_c;
 #ifdef IVF_AVX2
     if (__builtin_cpu_supports("avx2")) {
         x->rank = rank_avx2;
         x->filter = filter_avx2;
         x->code_dot = code_dot_avx2;
         x->quant = quant_avx2;
+        x->halve = halve_avx2;
     }
 #endif
 }
@@ -849,12 +884,7 @@ static struct ivf_query query_of(const struct excache *x)
  * so it may be coarser than the lists' pre-filter. */
 static struct ivf_rankq rank_query(struct excache *x)
 {
-    int32_t sum = 0;
-    for (uint32_t i = 0; i < x->cdim; i++) {
-        /* (c + 1) / 2 rounded down, without shifting a negative number */
-        x->rcode[i] = (int8_t)(((x->ucode[i] + 129) >> 1) - 64);
-        sum += x->rcode[i];
-    }
+    int32_t sum = x->halve(x->ucode, x->cdim, x->rcode);
     return (struct ivf_rankq){x->rcode, 128 * sum, 2 * x->ustep};
 }
 
@@ -907,6 +937,8 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
             float sim = vec_dot(x->u, l->vec + (size_t)slot * x->dim, x->dim);
             if (sim < minsim)
                 continue;
+            /* The router reads the entries of the examples found. */
+            __builtin_prefetch(&x->e[l->ids[slot]]);
             *n = topk_add(ids, sims, *n, k, l->ids[slot], sim);
             if (*n == k && sims[k - 1] > tau)
                 tau = sims[k - 1];

@@ -691,6 +691,8 @@ START_TEST(ivf_prefilter_is_exact)
     b.rank = ivf_rank_c;
     b.filter = ivf_filter_c;
     b.code_dot = ivf_code_dot_c;
+    b.quant = ivf_quant_c;
+    b.halve = ivf_halve_c;
     struct sim_rng g;
     sim_rng_seed(&g, 5);
     float centre[40][VD], v[VD];
