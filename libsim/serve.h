@@ -133,6 +133,7 @@ struct excache {
     /* The next eviction's samples, drawn ahead from rng for ahead_n live
      * entries (0: none), and rng after them (serve_excache.c). */
     uint32_t ahead[EXCACHE_SAMPLE], ahead_n;
+    int ahead_seen;      /* its likely victim prefetched (prefetch_victim) */
     struct sim_rng ahead_rng;
     uint64_t inserted, evicted;
 };
@@ -229,6 +230,8 @@ int ivf_grow(struct excache *x, uint32_t cap);
 int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhint *hint,
             char *err, size_t errlen);
 void ivf_del(struct excache *x, uint32_t id);
+/* Prefetches what ivf_del(x, id) will read. */
+void ivf_prefetch_del(const struct excache *x, uint32_t id);
 /* The portable kernels (tests compare the others with them). */
 size_t ivf_rank_c(const struct ivf_rankq *q, const uint8_t *blocks, const float *qs,
                   uint32_t c0, uint32_t n, uint32_t cdim, size_t want, uint64_t *probe,

@@ -221,8 +221,34 @@ int excache_insert_hint(struct excache *x, const struct exentry *proto, const fl
         x->ahead_rng = x->rng;
         draw_samples(x, &x->ahead_rng, x->nlive + 1, x->ahead);
         x->ahead_n = x->nlive + 1;
+        x->ahead_seen = 0;
     }
     return 0;
+}
+
+/* The victim the samples drawn ahead will likely choose (among the
+ * entries live now: a sample of the next insertion's own place is left
+ * out), so that the index can fetch what removing it touches while a
+ * search runs: a removal from a list reads two rows in DRAM.  Only a
+ * prefetch: whichever victim the insertion does choose is the same. */
+static void prefetch_victim(struct excache *x)
+{
+    if (x->ahead_n != x->nlive + 1 || x->ahead_seen)
+        return;
+    x->ahead_seen = 1;
+    uint32_t best = UINT32_MAX;
+    float vb = INFINITY;
+    for (int i = 0; i < SAMPLE; i++) {
+        if (x->ahead[i] >= x->nlive)
+            continue;
+        const struct exlive *c = &x->live[x->ahead[i]];
+        if (c->dens < vb || (c->dens == vb && c->id < best)) {
+            best = c->id;
+            vb = c->dens;
+        }
+    }
+    if (best != UINT32_MAX)
+        ivf_prefetch_del(x, best);
 }
 
 int excache_search(struct excache *x, const float *q, size_t k, uint64_t *ids, float *sims,
@@ -241,8 +267,10 @@ int excache_search_floor(struct excache *x, const float *q, size_t k, float mins
     }
     if (x->nlive == 0)
         return 0;
-    if (x->kind == SIM_SERVE_IVF)
+    if (x->kind == SIM_SERVE_IVF) {
+        prefetch_victim(x);
         return ivf_search(x, q, k, minsim, hint, ids, sims, err, errlen);
+    }
     int n = sim_vec_search(x->idx, q, x->dim, k, ids, sims, err, errlen);
     while (n > 0 && sims[n - 1] < minsim)
         n--;

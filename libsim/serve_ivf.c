@@ -1150,6 +1150,23 @@ int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhin
     return 0;
 }
 
+void ivf_prefetch_del(const struct excache *x, uint32_t id)
+{
+    uint32_t at = x->slot[id];
+    const struct ivf_list *l = &x->lists[x->cluster[id]];
+    uint32_t last = l->n - 1;
+    for (uint32_t b = 0; b < x->dim; b += 16) {
+        __builtin_prefetch(l->vec + (size_t)at * x->dim + b);
+        __builtin_prefetch(l->vec + (size_t)last * x->dim + b);
+    }
+    __builtin_prefetch(l->code + (size_t)last * x->cdim);
+    __builtin_prefetch(l->code + (size_t)at * x->cdim, 1);
+    __builtin_prefetch(&l->ids[last]);
+    __builtin_prefetch(&l->qs[last]);
+    __builtin_prefetch(&l->qe[last]);
+    __builtin_prefetch(&x->slot[l->ids[last]], 1);
+}
+
 void ivf_del(struct excache *x, uint32_t id)
 {
     uint32_t c = x->cluster[id], at = x->slot[id];
