@@ -1031,7 +1031,7 @@ static void refresh(struct excache *x)
     x->since = 0;
 }
 
-/* The nearest centroid to x->u by code similarity (ties to the lower
+/* The nearest centroid to x->u by rank similarity (ties to the lower
  * number), starting from the hint's answer for the centroids it saw, as
  * they were then: the centroids move slowly, and a request completes
  * after about as many others arrive as are in flight (half of the hints
