@@ -108,6 +108,22 @@ static inline uint32_t sim__units_get(const uint8_t *a, unsigned width, size_t i
     return 1;
 }
 
+/* Bit i of a bitmap of 64-bit words. */
+static inline int sim__bit_get(const uint64_t *bits, size_t i)
+{
+    return (int)((bits[i / 64] >> (i % 64)) & 1);
+}
+
+static inline void sim__bit_set(uint64_t *bits, size_t i)
+{
+    bits[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+static inline void sim__bit_clear(uint64_t *bits, size_t i)
+{
+    bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
+}
+
 /* Makes the size array *a of n entries wide enough for v: the first size
  * other than 1 brings an array in, 2 bytes a size; the first of 65536 or
  * more widens it to 4 (both copy the sizes held; the array is a vmem

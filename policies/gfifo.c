@@ -29,7 +29,7 @@ static void gfifo_set_size(struct sim_gfifo *f, uint32_t slot, uint32_t v)
 
 static int gfifo_is_hole(const struct sim_gfifo *f, uint32_t slot)
 {
-    return (f->holes[slot / 64] >> (slot % 64)) & 1;
+    return sim__bit_get(f->holes, slot);
 }
 
 static uint32_t gfifo_slot(const struct sim_gfifo *f, uint32_t i) /* i-th from tail */
@@ -161,7 +161,7 @@ void sim_gfifo_push(struct sim_gfifo *f, uint64_t key, uint32_t size)
     memcpy(f->keys + (size_t)s * 8, &key, 8);
     gfifo_set_size(f, s, size);
     sim_gindex_put(&f->idx, key, s);
-    f->holes[s / 64] &= ~(1ull << (s % 64));
+    sim__bit_clear(f->holes, s);
     f->used++;
     f->count++;
     f->bytes += size;
@@ -172,7 +172,7 @@ static uint32_t gfifo_drop(struct sim_gfifo *f, uint32_t s)
 {
     uint32_t size = gfifo_size(f, s);
     sim_gindex_del(&f->idx, gfifo_key(f, s));
-    f->holes[s / 64] |= 1ull << (s % 64);
+    sim__bit_set(f->holes, s);
     f->count--;
     f->bytes -= size;
     return size;

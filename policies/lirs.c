@@ -179,7 +179,7 @@ static void nl_set_units(struct lirs_nl *nl, uint32_t s, uint32_t v)
 
 static int nl_is_live(const struct lirs_nl *nl, uint32_t s)
 {
-    return (nl->live[s / 64] >> (s % 64)) & 1;
+    return sim__bit_get(nl->live, s);
 }
 
 static size_t nl_bitmap_bytes(uint32_t cap) { return (cap + 63) / 64 * sizeof(uint64_t); }
@@ -208,7 +208,7 @@ static uint32_t nl_first(struct lirs_nl *nl)
 static void lirs_nl_kill(struct lirs *p, uint32_t s)
 {
     struct lirs_nl *nl = &p->nl;
-    nl->live[s / 64] &= ~(1ull << (s % 64));
+    sim__bit_clear(nl->live, s);
     nl->units -= nl_units(nl, s);
     if (s < nl->rbeg) {
         sim_gindex_del(&nl->idx, nl_get(nl, s));
@@ -267,7 +267,7 @@ static void lirs_nl_squeeze(struct lirs *p)
     nl->head = w;
     memset(nl->live, 0, nl_bitmap_bytes(nl->cap));
     for (uint32_t s = 0; s < w; s++)
-        nl->live[s / 64] |= 1ull << (s % 64);
+        sim__bit_set(nl->live, s);
 }
 
 /* Block p back from `from` to `to` bytes (an undo: if even that fails, p
@@ -335,7 +335,7 @@ static void lirs_nl_reindex(struct lirs *p, uint64_t expect)
     if (sim_gindex_init_for(&nl->idx, nl->cap, expect < NL_MIN ? NL_MIN : expect, &nl->ent, 8)) {
         for (uint32_t s = nl->front; s < nl->rbeg; s++)
             if (nl_is_live(nl, s)) {
-                nl->live[s / 64] &= ~(1ull << (s % 64));
+                sim__bit_clear(nl->live, s);
                 nl->units -= nl_units(nl, s);
                 nl->ghosts--;
             }
@@ -385,7 +385,7 @@ static void lirs_nl_push(struct lirs *p, uint32_t id)
     uint32_t s = nl->head++;
     nl_set(nl, s, id);
     nl_set_units(nl, s, size);
-    nl->live[s / 64] |= 1ull << (s % 64);
+    sim__bit_set(nl->live, s);
     nl->residents++;
     nl->units += size;
     p->mark[id] = s;
@@ -705,6 +705,18 @@ static void lirs_access(void *state, const struct sim_req *req, struct sim_outco
     lirs_limit_stack(p);
 }
 
+/* A set's units walked against its counter and its limit. */
+static int lirs_check_units(const char *set, uint64_t walked, uint64_t counted, uint64_t limit,
+                            char *err, size_t errlen)
+{
+    if (walked == counted && counted <= limit)
+        return 0;
+    snprintf(err, errlen, "lirs: %s holds %llu units, counted %llu, limit %llu", set,
+             (unsigned long long)walked, (unsigned long long)counted,
+             (unsigned long long)limit);
+    return SIM_EINVAL;
+}
+
 /* Walks the LIR list: flags, marks in S's order, units. */
 static int lirs_check_lir(struct lirs *p, char *err, size_t errlen)
 {
@@ -720,12 +732,8 @@ static int lirs_check_lir(struct lirs *p, char *err, size_t errlen)
         below = p->mark[x];
         units += lirs_size(p, x);
     }
-    if (units != p->lirs || p->lirs > p->llim) {
-        snprintf(err, errlen, "lirs: LIR set holds %llu units, counted %llu, limit %llu",
-                 (unsigned long long)units, (unsigned long long)p->lirs,
-                 (unsigned long long)p->llim);
+    if (lirs_check_units("LIR set", units, p->lirs, p->llim, err, errlen))
         return SIM_EINVAL;
-    }
     if (p->lir.tail != NONE && nl_first(&p->nl) < p->mark[p->lir.tail]) {
         snprintf(err, errlen, "lirs: the bottom of S is not LIR");
         return SIM_EINVAL;
@@ -785,13 +793,7 @@ static int lirs_check_q(struct lirs *p, char *err, size_t errlen)
         }
         units += lirs_size(p, id);
     }
-    if (units != p->hirs || p->hirs > p->hlim) {
-        snprintf(err, errlen, "lirs: Q holds %llu units, counted %llu, limit %llu",
-                 (unsigned long long)units, (unsigned long long)p->hirs,
-                 (unsigned long long)p->hlim);
-        return SIM_EINVAL;
-    }
-    return 0;
+    return lirs_check_units("Q", units, p->hirs, p->hlim, err, errlen);
 }
 
 static int lirs_check(void *state, char *err, size_t errlen)

@@ -501,7 +501,7 @@ START_TEST(ivf_kernels_agree_with_integer_dots)
      * two). */
     enum { N = 37, CDIM = 96 };
     int8_t q[CDIM], rq[CDIM], codes[N * CDIM];
-    float qs[N + 32], qe[N], val[N];
+    float qs[N], qe[N], val[N];
     uint32_t pass[N];
     struct sim_rng g;
     sim_rng_seed(&g, 9);
