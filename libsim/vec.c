@@ -26,12 +26,13 @@ float sim_vec_dot(const float *a, const float *b, uint32_t dim)
 
 int sim_vec_normalise(float *x, uint32_t dim)
 {
+    /* A NaN or infinite x[i] makes ss NaN or infinite (finite floats
+     * squared cannot overflow a double), so one test after the loop does:
+     * the loop is then a plain sum (in this order: the result depends on
+     * it), and the scaling below has no branch to keep it scalar. */
     double ss = 0;
-    for (uint32_t i = 0; i < dim; i++) {
-        if (!isfinite(x[i]))
-            return SIM_EINVAL;
+    for (uint32_t i = 0; i < dim; i++)
         ss += (double)x[i] * x[i];
-    }
     if (!(ss > 0) || !isfinite(ss))
         return SIM_EINVAL;
     double inv = 1.0 / sqrt(ss);
