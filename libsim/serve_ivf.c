@@ -901,21 +901,22 @@ static size_t rank_centroids(struct excache *x, uint32_t c0, size_t want, uint64
     return x->rank(&q, x->cblk, x->cqs, c0, x->ncent, x->cdim, want, probe, probe_sim);
 }
 
-/* The k-th largest of a[0, na) and b[0, nb) (na + nb >= k, k <= MAXK). */
-static float kth_largest(const float *a, size_t na, const float *b, size_t nb, size_t k)
+/* A bar that the k-th best similarity will clear: the k-th largest of
+ * the similarities found and of lower bounds of rows that will be scored
+ * (v, m of them, largest first). */
+struct bar {
+    float v[MAXK];
+    size_t m, k;
+};
+
+static void bar_add(struct bar *b, float v)
 {
-    float best[MAXK];
-    size_t m = 0;
-    for (size_t i = 0; i < na + nb; i++) {
-        float v = i < na ? a[i] : b[i - na];
-        if (m == k && !(v > best[k - 1]))
-            continue;
-        size_t j = m < k ? m++ : k - 1;
-        for (; j > 0 && best[j - 1] < v; j--)
-            best[j] = best[j - 1];
-        best[j] = v;
-    }
-    return best[k - 1];
+    if (b->m == b->k && !(v > b->v[b->k - 1]))
+        return;
+    size_t j = b->m < b->k ? b->m++ : b->k - 1;
+    for (; j > 0 && b->v[j - 1] < v; j--)
+        b->v[j] = b->v[j - 1];
+    b->v[j] = v;
 }
 
 /* Scores list l against the query into the top k (ids, sims, *n so far):
@@ -926,12 +927,12 @@ static float kth_largest(const float *a, size_t na, const float *b, size_t nb, s
  * half the filter's width, which spares reading the float vectors of many
  * of a popular intent's paraphrases, whose similarities crowd near the
  * k-th best (float re-scores per request in bench_serve: 24.3 -> 18.1;
- * with the bar from lower bounds below, 17.3 -> 13.7 in the index alone). */
+ * with the bar from lower bounds below, 17.9 -> 15.8 in the index alone). */
 static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, float minsim,
                       const struct ivf_query *q, uint64_t *ids, float *sims, size_t *n)
 {
     uint32_t pass[CHUNK];
-    float val[CHUNK], est[CHUNK];
+    float val[CHUNK];
     float tau = *n == k && sims[k - 1] > minsim ? sims[k - 1] : minsim;
     const float sl = slack(x->dim);
     for (uint32_t at = 0; at < l->n; at += CHUNK) {
@@ -939,37 +940,26 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
         x->codes += m;
         uint32_t np = x->filter(q, l->code + (size_t)at * x->cdim, l->qs + at, l->qe + at, m,
                                 x->cdim, tau, pass, val);
+        /* The chunk's rows are scored after all of it is screened (their
+         * float vectors fetched together), so the k-th best found does not
+         * rise within it: of a list's first chunk, all of a popular
+         * request's paraphrases would be scored.  The bar also counts the
+         * lower bounds of the rows let through so far, which will be
+         * scored. */
+        struct bar bar = {.m = *n, .k = k};
+        memcpy(bar.v, sims, *n * sizeof *sims);
         uint32_t nk = 0;
         for (uint32_t i = 0; i < np; i++) {
             uint32_t slot = at + pass[i];
             float a = l->qs[slot] * x->code_dot(x->u, l->code + (size_t)slot * x->cdim, x->dim);
-            if (a + l->qe[slot] + sl < tau)
+            float t = bar.m == k && bar.v[k - 1] > tau ? bar.v[k - 1] : tau;
+            if (a + l->qe[slot] + sl < t)
                 continue;
-            pass[nk] = slot;
-            est[nk] = a;
-            val[nk++] = a - l->qe[slot] - sl; /* a lower bound of the similarity */
-        }
-        /* The chunk's rows are scored after all of it is screened (their
-         * float vectors fetched together), so the k-th best so far does not
-         * rise within it: of a list's first chunk, all of a popular
-         * request's paraphrases would be scored.  The k-th largest of the
-         * similarities found and the chunk's lower bounds is a bar that the
-         * k-th best will clear, since the rows behind it are all scored (a
-         * lower bound is at most its row's upper one). */
-        if (*n + nk > k) {
-            float lb = kth_largest(sims, *n, val, nk, k);
-            tau = lb > tau ? lb : tau;
-        }
-        uint32_t ns = 0;
-        for (uint32_t i = 0; i < nk; i++) {
-            uint32_t slot = pass[i];
-            if (est[i] + l->qe[slot] + sl < tau)
-                continue;
-            pass[ns++] = slot;
+            pass[nk++] = slot;
+            bar_add(&bar, a - l->qe[slot] - sl);
             for (uint32_t b = 0; b < x->dim; b += 16)
                 __builtin_prefetch(l->vec + (size_t)slot * x->dim + b);
         }
-        nk = ns;
         for (uint32_t i = 0; i < nk; i++) {
             uint32_t slot = pass[i];
             x->scored++;
