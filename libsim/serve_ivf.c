@@ -62,7 +62,16 @@
  * halved the bytes streamed, but the rows they let through (51 a request
  * in bench_serve, most of them a popular intent's paraphrases, not 18 as
  * here) then had their 8-bit codes read at random: searches were 7%
- * slower, inserts 25% (three more arrays per row).
+ * slower, inserts 25% (three more arrays per row).  Also measured at 10^5
+ * entries and not kept: ranking the next request's centroids during this
+ * search, this search's lists prefetched meanwhile (their scan took half
+ * as long, the ranking 1.6 times as long: the core's miss buffers, not
+ * the DRAM, are the limit; no change in the whole simulation); 4-bit
+ * centroid codes with an 8-bit re-rank of each lane's two best (the first
+ * pass 17% faster in place, the re-rank took it back); coding v minus its
+ * projection on a per-list anchor (residuals 7 times smaller in a popular
+ * intent's list, float reads 14 -> 6 a request, but one more array per
+ * row and the anchors' reads: 21% more last-level misses in callgrind).
  *
  * Invariants: 1. entry id is lists[cluster[id]].ids[slot[id]];
  *             2. vec, code, qs and qe of slot i of a list describe entry
