@@ -150,6 +150,24 @@ static void draw_samples(struct excache *x, struct sim_rng *g, uint32_t n, uint3
     }
 }
 
+/* Of the samples at positions p[0, SAMPLE) below n, the entry with the
+ * lowest utility per byte (ties: the lowest id); UINT32_MAX if none. */
+static uint32_t least_dense(const struct excache *x, const uint32_t *p, uint32_t n)
+{
+    uint32_t best = UINT32_MAX;
+    float vb = INFINITY;
+    for (int i = 0; i < SAMPLE; i++) {
+        if (p[i] >= n)
+            continue;
+        const struct exlive *c = &x->live[p[i]];
+        if (c->dens < vb || (c->dens == vb && c->id < best)) {
+            best = c->id;
+            vb = c->dens;
+        }
+    }
+    return best;
+}
+
 /* The sampled knapsack victim: lowest utility per byte among SAMPLE (ties:
  * the lowest id).  The ratios are read from live, by position, next to the
  * ids, not from the entries: 8 bytes a sample in a small array instead of
@@ -166,19 +184,7 @@ static uint32_t victim(struct excache *x)
     } else
         draw_samples(x, &x->rng, x->nlive, p);
     x->ahead_n = 0; /* used, or rng moved past it */
-    uint32_t best = x->live[p[0]].id;
-    float vb = x->live[p[0]].dens;
-    for (int i = 1; i < SAMPLE; i++) {
-        float vc = x->live[p[i]].dens;
-        if (vc > vb)
-            continue;
-        uint32_t c = x->live[p[i]].id;
-        if (vc < vb || c < best) {
-            best = c;
-            vb = vc;
-        }
-    }
-    return best;
+    return least_dense(x, p, x->nlive);
 }
 
 int excache_insert(struct excache *x, const struct exentry *proto, const float *emb,
@@ -236,17 +242,7 @@ static void prefetch_victim(struct excache *x)
     if (x->ahead_n != x->nlive + 1 || x->ahead_seen)
         return;
     x->ahead_seen = 1;
-    uint32_t best = UINT32_MAX;
-    float vb = INFINITY;
-    for (int i = 0; i < SAMPLE; i++) {
-        if (x->ahead[i] >= x->nlive)
-            continue;
-        const struct exlive *c = &x->live[x->ahead[i]];
-        if (c->dens < vb || (c->dens == vb && c->id < best)) {
-            best = c->id;
-            vb = c->dens;
-        }
-    }
+    uint32_t best = least_dense(x, x->ahead, x->nlive);
     if (best != UINT32_MAX)
         ivf_prefetch_del(x, best);
 }

@@ -101,7 +101,9 @@
 /*=====   int8 kernels   =====*/
 
 /* Keeps the k best (sim desc, id asc) in ids/sims, n of them so far. */
-static inline __attribute__((always_inline)) size_t topk_add(uint64_t *ids, float *sims, size_t n, size_t k, uint32_t id, float sim)
+static inline __attribute__((always_inline)) size_t topk_add(uint64_t *ids, float *sims,
+                                                             size_t n, size_t k, uint32_t id,
+                                                             float sim)
 {
     size_t i = n < k ? n++ : k;
     if (i == k && !(sim > sims[k - 1] || (sim == sims[k - 1] && id < ids[k - 1])))
@@ -117,7 +119,6 @@ static inline __attribute__((always_inline)) size_t topk_add(uint64_t *ids, floa
     sims[i] = sim;
     return n;
 }
-
 
 static void dots_c(const int8_t *q, const int8_t *codes, uint32_t n, uint32_t cdim,
                    int32_t *out)
@@ -150,11 +151,12 @@ uint32_t ivf_filter_c(const struct ivf_query *q, const int8_t *codes, const floa
     return np;
 }
 
-/* Centroid c's code in blocks (cent_store's layout): byte 4g + j of the
- * code, plus 128, is blocks[(c / 8) * 8 * cdim + 32 g + 4 (c % 8) + j]. */
-static const uint8_t *block_of(const uint8_t *blocks, uint32_t c, uint32_t cdim)
+/* Where centroid c's code starts in the ranking's blocks (cent_store's
+ * layout): byte 4g + j of the code, plus 128, is at blocks + block_at(c,
+ * cdim) + 32 g + j. */
+static size_t block_at(uint32_t c, uint32_t cdim)
 {
-    return blocks + (size_t)(c / 8) * 8 * cdim + (c % 8) * 4;
+    return (size_t)(c / 8) * 8 * cdim + (c % 8) * 4;
 }
 
 /* out[i] = (code[i] + 1) / 2 rounded down, for i < cdim; returns their
@@ -176,7 +178,7 @@ size_t ivf_rank_c(const struct ivf_rankq *q, const uint8_t *blocks, const float 
 {
     size_t np = 0;
     for (uint32_t c = c0; c < n; c++) {
-        const uint8_t *b = block_of(blocks, c, cdim);
+        const uint8_t *b = blocks + block_at(c, cdim);
         int32_t d = 0;
         for (uint32_t g = 0; g < cdim / 4; g++)
             for (uint32_t j = 0; j < 4; j++)
@@ -291,7 +293,7 @@ AVX2_INLINE void dots_body(const int8_t *qa, const int8_t *q, const int8_t *code
  * centroid: no horizontal step, and the query needs no sign trick.  Then
  * the similarities in float, as ivf_rank_c computes them; only centroids
  * that reach the want-th best so far leave the registers.  blocks has
- * room for 3 blocks past the last (rank_alloc), so that the last step
+ * room for 3 blocks past the last (ivf_init), so that the last step
  * reads no further. */
 AVX2_INLINE __m256i rank_acc(__m256i acc, const uint8_t *p, __m256i q)
 {
@@ -910,24 +912,6 @@ static size_t rank_centroids(struct excache *x, uint32_t c0, size_t want, uint64
     return x->rank(&q, x->cblk, x->cqs, c0, x->ncent, x->cdim, want, probe, probe_sim);
 }
 
-/* A bar that the k-th best similarity will clear: the k-th largest of
- * the similarities found and of lower bounds of rows that will be scored
- * (v, m of them, largest first). */
-struct bar {
-    float v[MAXK];
-    size_t m, k;
-};
-
-static void bar_add(struct bar *b, float v)
-{
-    if (b->m == b->k && !(v > b->v[b->k - 1]))
-        return;
-    size_t j = b->m < b->k ? b->m++ : b->k - 1;
-    for (; j > 0 && b->v[j - 1] < v; j--)
-        b->v[j] = b->v[j - 1];
-    b->v[j] = v;
-}
-
 /* Scores list l against the query into the top k (ids, sims, *n so far):
  * the exact similarity of the rows that can still enter it.  The int8
  * filter's bound covers both codes' residuals; for a row that passes, its
@@ -952,20 +936,24 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
         /* The chunk's rows are scored after all of it is screened (their
          * float vectors fetched together), so the k-th best found does not
          * rise within it: of a list's first chunk, all of a popular
-         * request's paraphrases would be scored.  The bar also counts the
-         * lower bounds of the rows let through so far, which will be
-         * scored. */
-        struct bar bar = {.m = *n, .k = k};
-        memcpy(bar.v, sims, *n * sizeof *sims);
+         * request's paraphrases would be scored.  So the bar is the k-th
+         * largest of the similarities found and of the lower bounds of the
+         * rows let through so far (bv, bm of them; bid only orders ties),
+         * which will be scored: the k-th best will clear it. */
+        uint64_t bid[MAXK];
+        float bv[MAXK];
+        size_t bm = *n;
+        memcpy(bid, ids, *n * sizeof *ids);
+        memcpy(bv, sims, *n * sizeof *sims);
         uint32_t nk = 0;
         for (uint32_t i = 0; i < np; i++) {
             uint32_t slot = at + pass[i];
             float a = l->qs[slot] * x->code_dot(x->u, l->code + (size_t)slot * x->cdim, x->dim);
-            float t = bar.m == k && bar.v[k - 1] > tau ? bar.v[k - 1] : tau;
+            float t = bm == k && bv[k - 1] > tau ? bv[k - 1] : tau;
             if (a + l->qe[slot] + sl < t)
                 continue;
             pass[nk++] = slot;
-            bar_add(&bar, a - l->qe[slot] - sl);
+            bm = topk_add(bid, bv, bm, k, slot, a - l->qe[slot] - sl);
             for (uint32_t b = 0; b < x->dim; b += 16)
                 __builtin_prefetch(l->vec + (size_t)slot * x->dim + b);
         }
@@ -1039,7 +1027,7 @@ static void sum_add(int64_t *sum, const float *v, uint32_t dim, int sign)
 static void cent_store(struct excache *x, uint32_t c)
 {
     const int8_t *code = x->ccode + (size_t)c * x->cdim;
-    uint8_t *b = x->cblk + (size_t)(c / 8) * 8 * x->cdim + (c % 8) * 4;
+    uint8_t *b = x->cblk + block_at(c, x->cdim);
     for (uint32_t g = 0; g < x->cdim / 4; g++)
         for (uint32_t j = 0; j < 4; j++)
             b[32 * g + j] = (uint8_t)(code[4 * g + j] + 128);
