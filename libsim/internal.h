@@ -151,4 +151,20 @@ void *sim__cache_state(sim_cache *c);
 int sim__reader_batch(sim_reader *r, struct sim_req *req, size_t n, char *err,
                       size_t errlen);
 
+/*=====   Teams of threads (team.c)   =====*/
+
+/* Does item `item` of the current job; `member` is the doer's number (0:
+ * the caller of team_join). */
+typedef void (*team_fn)(void *arg, unsigned member, size_t item);
+struct team;
+
+/* A team of `members` (>= 2: the caller and members - 1 threads), or NULL
+ * (no memory or no threads). */
+struct team *team_create(unsigned members, team_fn fn, void *arg);
+/* Starts a job of `items` items (none may be running). */
+void team_start(struct team *t, size_t items);
+/* Takes items until none are left, then waits for the job's end. */
+void team_join(struct team *t);
+void team_free(struct team *t);
+
 #endif

@@ -29,6 +29,19 @@
  * into the example cache happen at completion, as they would in a real
  * deployment.
  *
+ * Batches.  Most of the time goes into the example searches, one per
+ * request, and they can run before their requests' turn: with the IVF
+ * index, once its centroids are all founded, requests wait in batches of
+ * BATCH, and while one batch is served (events, routing, admissions) the
+ * next is searched ahead, in cfg.threads threads (team.c) or, with one,
+ * by the caller after serving.  The index defers its changes meanwhile
+ * and applies them between batches; a search made ahead is brought up to
+ * date at its request's turn with the changes since (serve_ivf.c,
+ * DEFERRED CHANGES), so the results are those of searching then, and the
+ * same for any number of threads.  Only the centroids lag: a request
+ * ranks them as they were when its batch was searched.  sim_serve_finish
+ * serves the requests waiting first.
+ *
  * Invariant: arrived == completed + in_flight at every instant.
  */
 #include <math.h>
@@ -44,6 +57,10 @@
  * model (the ground truth); the router's own cut-off is cfg.min_sim. */
 #define TRUE_S0 0.5
 #define CANDIDATES 16
+/* Requests per batch (HOW IT WORKS): enough to keep threads busy between
+ * two hand-overs, few enough that the changes a search catches up with
+ * stay few. */
+#define BATCH 256
 
 struct job {
     double arrive, ttft_at;
@@ -97,6 +114,26 @@ struct model_rt {
 
 struct hist { uint64_t n; uint64_t bins[HIST_BINS + 2]; };
 
+/* What serving a request needs of it, once sim_serve_arrive checked it. */
+struct arrival {
+    uint64_t index, time, cls;
+    uint32_t tokens_in, tokens_out;
+    uint16_t cat;
+    const float *emb;               /* NULL without an example cache */
+    const struct ivf_ahead *ahead;  /* its search made ahead, or NULL */
+};
+
+/* Requests waiting to be served, with their searches made ahead (room for
+ * BATCH; HOW IT WORKS). */
+struct batch {
+    struct arrival *a;
+    struct ivf_ahead *ah;
+    float *emb;               /* a[i].emb: BATCH rows of dim */
+    uint64_t *probe;          /* ah[i].probe: BATCH rows of nprobe */
+    unsigned char *prep;      /* ah[i].prep: BATCH preps */
+    unsigned n;
+};
+
 struct acc {
     uint64_t arrived, completed, tokens, ok, ex_hits, ex_total, cache_served;
     uint64_t routed[SIM_SERVE_MAX_MODELS];
@@ -126,6 +163,16 @@ struct sim_serve_s {
     struct excache x;
     int have_cache;
     uint32_t dim;
+    size_t search_k;          /* candidates a search asks for */
+    float search_min;         /* and their least similarity */
+    /* Batches (HOW IT WORKS): bt[ready] is served while bt[!ready] fills,
+     * or is searched ahead by the team and the scratches ws. */
+    int pipe;
+    struct batch bt[2];
+    unsigned ready;
+    struct team *team;
+    struct ivf_scratch *ws;
+    unsigned nws;
     struct sim_rng arrivals;
     double next_poisson;
     /* metrics */
@@ -255,6 +302,7 @@ void sim_serve_config_init(struct sim_serve_config *c, const sim_modelpool *pool
     c->pool = pool;
     c->seed = 1;
     c->bytes_per_token = 4;
+    c->threads = 1;
     /* The defaults live in serve_params alone; this parse cannot fail. */
     sim_serve_config_parse(c, "iccache", err, sizeof err);
 }
@@ -816,9 +864,20 @@ static double est_cost(const struct sim_model *m, uint32_t prompt, uint32_t out)
     return m->cost_in * prompt + m->cost_out * out;
 }
 
+/* The hint (for the admission) of a search made ahead. */
+static void hint_of(const sim_serve *s, const struct ivf_ahead *a, struct exhint *h)
+{
+    h->ncent = a->ncent;
+    h->best = a->best;
+    h->sim = a->bsim;
+    h->have_prep = a->n >= 0;
+    if (h->prep && h->have_prep)
+        memcpy(h->prep, a->prep, excache_prep_size(&s->x));
+}
+
 /* Fills the job's model, examples and quality; returns 1 if the request
  * was answered from the response cache (semcache). */
-static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d, double u)
+static int route(sim_serve *s, struct job *j, const struct arrival *q, double d, double u)
 {
     unsigned L = s->large, S = s->small;
     struct cand c[CANDIDATES];
@@ -827,11 +886,12 @@ static int route(sim_serve *s, struct job *j, const struct sim_req *q, double d,
         uint64_t ids[CANDIDATES];
         float sims[CANDIDATES];
         char err[SIM_ERRLEN];
-        int sc = s->cfg.router == SIM_ROUTE_SEMCACHE;
-        /* Candidates below the threshold used next are never used: the
-         * search need not return them (and its pre-filter is cheaper). */
-        float minsim = (float)(sc ? s->cfg.semcache_threshold : s->cfg.min_sim);
-        int n = excache_search_floor(&s->x, q->emb, sc ? 1 : CANDIDATES, minsim, &j->hint, ids,
+        int n;
+        if (q->ahead) {
+            n = ivf_search_finish(&s->x, q->ahead, s->search_k, s->search_min, ids, sims);
+            hint_of(s, q->ahead, &j->hint);
+        } else
+            n = excache_search_floor(&s->x, q->emb, s->search_k, s->search_min, &j->hint, ids,
                                      sims, err, sizeof err);
         /* The entries are scattered over a large array: ask for all of
          * them before the first is read. */
@@ -950,32 +1010,10 @@ static int ensure_embs(sim_serve *s)
     return 0;
 }
 
-int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category_name,
-                     char *err, size_t errlen)
+/* Serves one request, checked by sim_serve_arrive: the events up to its
+ * arrival, then its routing and start.  0 or SIM_ENOMEM. */
+static int process(sim_serve *s, const struct arrival *q, char *err, size_t errlen)
 {
-    int rc = ensure_cache(s, q, err, errlen);
-    if (rc)
-        return rc;
-    if (!(q->present & SIM_F_TOKENS)) {
-        snprintf(err, errlen, "request %llu: no tokens_in/tokens_out (needed to serve it)",
-                 (unsigned long long)q->index);
-        return SIM_EMISSING;
-    }
-    int cat = 0;
-    if (category_name) {
-        cat = sim_modelpool_category(s->cfg.pool, category_name);
-        if (cat < 0) {
-            snprintf(err, errlen, "request %llu: category '%s' is not in the model pool",
-                     (unsigned long long)q->index, category_name);
-            return SIM_EINVAL;
-        }
-    }
-    int needs_emb = s->have_cache;
-    if (needs_emb && (!q->emb || q->dim != s->dim)) {
-        snprintf(err, errlen, "request %llu: router '%s' needs embeddings of dimension %u",
-                 (unsigned long long)q->index, sim_router_name(s->cfg.router), s->dim);
-        return SIM_EMISSING;
-    }
     double t;
     if (s->cfg.arrival_rate > 0) {
         t = s->next_poisson;
@@ -1004,8 +1042,8 @@ int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category
     memset(j, 0, sizeof *j);
     j->arrive = t;
     j->index = q->index;
-    j->cls = q->present & SIM_F_CLASS ? q->cls : q->key;
-    j->cat = (uint16_t)cat;
+    j->cls = q->cls;
+    j->cat = q->cat;
     j->tokens_in = q->tokens_in;
     j->tokens_out = q->tokens_out;
     double d = difficulty(j->cls);
@@ -1045,6 +1083,151 @@ int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category
         j->has_emb = 1;
     }
     return start_job(s, id, t);
+}
+
+/*=====   batches   =====*/
+
+/* team_fn: request i of the batch being filled, searched ahead. */
+static void search_ahead(void *arg, unsigned member, size_t i)
+{
+    sim_serve *s = arg;
+    struct batch *b = &s->bt[!s->ready];
+    ivf_search_ahead(&s->x, &s->ws[member], b->a[i].emb, s->search_k, s->search_min, &b->ah[i]);
+}
+
+/* Serves the ready batch while the team searches ahead for the other,
+ * whose turn it then is.  0, or the first error (the rest of the ready
+ * batch is dropped). */
+static int cycle(sim_serve *s, char *err, size_t errlen)
+{
+    struct batch *next = &s->bt[!s->ready], *now = &s->bt[s->ready];
+    excache_apply(&s->x); /* no search runs: the lists may change */
+    if (s->team)
+        team_start(s->team, next->n);
+    int rc = 0;
+    for (unsigned i = 0; i < now->n && !rc; i++)
+        rc = process(s, &now->a[i], err, errlen);
+    if (s->team)
+        team_join(s->team);
+    else
+        for (unsigned i = 0; i < next->n; i++)
+            search_ahead(s, 0, i);
+    for (unsigned m = 0; m < s->nws; m++) {
+        s->x.w.codes += s->ws[m].codes;
+        s->x.w.scored += s->ws[m].scored;
+        s->ws[m].codes = s->ws[m].scored = 0;
+    }
+    now->n = 0;
+    s->ready = !s->ready;
+    return rc;
+}
+
+/* Serves every request waiting. */
+static int flush(sim_serve *s, char *err, size_t errlen)
+{
+    int rc = 0;
+    while (!rc && (s->bt[0].n || s->bt[1].n))
+        rc = cycle(s, err, errlen);
+    return rc;
+}
+
+static int enqueue(sim_serve *s, const struct arrival *a, char *err, size_t errlen)
+{
+    struct batch *b = &s->bt[!s->ready];
+    unsigned i = b->n++;
+    float *row = b->emb + (size_t)i * s->dim;
+    memcpy(row, a->emb, s->dim * sizeof *row);
+    b->a[i] = *a;
+    b->a[i].emb = row;
+    b->a[i].ahead = &b->ah[i];
+    return b->n == BATCH ? cycle(s, err, errlen) : 0;
+}
+
+/* The batches and the team, for an IVF example cache: 0 or SIM_ENOMEM. */
+static int batches_init(sim_serve *s)
+{
+    size_t np = s->x.nprobe < 1 ? 1 : s->x.nprobe < s->x.nlist ? s->x.nprobe : s->x.nlist;
+    size_t ps = excache_prep_size(&s->x);
+    for (int k = 0; k < 2; k++) {
+        struct batch *b = &s->bt[k];
+        b->a = malloc(BATCH * sizeof *b->a);
+        b->ah = malloc(BATCH * sizeof *b->ah);
+        b->emb = malloc((size_t)BATCH * s->dim * sizeof *b->emb);
+        b->probe = malloc(BATCH * np * sizeof *b->probe);
+        b->prep = malloc(BATCH * ps);
+        if (!b->a || !b->ah || !b->emb || !b->probe || !b->prep)
+            return SIM_ENOMEM;
+        for (size_t i = 0; i < BATCH; i++) {
+            b->ah[i].probe = b->probe + i * np;
+            b->ah[i].prep = b->prep + i * ps;
+        }
+    }
+    unsigned n = s->cfg.threads > 1 ? s->cfg.threads : 1;
+    s->ws = calloc(n, sizeof *s->ws);
+    if (!s->ws)
+        return SIM_ENOMEM;
+    s->nws = n;
+    for (unsigned m = 0; m < n; m++)
+        if (ivf_scratch_init(&s->x, &s->ws[m]))
+            return SIM_ENOMEM;
+    /* Without threads the caller searches ahead itself: the same results. */
+    if (n > 1)
+        s->team = team_create(n, search_ahead, s);
+    return 0;
+}
+
+static void batches_free(sim_serve *s)
+{
+    team_free(s->team);
+    for (unsigned m = 0; m < s->nws; m++)
+        ivf_scratch_free(&s->ws[m]);
+    free(s->ws);
+    for (int k = 0; k < 2; k++) {
+        free(s->bt[k].a);
+        free(s->bt[k].ah);
+        free(s->bt[k].emb);
+        free(s->bt[k].probe);
+        free(s->bt[k].prep);
+    }
+}
+
+int sim_serve_arrive(sim_serve *s, const struct sim_req *q, const char *category_name,
+                     char *err, size_t errlen)
+{
+    int rc = ensure_cache(s, q, err, errlen);
+    if (rc)
+        return rc;
+    if (!(q->present & SIM_F_TOKENS)) {
+        snprintf(err, errlen, "request %llu: no tokens_in/tokens_out (needed to serve it)",
+                 (unsigned long long)q->index);
+        return SIM_EMISSING;
+    }
+    int cat = 0;
+    if (category_name) {
+        cat = sim_modelpool_category(s->cfg.pool, category_name);
+        if (cat < 0) {
+            snprintf(err, errlen, "request %llu: category '%s' is not in the model pool",
+                     (unsigned long long)q->index, category_name);
+            return SIM_EINVAL;
+        }
+    }
+    int needs_emb = s->have_cache;
+    if (needs_emb && (!q->emb || q->dim != s->dim)) {
+        snprintf(err, errlen, "request %llu: router '%s' needs embeddings of dimension %u",
+                 (unsigned long long)q->index, sim_router_name(s->cfg.router), s->dim);
+        return SIM_EMISSING;
+    }
+    struct arrival a = {q->index, q->time, q->present & SIM_F_CLASS ? q->cls : q->key,
+                        q->tokens_in, q->tokens_out, (uint16_t)cat,
+                        needs_emb ? q->emb : NULL, NULL};
+    if (s->pipe)
+        return enqueue(s, &a, err, errlen);
+    if ((rc = process(s, &a, err, errlen)))
+        return rc;
+    /* Once the index can defer its changes, requests go in batches. */
+    if (s->bt[0].a && excache_defer(&s->x))
+        s->pipe = 1;
+    return 0;
 }
 
 /*=====   cost-aware replay   =====*/
@@ -1207,6 +1390,15 @@ static int ensure_cache(sim_serve *s, const struct sim_req *q, char *err, size_t
         return rc;
     s->have_cache = 1;
     s->dim = q->dim;
+    int sc = s->cfg.router == SIM_ROUTE_SEMCACHE;
+    /* Candidates below the threshold used next are never used: the search
+     * need not return them (and its pre-filter is cheaper). */
+    s->search_k = sc ? 1 : CANDIDATES;
+    s->search_min = (float)(sc ? s->cfg.semcache_threshold : s->cfg.min_sim);
+    if (s->cfg.index == SIM_SERVE_IVF && batches_init(s)) {
+        snprintf(err, errlen, "out of memory");
+        return SIM_ENOMEM;
+    }
     s->rowlen = s->dim + (uint32_t)((excache_prep_size(&s->x) + sizeof(float) - 1)
                                     / sizeof(float));
     return 0;
@@ -1221,6 +1413,8 @@ void sim_serve_on_window(sim_serve *s, void (*f)(void *, const struct sim_serve_
 
 int sim_serve_finish(sim_serve *s, int drain, struct sim_serve_stats *overall)
 {
+    char err[SIM_ERRLEN];
+    int rc = flush(s, err, sizeof err);
     if (drain)
         advance(s, INFINITY);
     if (s->started && s->cfg.window_s > 0 && s->win.arrived + s->win.completed)
@@ -1232,7 +1426,7 @@ int sim_serve_finish(sim_serve *s, int drain, struct sim_serve_stats *overall)
     overall->in_flight = s->arrived - s->completed;
     overall->replay_cost = s->replay_cost;
     overall->replay_gain = s->replay_gain;
-    return 0;
+    return rc;
 }
 
 void sim_serve_free(sim_serve *s)
@@ -1262,6 +1456,7 @@ void sim_serve_free(sim_serve *s)
     free(s->all.ttft);
     free(s->all.e2e);
     hist_tab_free(&s->htab);
+    batches_free(s);
     if (s->have_cache)
         excache_free(&s->x);
     free(s);
@@ -1278,7 +1473,7 @@ int sim_serve_run(sim_serve *s, sim_reader *r, struct sim_serve_stats *overall, 
         if ((rc = sim_serve_arrive(s, &q, cat, err, errlen)))
             return rc;
     }
-    if (rc < 0)
+    if (rc < 0 || (rc = flush(s, err, errlen)))
         return rc;
     return sim_serve_finish(s, 1, overall);
 }

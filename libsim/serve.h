@@ -83,6 +83,66 @@ typedef uint32_t (*ivf_filter_fn)(const struct ivf_query *q, const int8_t *codes
                                   const float *qs, const float *qe, uint32_t n, uint32_t cdim,
                                   float tau, uint32_t *pass, float *val);
 
+/* What a search works in: the query normalised and coded, the lists to
+ * scan, and counters.  struct excache has one (w); each other thread that
+ * searches (ivf_search_ahead) has its own. */
+struct ivf_scratch {
+    float *u;            /* dim: the normalised query */
+    int8_t *ucode;       /* cdim: its code */
+    float ustep, uresid; /* its code's step and residual norm */
+    int8_t *rcode;       /* cdim: the query's ranking code (ivf_rankq) */
+    uint64_t *probe;     /* nlist: clusters to scan */
+    float *probe_sim;
+    uint64_t codes;      /* codes compared so far (centroids and rows) */
+    uint64_t scored;     /* rows scored in float so far */
+};
+
+/* An insertion into the lists, deferred (serve_ivf.c, DEFERRED CHANGES):
+ * entry id into list cluster, its prepared vector in the log's preps. */
+struct ivf_op {
+    uint64_t seq;        /* its change number */
+    uint64_t prev;       /* the previous add to the same list: its add
+                          * number + 1 (0: none) */
+    uint32_t id, cluster;
+};
+
+/* Changes are numbered from 1 (next: the next one's), and [applied, next)
+ * are not yet in the lists.  Adds are also numbered by themselves, in a
+ * ring of cap (a power of two): [keep, nadd) are kept, [add0, nadd) not
+ * yet in the lists.  Deletes need no room: gone[id] numbers an entry's
+ * latest delete, and the entries deleted since applied are del[0, ndel)
+ * (each once: room for every id). */
+struct ivf_log {
+    int on;              /* changes wait for ivf_apply */
+    uint64_t next, applied;
+    uint64_t moved;      /* rows last changed lists (Lloyd) before it */
+    uint64_t keep, add0, nadd, cap;
+    struct ivf_op *op;
+    unsigned char *prep; /* cap preps of ivf_prep_size bytes */
+    uint64_t *head;      /* by list: its latest add's number + 1, 0 none */
+    uint64_t *gone;      /* by id */
+    uint32_t *del, ndel;
+};
+
+/* A search made ahead of its request (ivf_search_ahead), against the
+ * lists as of change `snap`, to be brought up to date by ivf_search_finish:
+ * the best k + IVF_AHEAD_SLACK, so that deletes since rarely leave fewer
+ * than k of them. */
+#define IVF_AHEAD_SLACK 4
+#define IVF_AHEAD_MAX 32
+struct ivf_ahead {
+    uint64_t snap;
+    int n;               /* found, or < 0: the query is not a vector */
+    uint32_t k;          /* asked for */
+    uint64_t ids[IVF_AHEAD_MAX];
+    float sims[IVF_AHEAD_MAX];
+    uint32_t ncent, best; /* the hint (struct exhint) */
+    float bsim;
+    uint64_t *probe;     /* nprobe: the lists scanned (caller's buffer) */
+    uint32_t nprobe;
+    void *prep;          /* the prepared query (caller's buffer) */
+};
+
 /* Entries an eviction samples. */
 #define EXCACHE_SAMPLE 16
 
@@ -109,19 +169,13 @@ struct excache {
     uint32_t *cluster, *slot; /* per entry: its cluster and place in it */
     struct ivf_list *lists;
     struct ivf_arena arena;
-    float *u;            /* dim: the normalised query */
-    int8_t *ucode;       /* cdim: its code */
-    float ustep, uresid; /* its code's step and residual norm */
-    int8_t *rcode;       /* cdim: the query's ranking code (ivf_rankq) */
-    uint64_t *probe;     /* nlist: clusters to scan */
-    float *probe_sim;
+    struct ivf_scratch w; /* the calling thread's: searches, inserts */
+    struct ivf_log log;  /* changes not yet in the lists (defer) */
     ivf_rank_fn rank;    /* int8 kernels: AVX2 where the CPU has it */
     ivf_filter_fn filter;
     float (*code_dot)(const float *u, const int8_t *code, uint32_t dim);
     void (*quant)(const float *v, uint32_t n8, float st, float inv, int8_t *code, float *r8);
     int32_t (*halve)(const int8_t *code, uint32_t cdim, int8_t *out);
-    uint64_t codes;      /* codes compared so far (centroids and rows) */
-    uint64_t scored;     /* rows scored in float so far */
     struct exentry *e;
     uint32_t n, cap;     /* ids handed out, allocated */
     uint32_t *free_ids, nfree;
@@ -219,6 +273,12 @@ int excache_search_floor(struct excache *x, const float *q, size_t k, float mins
 int excache_insert_hint(struct excache *x, const struct exentry *proto, const float *emb,
                         const struct exhint *hint, char *err, size_t errlen);
 
+/* IVF (serve_ivf.c, DEFERRED CHANGES): turns deferred changes on once the
+ * index allows it (for good); returns whether they are on. */
+int excache_defer(struct excache *x);
+/* Makes the index's deferred changes (no search may run meanwhile). */
+void excache_apply(struct excache *x);
+
 /* Bytes a hint's prep needs (0: the index does not use it). */
 size_t excache_prep_size(const struct excache *x);
 
@@ -247,6 +307,26 @@ void ivf_quant_c(const float *v, uint32_t n8, float st, float inv, int8_t *code,
 void ivf_store_centroids(struct excache *x);
 int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
                uint64_t *ids, float *sims, char *err, size_t errlen);
+/* A search's scratch for x: 0 or SIM_ENOMEM (then free it all the same). */
+int ivf_scratch_init(const struct excache *x, struct ivf_scratch *w);
+void ivf_scratch_free(struct ivf_scratch *w);
+/* Turns deferred changes on once every centroid is founded (serve_ivf.c,
+ * DEFERRED CHANGES; for good); returns whether they are on. */
+int ivf_defer(struct excache *x);
+/* Makes the changes deferred so far (no search may run meanwhile), then
+ * moves the centroids if due. */
+void ivf_apply(struct excache *x);
+/* With changes deferred: searches the lists for q into a (whose probe and
+ * prep the caller points at x->nprobe lists and excache_prep_size()
+ * bytes), reading x only, with scratch w: other threads may search
+ * meanwhile, none change x. */
+void ivf_search_ahead(const struct excache *x, struct ivf_scratch *w, const float *q,
+                      size_t k, float minsim, struct ivf_ahead *a);
+/* The top k (k <= a's) at floor minsim of a's search, brought up to date
+ * with the changes since: what ivf_search with a's lists would return
+ * now.  Returns how many, or a's error. */
+int ivf_search_finish(struct excache *x, const struct ivf_ahead *a, size_t k, float minsim,
+                      uint64_t *ids, float *sims);
 
 /* The replicas of one model by occupancy (serve_occ.c): finds the least
  * busy replica with a free batch slot without a scan. */

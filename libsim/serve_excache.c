@@ -272,3 +272,14 @@ int excache_search_floor(struct excache *x, const float *q, size_t k, float mins
         n--;
     return n;
 }
+
+int excache_defer(struct excache *x)
+{
+    return x->kind == SIM_SERVE_IVF && ivf_defer(x);
+}
+
+void excache_apply(struct excache *x)
+{
+    if (x->kind == SIM_SERVE_IVF)
+        ivf_apply(x);
+}

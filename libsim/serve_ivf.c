@@ -692,16 +692,13 @@ int ivf_init(struct excache *x, uint64_t budget)
     uint32_t nblk = (x->nlist + 7) / 8 + 3; /* rank_body reads 4 blocks at a time */
     x->ccode = malloc((size_t)x->nlist * x->cdim);
     x->cblk = aligned_alloc(32, (size_t)nblk * 8 * x->cdim);
-    x->rcode = malloc(x->cdim);
     x->cqs = calloc((size_t)nblk * 8, sizeof *x->cqs);
     x->cqe = malloc(x->nlist * sizeof *x->cqe);
     x->lists = calloc(x->nlist, sizeof *x->lists);
-    x->u = malloc(x->dim * sizeof *x->u);
-    x->ucode = malloc(x->cdim);
-    x->probe = malloc(x->nlist * sizeof *x->probe);
-    x->probe_sim = malloc(x->nlist * sizeof *x->probe_sim);
-    if (!(x->cent && x->csum && x->ccode && x->cblk && x->rcode && x->cqs && x->cqe
-          && x->lists && x->u && x->ucode && x->probe && x->probe_sim))
+    x->log.head = calloc(x->nlist, sizeof *x->log.head);
+    x->log.next = x->log.applied = 1;
+    if (!(x->cent && x->csum && x->ccode && x->cblk && x->cqs && x->cqe && x->lists
+          && x->log.head) || ivf_scratch_init(x, &x->w))
         return SIM_ENOMEM;
     memset(x->cblk, 128, (size_t)nblk * 8 * x->cdim); /* code 0 */
     return 0;
@@ -720,12 +717,33 @@ void ivf_free(struct excache *x)
         free(x->arena.chunk[i]);
     free(x->arena.chunk);
     free(x->lists);
-    free(x->u);
-    free(x->ucode);
     free(x->cblk);
-    free(x->rcode);
-    free(x->probe);
-    free(x->probe_sim);
+    ivf_scratch_free(&x->w);
+    free(x->log.op);
+    free(x->log.prep);
+    free(x->log.head);
+    free(x->log.gone);
+    free(x->log.del);
+}
+
+int ivf_scratch_init(const struct excache *x, struct ivf_scratch *w)
+{
+    memset(w, 0, sizeof *w);
+    w->u = malloc(x->dim * sizeof *w->u);
+    w->ucode = malloc(x->cdim);
+    w->rcode = malloc(x->cdim);
+    w->probe = malloc(x->nlist * sizeof *w->probe);
+    w->probe_sim = malloc(x->nlist * sizeof *w->probe_sim);
+    return w->u && w->ucode && w->rcode && w->probe && w->probe_sim ? 0 : SIM_ENOMEM;
+}
+
+void ivf_scratch_free(struct ivf_scratch *w)
+{
+    free(w->u);
+    free(w->ucode);
+    free(w->rcode);
+    free(w->probe);
+    free(w->probe_sim);
 }
 
 /* Per-id arrays to cap entries. */
@@ -735,10 +753,22 @@ int ivf_grow(struct excache *x, uint32_t cap)
     if (!c)
         return SIM_ENOMEM;
     x->cluster = c;
+    for (uint32_t i = x->cap; i < cap; i++)
+        c[i] = UINT32_MAX; /* in no list */
     uint32_t *sl = realloc(x->slot, cap * sizeof *sl);
     if (!sl)
         return SIM_ENOMEM;
     x->slot = sl;
+    uint64_t *g = realloc(x->log.gone, cap * sizeof *g);
+    if (!g)
+        return SIM_ENOMEM;
+    x->log.gone = g;
+    /* ids are handed out in order: the new ones were never deleted */
+    memset(g + x->cap, 0, (cap - x->cap) * sizeof *g);
+    uint32_t *dl = realloc(x->log.del, cap * sizeof *dl);
+    if (!dl)
+        return SIM_ENOMEM;
+    x->log.del = dl;
     return 0;
 }
 
@@ -852,40 +882,142 @@ size_t ivf_prep_size(const struct excache *x)
     return (x->dim + 2) * sizeof(float) + x->cdim;
 }
 
-/* Normalises q into x->u and codes it into x->ucode, x->ustep,
- * x->uresid. */
-static int prepare(struct excache *x, const float *q)
+/* Normalises q into w->u and codes it into w->ucode, w->ustep,
+ * w->uresid. */
+static int prepare(const struct excache *x, struct ivf_scratch *w, const float *q)
 {
-    memcpy(x->u, q, x->dim * sizeof *x->u);
-    if (sim_vec_normalise(x->u, x->dim))
+    memcpy(w->u, q, x->dim * sizeof *w->u);
+    if (sim_vec_normalise(w->u, x->dim))
         return SIM_EINVAL;
-    quantise(x, x->u, x->ucode, &x->ustep, &x->uresid);
+    quantise(x, w->u, w->ucode, &w->ustep, &w->uresid);
     return 0;
 }
 
-static void prep_save(const struct excache *x, void *prep)
+static void prep_save(const struct excache *x, const struct ivf_scratch *w, void *prep)
 {
     float *f = prep;
-    memcpy(f, x->u, x->dim * sizeof *f);
-    f[x->dim] = x->ustep;
-    f[x->dim + 1] = x->uresid;
-    memcpy(f + x->dim + 2, x->ucode, x->cdim);
+    memcpy(f, w->u, x->dim * sizeof *f);
+    f[x->dim] = w->ustep;
+    f[x->dim + 1] = w->uresid;
+    memcpy(f + x->dim + 2, w->ucode, x->cdim);
 }
 
-static void prep_load(struct excache *x, const void *prep)
+static void prep_load(const struct excache *x, struct ivf_scratch *w, const void *prep)
 {
     const float *f = prep;
-    memcpy(x->u, f, x->dim * sizeof *f);
-    x->ustep = f[x->dim];
-    x->uresid = f[x->dim + 1];
-    memcpy(x->ucode, f + x->dim + 2, x->cdim);
+    memcpy(w->u, f, x->dim * sizeof *f);
+    w->ustep = f[x->dim];
+    w->uresid = f[x->dim + 1];
+    memcpy(w->ucode, f + x->dim + 2, x->cdim);
+}
+
+/*=====   deferred changes   =====*/
+
+/* DEFERRED CHANGES
+ * The serving simulation searches for a batch of requests in other
+ * threads while it runs the previous batch's events (serve.c), so the
+ * lists must not change under those searches: with the log on, an add or
+ * a delete is recorded, and ivf_apply makes them, between batches.  A
+ * search is still exact for the moment it is asked: it scans the lists,
+ * skips the rows deleted since they were brought up to date, and adds the
+ * rows added since (add_pending), whose lists the log chains.  A search
+ * made ahead (ivf_search_ahead) keeps IVF_AHEAD_SLACK candidates more, as
+ * rows may be deleted before its request arrives; ivf_search_finish drops
+ * those, and scans the lists again in the rare case that fewer than k
+ * remain.  The centroids change only in ivf_apply (refresh, Lloyd), so a
+ * request's lists are those of the centroids as of its search. */
+
+/* Room in the ring for one more add: 0 or SIM_ENOMEM. */
+static int log_room(struct excache *x)
+{
+    struct ivf_log *g = &x->log;
+    if (g->nadd - g->keep < g->cap)
+        return 0;
+    uint64_t cap = g->cap ? 2 * g->cap : 1024;
+    size_t ps = ivf_prep_size(x);
+    struct ivf_op *op = malloc(cap * sizeof *op);
+    unsigned char *prep = malloc(cap * ps);
+    if (!op || !prep) {
+        free(op);
+        free(prep);
+        return SIM_ENOMEM;
+    }
+    for (uint64_t a = g->keep; a < g->nadd; a++) {
+        op[a & (cap - 1)] = g->op[a & (g->cap - 1)];
+        memcpy(prep + (a & (cap - 1)) * ps, g->prep + (a & (g->cap - 1)) * ps, ps);
+    }
+    free(g->op);
+    free(g->prep);
+    g->op = op;
+    g->prep = prep;
+    g->cap = cap;
+    return 0;
+}
+
+static const struct ivf_op *log_op(const struct ivf_log *g, uint64_t a)
+{
+    return &g->op[a & (g->cap - 1)];
+}
+
+static const float *log_vec(const struct excache *x, uint64_t a)
+{
+    const void *p = x->log.prep + (a & (x->log.cap - 1)) * ivf_prep_size(x);
+    return p;
+}
+
+/* Records the add of entry id (prepared in x->w) to list c: 0 or
+ * SIM_ENOMEM. */
+static int log_add(struct excache *x, uint32_t id, uint32_t c)
+{
+    struct ivf_log *g = &x->log;
+    if (log_room(x))
+        return SIM_ENOMEM;
+    uint64_t a = g->nadd++;
+    g->op[a & (g->cap - 1)] = (struct ivf_op){g->next++, g->head[c], id, c};
+    g->head[c] = a + 1;
+    prep_save(x, &x->w, g->prep + (a & (g->cap - 1)) * ivf_prep_size(x));
+    return 0;
+}
+
+/* Records the delete of entry id (needs no memory). */
+static void log_del(struct excache *x, uint32_t id)
+{
+    struct ivf_log *g = &x->log;
+    if (g->gone[id] < g->applied) /* its first delete since */
+        g->del[g->ndel++] = id;
+    g->gone[id] = g->next++;
+}
+
+/* Adds to the top k (ids, sims, n so far) the rows added since change
+ * snap to lists probe[0, np) and still live, for the unit query u;
+ * returns how many. */
+static int add_pending(const struct excache *x, const float *u, const uint64_t *probe,
+                       size_t np, uint64_t snap, size_t k, float minsim, uint64_t *ids,
+                       float *sims, size_t n)
+{
+    const struct ivf_log *g = &x->log;
+    if (k > MAXK)
+        k = MAXK;
+    for (size_t p = 0; p < np; p++)
+        for (uint64_t a = g->head[probe[p]]; a > g->keep;) {
+            const struct ivf_op *op = log_op(g, a - 1);
+            if (op->seq < snap)
+                break;
+            if (g->gone[op->id] < op->seq) { /* not deleted since */
+                float sim = vec_dot(u, log_vec(x, a - 1), x->dim);
+                if (sim >= minsim)
+                    n = topk_add(ids, sims, n, k, op->id, sim);
+            }
+            a = op->prev;
+        }
+    return (int)n;
 }
 
 /*=====   search   =====*/
 
-static struct ivf_query query_of(const struct excache *x)
+static struct ivf_query query_of(const struct excache *x, const struct ivf_scratch *w)
 {
-    return (struct ivf_query){x->ucode, x->ustep, 1 + x->uresid, slack(x->dim) + x->uresid};
+    return (struct ivf_query){w->ucode, w->ustep, 1 + w->uresid, slack(x->dim) + w->uresid};
 }
 
 /* The ranking code of the query (struct ivf_rankq): its 8-bit code halved,
@@ -893,24 +1025,42 @@ static struct ivf_query query_of(const struct excache *x)
  * cannot saturate the kernel's pair sums (2 * 255 * 64 < 32767), and the
  * kernel needs no sign trick.  The ranking only chooses the lists to scan,
  * so it may be coarser than the lists' pre-filter. */
-static struct ivf_rankq rank_query(struct excache *x)
+static struct ivf_rankq rank_query(const struct excache *x, struct ivf_scratch *w)
 {
-    int32_t sum = x->halve(x->ucode, x->cdim, x->rcode);
-    return (struct ivf_rankq){x->rcode, 128 * sum, 2 * x->ustep};
+    int32_t sum = x->halve(w->ucode, x->cdim, w->rcode);
+    return (struct ivf_rankq){w->rcode, 128 * sum, 2 * w->ustep};
 }
 
-/* The want nearest of centroids [c0, ncent) to x->u by rank similarity
+/* The want nearest of centroids [c0, ncent) to w->u by rank similarity
  * (ties to the lower number) into probe / probe_sim, best first; returns
  * how many. */
-static size_t rank_centroids(struct excache *x, uint32_t c0, size_t want, uint64_t *probe,
-                             float *probe_sim)
+static size_t rank_centroids(const struct excache *x, struct ivf_scratch *w, uint32_t c0,
+                             size_t want, uint64_t *probe, float *probe_sim)
 {
     if (x->ncent == c0 || want == 0)
         return 0;
-    struct ivf_rankq q = rank_query(x);
-    x->codes += x->ncent - c0;
+    struct ivf_rankq q = rank_query(x, w);
+    w->codes += x->ncent - c0;
     return x->rank(&q, x->cblk, x->cqs, c0, x->ncent, x->cdim, want, probe, probe_sim);
 }
+
+/* The lists to scan for the query in w, best first, into w->probe;
+ * returns how many. */
+static size_t probe_lists(const struct excache *x, struct ivf_scratch *w)
+{
+    size_t want = x->nprobe < 1 ? 1 : x->nprobe < x->nlist ? x->nprobe : x->nlist;
+    return rank_centroids(x, w, 0, want, w->probe, w->probe_sim);
+}
+
+/* How a scan treats rows: it skips those deleted since change snap (gone:
+ * by id, the number of its latest delete; NULL: none), and asks for the
+ * entries of those it finds, for the router, unless it runs ahead in
+ * another thread (the entries' array may move meanwhile). */
+struct skip {
+    const uint64_t *gone;
+    uint64_t snap;
+    int ahead;
+};
 
 /* Scores list l against the query into the top k (ids, sims, *n so far):
  * the exact similarity of the rows that can still enter it.  The int8
@@ -921,8 +1071,9 @@ static size_t rank_centroids(struct excache *x, uint32_t c0, size_t want, uint64
  * of a popular intent's paraphrases, whose similarities crowd near the
  * k-th best (float re-scores per request in bench_serve: 24.3 -> 18.1;
  * with the bar from lower bounds below, 17.9 -> 15.8 in the index alone). */
-static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, float minsim,
-                      const struct ivf_query *q, uint64_t *ids, float *sims, size_t *n)
+static void scan_list(const struct excache *x, struct ivf_scratch *w, const struct ivf_list *l,
+                      size_t k, float minsim, const struct ivf_query *q, struct skip sk,
+                      uint64_t *ids, float *sims, size_t *n)
 {
     uint32_t pass[CHUNK];
     float val[CHUNK];
@@ -930,7 +1081,7 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
     const float sl = slack(x->dim);
     for (uint32_t at = 0; at < l->n; at += CHUNK) {
         uint32_t m = l->n - at < CHUNK ? l->n - at : CHUNK;
-        x->codes += m;
+        w->codes += m;
         uint32_t np = x->filter(q, l->code + (size_t)at * x->cdim, l->qs + at, l->qe + at, m,
                                 x->cdim, tau, pass, val);
         /* The chunk's rows are scored after all of it is screened (their
@@ -948,9 +1099,9 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
         uint32_t nk = 0;
         for (uint32_t i = 0; i < np; i++) {
             uint32_t slot = at + pass[i];
-            float a = l->qs[slot] * x->code_dot(x->u, l->code + (size_t)slot * x->cdim, x->dim);
+            float a = l->qs[slot] * x->code_dot(w->u, l->code + (size_t)slot * x->cdim, x->dim);
             float t = bm == k && bv[k - 1] > tau ? bv[k - 1] : tau;
-            if (a + l->qe[slot] + sl < t)
+            if (a + l->qe[slot] + sl < t || (sk.gone && sk.gone[l->ids[slot]] >= sk.snap))
                 continue;
             pass[nk++] = slot;
             bm = topk_add(bid, bv, bm, k, slot, a - l->qe[slot] - sl);
@@ -959,12 +1110,12 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
         }
         for (uint32_t i = 0; i < nk; i++) {
             uint32_t slot = pass[i];
-            x->scored++;
-            float sim = vec_dot(x->u, l->vec + (size_t)slot * x->dim, x->dim);
+            w->scored++;
+            float sim = vec_dot(w->u, l->vec + (size_t)slot * x->dim, x->dim);
             if (sim < minsim)
                 continue;
-            /* The router reads the entries of the examples found. */
-            __builtin_prefetch(&x->e[l->ids[slot]]);
+            if (!sk.ahead) /* the router reads the entries found */
+                __builtin_prefetch(&x->e[l->ids[slot]]);
             *n = topk_add(ids, sims, *n, k, l->ids[slot], sim);
             if (*n == k && sims[k - 1] > tau)
                 tau = sims[k - 1];
@@ -972,24 +1123,12 @@ static void scan_list(struct excache *x, const struct ivf_list *l, size_t k, flo
     }
 }
 
-int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
-               uint64_t *ids, float *sims, char *err, size_t errlen)
+/* The top k (at most MAXK) of lists probe[0, np) for the query in w, as
+ * the lists are (less the rows sk skips); returns how many. */
+static int scan_lists(const struct excache *x, struct ivf_scratch *w, const uint64_t *probe,
+                      size_t np, size_t k, float minsim, struct skip sk, uint64_t *ids,
+                      float *sims)
 {
-    if (prepare(x, q)) {
-        snprintf(err, errlen, "query embedding: NaN, infinite or zero");
-        return SIM_EINVAL;
-    }
-    size_t want = x->nprobe < 1 ? 1 : x->nprobe < x->nlist ? x->nprobe : x->nlist;
-    size_t np = rank_centroids(x, 0, want, x->probe, x->probe_sim);
-    if (hint && np) {
-        hint->ncent = x->ncent;
-        hint->best = (uint32_t)x->probe[0];
-        hint->sim = x->probe_sim[0];
-    }
-    if (hint && hint->prep) {
-        prep_save(x, hint->prep);
-        hint->have_prep = 1;
-    }
     size_t n = 0;
     if (k > MAXK)
         k = MAXK;
@@ -997,16 +1136,96 @@ int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct
      * hardware prefetcher takes over only after a miss or two, and the
      * lists are mostly in DRAM. */
     for (size_t p = 0; p < np; p++) {
-        const struct ivf_list *l = &x->lists[x->probe[p]];
+        const struct ivf_list *l = &x->lists[probe[p]];
         for (uint32_t b = 0; b < 4 * 64 && b < l->n * x->cdim; b += 64)
             __builtin_prefetch(l->code + b);
         __builtin_prefetch(l->qs);
         __builtin_prefetch(l->qe);
     }
-    struct ivf_query iq = query_of(x);
+    struct ivf_query iq = query_of(x, w);
     for (size_t p = 0; p < np; p++)
-        scan_list(x, &x->lists[x->probe[p]], k, minsim, &iq, ids, sims, &n);
+        scan_list(x, w, &x->lists[probe[p]], k, minsim, &iq, sk, ids, sims, &n);
     return (int)n;
+}
+
+int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
+               uint64_t *ids, float *sims, char *err, size_t errlen)
+{
+    struct ivf_scratch *w = &x->w;
+    if (prepare(x, w, q)) {
+        snprintf(err, errlen, "query embedding: NaN, infinite or zero");
+        return SIM_EINVAL;
+    }
+    size_t np = probe_lists(x, w);
+    if (hint && np) {
+        hint->ncent = x->ncent;
+        hint->best = (uint32_t)w->probe[0];
+        hint->sim = w->probe_sim[0];
+    }
+    if (hint && hint->prep) {
+        prep_save(x, w, hint->prep);
+        hint->have_prep = 1;
+    }
+    if (!x->log.on)
+        return scan_lists(x, w, w->probe, np, k, minsim, (struct skip){NULL, 0, 0}, ids, sims);
+    /* Deferred changes: the lists less the rows deleted since they were
+     * brought up to date, then the rows added since. */
+    struct skip sk = {x->log.gone, x->log.applied, 0};
+    int n = scan_lists(x, w, w->probe, np, k, minsim, sk, ids, sims);
+    return add_pending(x, w->u, w->probe, np, sk.snap, k, minsim, ids, sims, (size_t)n);
+}
+
+void ivf_search_ahead(const struct excache *x, struct ivf_scratch *w, const float *q,
+                      size_t k, float minsim, struct ivf_ahead *a)
+{
+    a->snap = x->log.applied;
+    a->ncent = 0;
+    a->nprobe = 0;
+    if (prepare(x, w, q)) {
+        a->n = SIM_EINVAL;
+        return;
+    }
+    size_t np = probe_lists(x, w);
+    memcpy(a->probe, w->probe, np * sizeof *a->probe);
+    a->nprobe = (uint32_t)np;
+    if (np) {
+        a->ncent = x->ncent;
+        a->best = (uint32_t)w->probe[0];
+        a->bsim = w->probe_sim[0];
+    }
+    prep_save(x, w, a->prep);
+    a->k = (uint32_t)(k + IVF_AHEAD_SLACK < IVF_AHEAD_MAX ? k + IVF_AHEAD_SLACK
+                                                          : IVF_AHEAD_MAX);
+    a->n = scan_lists(x, w, a->probe, np, a->k, minsim, (struct skip){NULL, 0, 1}, a->ids,
+                      a->sims);
+}
+
+int ivf_search_finish(struct excache *x, const struct ivf_ahead *a, size_t k, float minsim,
+                      uint64_t *ids, float *sims)
+{
+    if (a->n < 0)
+        return a->n;
+    if (k > MAXK)
+        k = MAXK;
+    const float *u = a->prep;
+    size_t n = 0, live = 0;
+    for (int i = 0; i < a->n; i++)
+        if (x->log.gone[a->ids[i]] < a->snap) {
+            live++;
+            n = topk_add(ids, sims, n, k, (uint32_t)a->ids[i], a->sims[i]);
+        }
+    uint64_t snap = a->snap;
+    if (((uint32_t)a->n == a->k && live < k) || snap < x->log.moved) {
+        /* Of a full top, more were deleted than it kept spare, or rows
+         * moved between lists since: the lists as they are now, less
+         * their rows deleted since. */
+        struct ivf_scratch *w = &x->w;
+        prep_load(x, w, a->prep);
+        snap = x->log.applied;
+        n = (size_t)scan_lists(x, w, a->probe, a->nprobe, k, minsim,
+                               (struct skip){x->log.gone, snap, 0}, ids, sims);
+    }
+    return add_pending(x, u, a->probe, a->nprobe, snap, k, minsim, ids, sims, n);
 }
 
 /*=====   insert, delete   =====*/
@@ -1043,7 +1262,7 @@ void ivf_store_centroids(struct excache *x)
  * empty keeps its centroid). */
 static void refresh(struct excache *x)
 {
-    float *v = x->u; /* scratch: x->u is not needed after an insert */
+    float *v = x->w.u; /* scratch: x->w.u is not needed after an insert */
     for (uint32_t c = 0; c < x->ncent; c++) {
         const int64_t *s = x->csum + (size_t)c * x->dim;
         for (uint32_t d = 0; d < x->dim; d++)
@@ -1057,7 +1276,7 @@ static void refresh(struct excache *x)
     x->since = 0;
 }
 
-/* The nearest centroid to x->u by rank similarity (ties to the lower
+/* The nearest centroid to x->w.u by rank similarity (ties to the lower
  * number), starting from the hint's answer for the centroids it saw, as
  * they were then: the centroids move slowly, and a request completes
  * after about as many others arrive as are in flight (half of the hints
@@ -1075,39 +1294,61 @@ static uint32_t best_centroid(struct excache *x, const struct exhint *hint, floa
     }
     uint64_t c;
     float s;
-    if (rank_centroids(x, c0, 1, &c, &s) && (s > *bsim || (s == *bsim && c < best))) {
+    if (rank_centroids(x, &x->w, c0, 1, &c, &s) && (s > *bsim || (s == *bsim && c < best))) {
         best = c;
         *bsim = s;
     }
     return (uint32_t)best;
 }
 
-/* Appends x->u (and its code) to list c as entry id. */
+/* Appends x->w.u (and its code) to list c as entry id. */
 static int list_append(struct excache *x, uint32_t c, uint32_t id)
 {
     struct ivf_list *l = &x->lists[c];
     if (l->n == l->cap && list_grow(x, l))
         return SIM_ENOMEM;
-    memcpy(l->vec + (size_t)l->n * x->dim, x->u, x->dim * sizeof *x->u);
-    memcpy(l->code + (size_t)l->n * x->cdim, x->ucode, x->cdim);
-    l->qs[l->n] = x->ustep;
-    l->qe[l->n] = x->uresid;
+    memcpy(l->vec + (size_t)l->n * x->dim, x->w.u, x->dim * sizeof *l->vec);
+    memcpy(l->code + (size_t)l->n * x->cdim, x->w.ucode, x->cdim);
+    l->qs[l->n] = x->w.ustep;
+    l->qe[l->n] = x->w.uresid;
     x->cluster[id] = c;
     x->slot[id] = l->n;
     l->ids[l->n++] = id;
     x->nrows++;
-    sum_add(x->csum + (size_t)c * x->dim, x->u, x->dim, 1);
+    sum_add(x->csum + (size_t)c * x->dim, x->w.u, x->dim, 1);
     return 0;
 }
 
-/* Moves entry id, whose vector and code are in x->u, to list c (if list
+/* Removes entry id's row from its list: the list's last row takes its
+ * place. */
+static void del_now(struct excache *x, uint32_t id)
+{
+    uint32_t c = x->cluster[id], at = x->slot[id];
+    if (c == UINT32_MAX)
+        return; /* in no list: deferred, deleted before it was applied */
+    struct ivf_list *l = &x->lists[c];
+    sum_add(x->csum + (size_t)c * x->dim, l->vec + (size_t)at * x->dim, x->dim, -1);
+    uint32_t last = --l->n;
+    x->nrows--;
+    uint32_t moved = l->ids[last];
+    l->ids[at] = moved;
+    memcpy(l->vec + (size_t)at * x->dim, l->vec + (size_t)last * x->dim,
+           x->dim * sizeof *l->vec);
+    memcpy(l->code + (size_t)at * x->cdim, l->code + (size_t)last * x->cdim, x->cdim);
+    l->qs[at] = l->qs[last];
+    l->qe[at] = l->qe[last];
+    x->slot[moved] = at;
+    x->cluster[id] = UINT32_MAX;
+}
+
+/* Moves entry id, whose vector and code are in x->w.u, to list c (if list
  * c has room, or can grow: else it stays). */
 static void move_entry(struct excache *x, uint32_t id, uint32_t c)
 {
     struct ivf_list *l = &x->lists[c];
     if (l->n == l->cap && list_grow(x, l))
         return;
-    ivf_del(x, id);
+    del_now(x, id);
     list_append(x, c, id); /* cannot fail: there is room */
 }
 
@@ -1129,10 +1370,10 @@ static void lloyd(struct excache *x)
         for (size_t i = 0; i < n; i++) {
             uint32_t id = ids[i], at = x->slot[id];
             const struct ivf_list *l = &x->lists[x->cluster[id]];
-            memcpy(x->u, l->vec + (size_t)at * x->dim, x->dim * sizeof *x->u);
-            memcpy(x->ucode, l->code + (size_t)at * x->cdim, x->cdim);
-            x->ustep = l->qs[at];
-            x->uresid = l->qe[at];
+            memcpy(x->w.u, l->vec + (size_t)at * x->dim, x->dim * sizeof *x->w.u);
+            memcpy(x->w.ucode, l->code + (size_t)at * x->cdim, x->cdim);
+            x->w.ustep = l->qs[at];
+            x->w.uresid = l->qe[at];
             float bs;
             uint32_t c = best_centroid(x, NULL, &bs);
             if (c != x->cluster[id])
@@ -1143,41 +1384,62 @@ static void lloyd(struct excache *x)
     free(ids);
 }
 
+/* Keeps the centroids up: every REFRESH * nlist insertions they move to
+ * their lists' means, and each time the entries double, Lloyd's
+ * iterations run over all of them. */
+static void maintain(struct excache *x)
+{
+    if (x->since >= REFRESH * x->nlist)
+        refresh(x);
+    if (x->nrows >= x->lloyd_at) {
+        if (x->ncent == x->nlist) {
+            lloyd(x);
+            x->log.moved = x->log.next;
+        }
+        x->lloyd_at *= 2;
+    }
+}
+
 int ivf_add(struct excache *x, uint32_t id, const float *emb, const struct exhint *hint,
             char *err, size_t errlen)
 {
     if (hint && hint->have_prep)
-        prep_load(x, hint->prep);
-    else if (prepare(x, emb)) {
+        prep_load(x, &x->w, hint->prep);
+    else if (prepare(x, &x->w, emb)) {
         snprintf(err, errlen, "example embedding: NaN, infinite or zero");
         return SIM_EINVAL;
     }
     float bsim;
     uint32_t best = best_centroid(x, hint, &bsim);
+    if (x->log.on) {
+        /* every centroid is founded (ivf_defer): no leader */
+        if (log_add(x, id, best)) {
+            snprintf(err, errlen, "example cache: out of memory");
+            return SIM_ENOMEM;
+        }
+        return 0;
+    }
     if (x->ncent < x->nlist && (x->ncent == 0 || bsim < LEADER_SIM)) {
         best = x->ncent++;
-        memcpy(x->cent + (size_t)best * x->dim, x->u, x->dim * sizeof *x->u);
-        memcpy(x->ccode + (size_t)best * x->cdim, x->ucode, x->cdim);
+        memcpy(x->cent + (size_t)best * x->dim, x->w.u, x->dim * sizeof *x->w.u);
+        memcpy(x->ccode + (size_t)best * x->cdim, x->w.ucode, x->cdim);
         cent_store(x, best);
-        x->cqs[best] = x->ustep;
-        x->cqe[best] = x->uresid;
+        x->cqs[best] = x->w.ustep;
+        x->cqe[best] = x->w.uresid;
     }
     if (list_append(x, best, id)) {
         snprintf(err, errlen, "example cache: out of memory");
         return SIM_ENOMEM;
     }
-    if (++x->since >= REFRESH * x->nlist)
-        refresh(x);
-    if (x->nrows >= x->lloyd_at) {
-        if (x->ncent == x->nlist)
-            lloyd(x);
-        x->lloyd_at *= 2;
-    }
+    x->since++;
+    maintain(x);
     return 0;
 }
 
 void ivf_prefetch_del(const struct excache *x, uint32_t id)
 {
+    if (x->log.on)
+        return; /* the delete waits for ivf_apply */
     uint32_t at = x->slot[id];
     const struct ivf_list *l = &x->lists[x->cluster[id]];
     uint32_t last = l->n - 1;
@@ -1195,17 +1457,99 @@ void ivf_prefetch_del(const struct excache *x, uint32_t id)
 
 void ivf_del(struct excache *x, uint32_t id)
 {
-    uint32_t c = x->cluster[id], at = x->slot[id];
-    struct ivf_list *l = &x->lists[c];
-    sum_add(x->csum + (size_t)c * x->dim, l->vec + (size_t)at * x->dim, x->dim, -1);
-    uint32_t last = --l->n;
-    x->nrows--;
-    uint32_t moved = l->ids[last];
-    l->ids[at] = moved;
-    memcpy(l->vec + (size_t)at * x->dim, l->vec + (size_t)last * x->dim,
-           x->dim * sizeof *l->vec);
-    memcpy(l->code + (size_t)at * x->cdim, l->code + (size_t)last * x->cdim, x->cdim);
-    l->qs[at] = l->qs[last];
-    l->qe[at] = l->qe[last];
-    x->slot[moved] = at;
+    if (x->log.on)
+        log_del(x, id);
+    else
+        del_now(x, id);
+}
+
+int ivf_defer(struct excache *x)
+{
+    if (!x->log.on && x->ncent == x->nlist)
+        x->log.on = 1;
+    return x->log.on;
+}
+
+/* Asks for what deleting entry id will read (del_now), in two steps
+ * (far: its list's number; near: the rows, which that number locates). */
+static void prefetch_del_far(const struct excache *x, uint32_t id)
+{
+    __builtin_prefetch(&x->cluster[id]);
+    __builtin_prefetch(&x->slot[id]);
+}
+
+static void prefetch_del_near(const struct excache *x, uint32_t id)
+{
+    uint32_t c = x->cluster[id];
+    if (c == UINT32_MAX)
+        return;
+    const struct ivf_list *l = &x->lists[c];
+    if (l->n == 0)
+        return;
+    uint32_t at = x->slot[id], last = l->n - 1;
+    for (uint32_t b = 0; b < x->dim; b += 16) {
+        __builtin_prefetch(l->vec + (size_t)at * x->dim + b, 1);
+        __builtin_prefetch(l->vec + (size_t)last * x->dim + b);
+        __builtin_prefetch(x->csum + (size_t)c * x->dim + b / 2, 1);
+        __builtin_prefetch(x->csum + (size_t)c * x->dim + b / 2 + 8, 1);
+    }
+    __builtin_prefetch(l->code + (size_t)at * x->cdim, 1);
+    __builtin_prefetch(l->code + (size_t)last * x->cdim);
+    __builtin_prefetch(&l->ids[last]);
+    __builtin_prefetch(&l->qs[last]);
+    __builtin_prefetch(&l->qe[last]);
+}
+
+/* The same for appending to list c. */
+static void prefetch_add(const struct excache *x, const struct ivf_op *op)
+{
+    const struct ivf_list *l = &x->lists[op->cluster];
+    __builtin_prefetch(&x->cluster[op->id], 1);
+    __builtin_prefetch(&x->slot[op->id], 1);
+    if (l->n >= l->cap)
+        return;
+    for (uint32_t b = 0; b < x->dim; b += 16) {
+        __builtin_prefetch(l->vec + (size_t)l->n * x->dim + b, 1);
+        __builtin_prefetch(x->csum + (size_t)op->cluster * x->dim + b / 2, 1);
+        __builtin_prefetch(x->csum + (size_t)op->cluster * x->dim + b / 2 + 8, 1);
+    }
+    __builtin_prefetch(l->code + (size_t)l->n * x->cdim, 1);
+    __builtin_prefetch(&l->ids[l->n], 1);
+    __builtin_prefetch(&l->qs[l->n], 1);
+    __builtin_prefetch(&l->qe[l->n], 1);
+}
+
+void ivf_apply(struct excache *x)
+{
+    struct ivf_log *g = &x->log;
+    if (!g->on)
+        return;
+    /* The deleted entries' rows that were in the lists, then the adds
+     * still live, in order (the outcome does not depend on the order of
+     * rows within a list). */
+    enum { FAR = 16, NEAR = 6 }; /* rows are in DRAM: many asked at once */
+    for (uint32_t i = 0; i < g->ndel; i++) {
+        if (i + FAR < g->ndel)
+            prefetch_del_far(x, g->del[i + FAR]);
+        if (i + NEAR < g->ndel)
+            prefetch_del_near(x, g->del[i + NEAR]);
+        del_now(x, g->del[i]);
+    }
+    for (uint64_t a = g->add0; a < g->nadd; a++) {
+        const struct ivf_op *op = log_op(g, a);
+        if (a + NEAR < g->nadd)
+            prefetch_add(x, log_op(g, a + NEAR));
+        if (g->gone[op->id] > op->seq)
+            continue;
+        prep_load(x, &x->w, log_vec(x, a));
+        if (list_append(x, op->cluster, op->id))
+            x->cluster[op->id] = UINT32_MAX; /* out of memory: not found */
+        x->since++;
+    }
+    g->ndel = 0;
+    g->applied = g->next;
+    /* Searches made ahead since the last apply look back to then. */
+    g->keep = g->add0;
+    g->add0 = g->nadd;
+    maintain(x);
 }

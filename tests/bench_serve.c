@@ -157,7 +157,7 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
         excache_insert(&ivf, &e, q.emb, err, sizeof err);
         excache_insert(&flat, &e, q.emb, err, sizeof err);
     }
-    uint64_t want[2] = {0, 0}, got[2] = {0, 0}, codes = ivf.codes;
+    uint64_t want[2] = {0, 0}, got[2] = {0, 0}, codes = ivf.w.codes;
     for (int n = 0; n < QUERIES; n++, i++) {
         next_request(&w, i, &q, &cat);
         for (int f = 0; f < 2; f++) {
@@ -174,7 +174,7 @@ static void recall(uint32_t dim, uint64_t entries, unsigned nprobe)
         }
     }
     /* Codes compared: the centroids, the rows of the lists probed. */
-    double rows = (double)(ivf.codes - codes) / 2;
+    double rows = (double)(ivf.w.codes - codes) / 2;
     for (int f = 0; f < 2; f++)
         printf("ivf  dim %3u  entries %6u  recall@%d (sim >= %.1f) vs flat %.4f  (nprobe %u of "
                "%u lists, %.2f neighbours/query, %.0f codes scanned/query)\n", dim, ivf.nlive,
@@ -208,8 +208,8 @@ static void index_only(uint32_t dim, uint64_t entries, unsigned nprobe, uint64_t
     for (; i < entries * 3 / 2 + timed; i++) {
         if (i == entries * 3 / 2) {
             c1 = cpu();
-            codes = x.codes;
-            scored = x.scored;
+            codes = x.w.codes;
+            scored = x.w.scored;
         }
         next_request(&w, i, &q, &cat);
         struct exhint h = {.prep = prep};
@@ -224,8 +224,8 @@ static void index_only(uint32_t dim, uint64_t entries, unsigned nprobe, uint64_t
     double c2 = cpu();
     printf("ivf  dim %3u  entries %6u  index alone: %.2f us/request CPU (search + insert), "
            "%.0f codes/request, %.1f scored in float, %.2f found (nprobe %u of %u lists)\n",
-           dim, x.nlive, (c2 - c1) * 1e6 / (double)timed, (double)(x.codes - codes) / (double)timed,
-           (double)(x.scored - scored) / (double)timed,
+           dim, x.nlive, (c2 - c1) * 1e6 / (double)timed, (double)(x.w.codes - codes) / (double)timed,
+           (double)(x.w.scored - scored) / (double)timed,
            (double)found / (double)timed, x.nprobe, x.nlist);
     excache_free(&x);
     free(prep);
@@ -234,7 +234,7 @@ static void index_only(uint32_t dim, uint64_t entries, unsigned nprobe, uint64_t
 }
 
 static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t dim,
-               uint64_t entries, uint64_t timed, unsigned nprobe)
+               uint64_t entries, uint64_t timed, unsigned nprobe, unsigned threads)
 {
     struct workload w;
     workload_init(&w, dim, entries);
@@ -254,6 +254,7 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
     c.cache_bytes = budget(dim, entries);
     if (nprobe)
         c.nprobe = nprobe;
+    c.threads = threads;
     sim_serve *s = sim_serve_create(&c, err, sizeof err);
     if (!s) {
         fprintf(stderr, "bench_serve: %s\n", err);
@@ -294,10 +295,10 @@ static int run(const sim_modelpool *pool, enum sim_serve_index kind, uint32_t di
         i += n;
     }
     static const char *const names[] = {"flat", "hnsw", "ivf", "none"};
-    char probe[16] = "";
+    char probe[32] = "";
     if (kind == SIM_SERVE_IVF)
-        snprintf(probe, sizeof probe, " nprobe %u", c.nprobe);
-    printf("%-4s dim %3u%-10s entries %6llu-%6llu  warm-up %5.1f s  %7.0f req/s (CPU time: "
+        snprintf(probe, sizeof probe, " nprobe %u, %u thr", c.nprobe, threads);
+    printf("%-4s dim %3u%-17s entries %6llu-%6llu  warm-up %5.1f s  %7.0f req/s (CPU time: "
            "%7.0f)  examples/req %.2f, quality %.3f\n",
            names[kind], dim, probe, (unsigned long long)at_start,
            (unsigned long long)st.cache_entries, t1 - t0, (double)timed / wall,
@@ -324,7 +325,7 @@ int main(int argc, char **argv)
     int kind = -1;
     uint32_t dim = 0;
     uint64_t entries = 0, timed = 200000;
-    unsigned nprobe = 0;
+    unsigned nprobe = 0, threads = 1;
     if (argc > 1 && argv[1][0] == '-')
         argc = 1; /* options meant for other benchmarks (scripts/bench.sh) */
     if (argc > 1 && !strcmp(argv[1], "recall")) {
@@ -347,7 +348,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < 4; i++)
             if (!strcmp(argv[1], kinds[i]))
                 kind = i;
-        if (kind < 0 || argc < 4 || argc > 6)
+        if (kind < 0 || argc < 4 || argc > 7)
             return usage();
         dim = (uint32_t)strtoul(argv[2], NULL, 10);
         entries = strtoull(argv[3], NULL, 10);
@@ -355,6 +356,8 @@ int main(int argc, char **argv)
             timed = strtoull(argv[4], NULL, 10);
         if (argc >= 6)
             nprobe = (unsigned)strtoul(argv[5], NULL, 10);
+        if (argc >= 7)
+            threads = (unsigned)strtoul(argv[6], NULL, 10);
         if (!dim || !entries || !timed)
             return usage();
     }
@@ -374,18 +377,19 @@ int main(int argc, char **argv)
            "entries\n");
     int rc = 0;
     if (kind >= 0)
-        rc = run(pool, (enum sim_serve_index)kind, dim, entries, timed, nprobe);
+        rc = run(pool, (enum sim_serve_index)kind, dim, entries, timed, nprobe, threads);
     else if (getenv("BENCH_SERVE_QUICK"))
-        rc = run(pool, SIM_SERVE_IVF, 64, 2000, 20000, 0);
+        rc = run(pool, SIM_SERVE_IVF, 64, 2000, 20000, 0, 2);
     else {
-        rc |= run(pool, KIND_NONE, 64, 10000, 1000000, 0); /* without the cache */
-        rc |= run(pool, SIM_SERVE_IVF, 64, 10000, 500000, 0);
-        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 0);
-        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 4);
-        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 1);
-        rc |= run(pool, SIM_SERVE_IVF, 384, 100000, 200000, 0);
-        rc |= run(pool, SIM_SERVE_HNSW, 64, 10000, 20000, 0);
-        rc |= run(pool, SIM_SERVE_FLAT, 64, 10000, 20000, 0);
+        rc |= run(pool, KIND_NONE, 64, 10000, 1000000, 0, 1); /* without the cache */
+        rc |= run(pool, SIM_SERVE_IVF, 64, 10000, 500000, 0, 1);
+        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 0, 1);
+        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 0, 2);
+        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 4, 1);
+        rc |= run(pool, SIM_SERVE_IVF, 64, 100000, 500000, 1, 1);
+        rc |= run(pool, SIM_SERVE_IVF, 384, 100000, 200000, 0, 1);
+        rc |= run(pool, SIM_SERVE_HNSW, 64, 10000, 20000, 0, 1);
+        rc |= run(pool, SIM_SERVE_FLAT, 64, 10000, 20000, 0, 1);
         /* What nprobe (default 2) costs in retrieval quality; the index
          * alone. */
         recall(64, 10000, 0);

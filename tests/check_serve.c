@@ -275,6 +275,79 @@ static struct sim_serve_stats run_router(enum sim_router r, double target, uint6
     return st;
 }
 
+struct windows {
+    struct sim_serve_stats w[64];
+    unsigned n;
+};
+
+static void keep_window(void *arg, const struct sim_serve_stats *st)
+{
+    struct windows *w = arg;
+    if (w->n < 64)
+        w->w[w->n++] = *st;
+}
+
+/* IC-Cache over n requests with the IVF example cache searched ahead in
+ * `threads` threads: the overall stats, the windows' into *w. */
+static struct sim_serve_stats run_threads(unsigned threads, enum sim_router r, uint64_t n,
+                                          struct windows *w)
+{
+    char err[SIM_ERRLEN];
+    sim_modelpool *p = load(pair_cfg, err);
+    ck_assert_msg(p != NULL, "%s", err);
+    struct sim_serve_config c;
+    sim_serve_config_init(&c, p);
+    c.router = r;
+    c.quality_target = 0.8;
+    c.cache_bytes = 2u << 20; /* about 800 entries: evictions */
+    c.window_s = 500;
+    c.threads = threads;
+    sim_serve *s = sim_serve_create(&c, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    w->n = 0;
+    sim_serve_on_window(s, keep_window, w);
+    struct sim_rng g;
+    sim_rng_seed(&g, 23);
+    init_centroids();
+    float emb[DIM];
+    struct sim_serve_stats st;
+    for (uint64_t i = 0; i < n; i++) {
+        struct sim_req q;
+        const char *cat;
+        make_request(&g, i, 2, &q, emb, &cat);
+        ck_assert_msg(sim_serve_arrive(s, &q, cat, err, sizeof err) == 0, "%s", err);
+        if (i == n / 2)
+            sim_serve_finish(s, 0, &st); /* mid-way: serves the requests waiting */
+    }
+    ck_assert_int_eq(sim_serve_finish(s, 1, &st), 0);
+    ck_assert_uint_eq(st.arrived, n);
+    ck_assert_uint_eq(st.completed, n);
+    sim_serve_free(s);
+    sim_modelpool_free(p);
+    return st;
+}
+
+START_TEST(threads_do_not_change_results)
+{
+    /* Searches made ahead in 2 or 3 threads (serve.c, HOW IT WORKS) must
+     * give the results of one thread, bit for bit: overall and per window,
+     * for IC-Cache and for the semantic cache (one candidate). */
+    static const enum sim_router routers[2] = {SIM_ROUTE_ICCACHE, SIM_ROUTE_SEMCACHE};
+    static struct windows w1, wn;
+    struct sim_serve_stats one = run_threads(1, routers[_i], 12000, &w1);
+    ck_assert_uint_gt(w1.n, 8);
+    ck_assert_double_gt(one.example_hit_rate + one.cache_served, 0.1);
+    for (unsigned t = 2; t <= 3; t++) {
+        struct sim_serve_stats many = run_threads(t, routers[_i], 12000, &wn);
+        ck_assert_msg(memcmp(&one, &many, sizeof one) == 0, "%u threads: overall differs", t);
+        ck_assert_uint_eq(w1.n, wn.n);
+        for (unsigned i = 0; i < w1.n; i++)
+            ck_assert_msg(memcmp(&w1.w[i], &wn.w[i], sizeof w1.w[i]) == 0,
+                          "%u threads: window %u differs", t, i);
+    }
+}
+END_TEST
+
 START_TEST(target_one_is_always_large)
 {
     struct sim_serve_stats a = run_router(SIM_ROUTE_LARGE, 0.75, 4000, 2);
@@ -612,6 +685,24 @@ END_TEST
  * centroid's rank similarity is (float)(integer dot product of the
  * ranking code and the centroid's code) * 2 step * the centroid's
  * step. */
+/* Keeps the top k (sim desc, id asc) in ids, sims (n so far): the
+ * textbook insertion, for the naive searches below. */
+static int naive_topk_add(uint64_t *ids, float *sims, int n, int k, uint64_t id, float s)
+{
+    int at = n < k ? n++ : k;
+    if (at == k && !(s > sims[k - 1] || (s == sims[k - 1] && id < ids[k - 1])))
+        return n;
+    if (at == k)
+        at = k - 1;
+    for (; at > 0 && (sims[at - 1] < s || (sims[at - 1] == s && ids[at - 1] > id)); at--) {
+        ids[at] = ids[at - 1];
+        sims[at] = sims[at - 1];
+    }
+    ids[at] = id;
+    sims[at] = s;
+    return n;
+}
+
 static int naive_ivf(const struct excache *x, const float *q, int k, float minsim,
                      uint64_t *ids, float *sims, uint32_t *probed, unsigned *nprobed)
 {
@@ -653,21 +744,8 @@ static int naive_ivf(const struct excache *x, const float *q, int k, float minsi
         const struct ivf_list *l = &x->lists[probe[p]];
         for (uint32_t i = 0; i < l->n; i++) {
             float s = sim_vec_dot(u, l->vec + (size_t)i * x->dim, x->dim);
-            uint64_t id = l->ids[i];
-            if (s < minsim)
-                continue;
-            int at = n < k ? n++ : k;
-            if (at == k && !(s > sims[k - 1] || (s == sims[k - 1] && id < ids[k - 1])))
-                continue;
-            if (at == k)
-                at = k - 1;
-            for (; at > 0 && (sims[at - 1] < s || (sims[at - 1] == s && ids[at - 1] > id));
-                 at--) {
-                ids[at] = ids[at - 1];
-                sims[at] = sims[at - 1];
-            }
-            ids[at] = id;
-            sims[at] = s;
+            if (s >= minsim)
+                n = naive_topk_add(ids, sims, n, k, l->ids[i], s);
         }
     }
     return n;
@@ -736,7 +814,7 @@ START_TEST(ivf_prefilter_is_exact)
             struct excache *x = w ? &b : &a;
             int n = excache_search_floor(x, v, K, floor_, NULL, ids, sims, err, sizeof err);
             for (unsigned p = 0; p < nprobed; p++)
-                ck_assert_msg(x->probe[p] == probed[p], "query %d probe %u kernel %d", q, p, w);
+                ck_assert_msg(x->w.probe[p] == probed[p], "query %d probe %u kernel %d", q, p, w);
             ck_assert_int_eq(n, nn);
             for (int i = 0; i < n; i++)
                 ck_assert_msg(ids[i] == nids[i] && sims[i] == nsims[i],
@@ -793,14 +871,14 @@ START_TEST(ivf_paraphrase_crowds_are_exact)
         crowded += nn == k;
         for (int w = 0; w < 2; w++) {
             struct excache *x = w ? &b : &a;
-            uint64_t scored = x->scored; /* rows scored in float */
+            uint64_t scored = x->w.scored; /* rows scored in float */
             int n = excache_search_floor(x, v, (size_t)k, 0.5f, NULL, ids, sims, err, sizeof err);
             ck_assert_int_eq(n, nn);
             for (int i = 0; i < n; i++)
                 ck_assert_msg(ids[i] == nids[i] && sims[i] == nsims[i],
                               "query %d rank %d kernel %d", q, i, w);
             /* The bar spares most of the crowd its float vector. */
-            total[w] += x->scored - scored;
+            total[w] += x->w.scored - scored;
         }
     }
     ck_assert_int_eq(crowded, 200);
@@ -921,16 +999,167 @@ START_TEST(ivf_centroids_follow_their_lists)
 }
 END_TEST
 
+/* The exact top k (sim desc, id asc) at floor minsim of query q (raw)
+ * over the model's live entries whose list is one of probe[0, np): vec
+ * (unit, dim d), list and live by id, n ids. */
+static int naive_model(const float *q, unsigned d, const float *vec, const uint32_t *list,
+                       const uint8_t *live, uint32_t n, const uint32_t *probe, unsigned np,
+                       int k, float minsim, uint64_t *ids, float *sims)
+{
+    float u[64];
+    memcpy(u, q, d * sizeof *u);
+    ck_assert_int_eq(sim_vec_normalise(u, d), 0);
+    int m = 0;
+    for (uint32_t id = 0; id < n; id++) {
+        int in = 0;
+        for (unsigned p = 0; p < np; p++)
+            in |= live[id] && list[id] == probe[p];
+        float s = in ? sim_vec_dot(u, vec + (size_t)id * d, d) : -INFINITY;
+        if (in && s >= minsim)
+            m = naive_topk_add(ids, sims, m, k, id, s);
+    }
+    return m;
+}
+
+START_TEST(ivf_deferred_changes_are_exact)
+{
+    /* With changes deferred (serve_ivf.c), 40 rounds of random inserts
+     * (evicting: the budget holds 1500), removals and searches, each round
+     * ended by ivf_apply: every search, direct or made ahead (some in the
+     * round before, as the serving simulation does, finished after the
+     * apply and some changes), must return the exact top k over the live
+     * entries in its lists, kept here: an entry's list is its nearest
+     * centroid at its insertion (found by naive_ivf's ranking), and after
+     * an apply, where the index put it (Lloyd may move rows). */
+    enum { VD = 24, K = 8, KA = 24, CAP = 8192, AHEAD = 6 };
+    char err[SIM_ERRLEN];
+    struct excache x;
+    ck_assert_int_eq(excache_init(&x, VD, 1500 * 40, SIM_SERVE_IVF, 1, err, sizeof err), 0);
+    if (_i)
+        use_portable_kernels(&x);
+    struct ivf_scratch w;
+    ck_assert_int_eq(ivf_scratch_init(&x, &w), 0);
+    static float vec[CAP * VD], qv[2][AHEAD][VD];
+    static uint32_t list[CAP];
+    static uint8_t live[CAP];
+    uint64_t aprobe[2][AHEAD][64];
+    char aprep[2][AHEAD][512];
+    ck_assert_uint_le(excache_prep_size(&x), sizeof aprep[0][0]);
+    struct ivf_ahead ah[2][AHEAD];
+    struct sim_rng g;
+    sim_rng_seed(&g, 17);
+    float centre[60][VD], v[VD];
+    for (int i = 0; i < 60; i++)
+        random_vec(&g, centre[i], VD);
+    struct exentry proto = {.bytes = 40, .utility = 0.5f};
+    uint64_t ids[KA], nids[KA];
+    float sims[KA], nsims[KA];
+    uint32_t probe[64];
+    unsigned np;
+    int checked = 0, rescans = 0, fulls = 0;
+    for (int round = 0, cur = 0; round < 41; round++, cur = !cur) {
+        if (round) {
+            ck_assert_int_eq(excache_defer(&x), 1); /* 400 inserts found every centroid */
+            if (round % 10 == 5)
+                x.lloyd_at = 1; /* Lloyd's iterations in this apply and a few more */
+            excache_apply(&x);
+            for (uint32_t id = 0; id < x.n; id++)
+                if (live[id])
+                    list[id] = x.cluster[id];
+            /* Searches ahead for the next round, against the lists as
+             * applied. */
+            for (int a = 0; a < AHEAD; a++) {
+                const float *m = centre[(sim_rng_below(&g, 20) + 2 * (unsigned)round) % 60];
+                for (int d = 0; d < VD; d++)
+                    qv[cur][a][d] = m[d] + (float)(0.5 * (sim_rng_unit(&g) - 0.5));
+                ah[cur][a].probe = aprobe[cur][a];
+                ah[cur][a].prep = aprep[cur][a];
+                ivf_search_ahead(&x, &w, qv[cur][a], KA, 0.2f, &ah[cur][a]);
+            }
+        }
+        for (int i = 0, fin = 0; i < (round ? 150 : 400); i++) {
+            unsigned op = (unsigned)sim_rng_below(&g, 12);
+            const float *m = centre[(sim_rng_below(&g, 20) + 2 * (unsigned)round) % 60];
+            for (int d = 0; d < VD; d++)
+                v[d] = m[d] + (float)(0.5 * (sim_rng_unit(&g) - 0.5));
+            if (op < 6 || !round) { /* insert: its list by naive ranking */
+                uint32_t id = x.nfree ? x.free_ids[x.nfree - 1] : x.n;
+                ck_assert_uint_lt(id, CAP);
+                naive_ivf(&x, v, 1, INFINITY, nids, nsims, probe, &np);
+                ck_assert_int_eq(excache_insert(&x, &proto, v, err, sizeof err), 0);
+                memcpy(vec + (size_t)id * VD, v, sizeof v);
+                ck_assert_int_eq(sim_vec_normalise(vec + (size_t)id * VD, VD), 0);
+                list[id] = x.log.on ? probe[0] : x.cluster[id];
+                for (uint32_t e = 0; e < x.n; e++) /* evictions */
+                    live[e] = (uint8_t)x.e[e].live;
+            } else if (op < 8 && x.nlive) {
+                /* Remove one, at random or among the candidates of a
+                 * search made ahead (so that some lose more than their
+                 * spare ones). */
+                const struct ivf_ahead *h = &ah[!cur][fin];
+                for (int r = 0; r < (op == 7 ? 3 : 1) && x.nlive; r++) {
+                    uint32_t id = x.live[sim_rng_below(&g, x.nlive)].id;
+                    if (op == 7 && round >= 2 && fin < AHEAD && h->n > 0)
+                        id = (uint32_t)h->ids[sim_rng_below(&g, (uint64_t)h->n)];
+                    if (live[id])
+                        excache_remove(&x, id);
+                    live[id] = 0;
+                }
+            } else if (op < 10 && x.log.on) { /* search now */
+                float fl = op == 8 ? -INFINITY : 0.5f;
+                int n = excache_search_floor(&x, v, K, fl, NULL, ids, sims, err, sizeof err);
+                naive_ivf(&x, v, 1, INFINITY, nids, nsims, probe, &np);
+                int nn = naive_model(v, VD, vec, list, live, x.n, probe, np, K, fl, nids,
+                                     nsims);
+                ck_assert_int_eq(n, nn);
+                for (int r = 0; r < n; r++)
+                    ck_assert_msg(ids[r] == nids[r] && sims[r] == nsims[r],
+                                  "round %d search %d rank %d", round, i, r);
+                checked++;
+            } else if (op >= 10 && round >= 2 && fin < AHEAD) {
+                /* Finish one made ahead in the round before. */
+                const struct ivf_ahead *h = &ah[!cur][fin++];
+                uint32_t hp[64];
+                for (unsigned p = 0; p < h->nprobe; p++)
+                    hp[p] = (uint32_t)h->probe[p];
+                int dead = 0;
+                for (int c = 0; c < h->n; c++)
+                    dead += !live[h->ids[c]];
+                fulls += h->n == (int)h->k && h->n - dead < KA;
+                rescans += h->snap < x.log.moved;
+                int n = ivf_search_finish(&x, h, KA, 0.2f, ids, sims);
+                int nn = naive_model(qv[!cur][fin - 1], VD, vec, list, live, x.n, hp,
+                                     h->nprobe, KA, 0.2f, nids, nsims);
+                ck_assert_int_eq(n, nn);
+                for (int r = 0; r < n; r++)
+                    ck_assert_msg(ids[r] == nids[r] && sims[r] == nsims[r],
+                                  "round %d ahead %d rank %d", round, fin - 1, r);
+                checked++;
+            }
+        }
+    }
+    ck_assert_int_gt(checked, 1000);
+    /* Both reasons to scan again happened: a Lloyd (rows moved lists)
+     * and a full top with fewer than k left. */
+    ck_assert_int_gt(rescans, 0);
+    ck_assert_int_gt(fulls, 0);
+    ivf_scratch_free(&w);
+    excache_free(&x);
+}
+END_TEST
+
 static Suite *serve_suite(void)
 {
     Suite *s = suite_create("serve");
     TCase *tc = tcase_create("Core");
     tcase_add_test(tc, pool_parses_fields);
+    tcase_add_loop_test(tc, ivf_deferred_changes_are_exact, 0, 2);
     tcase_add_test(tc, mm1_mean_latency);
     tcase_add_test(tc, md1_mean_latency);
     tcase_add_test(tc, requests_are_conserved);
     tcase_add_test(tc, batching_shares_throughput);
     tcase_add_test(tc, target_one_is_always_large);
+    tcase_add_loop_test(tc, threads_do_not_change_results, 0, 2);
     tcase_add_test(tc, iccache_offloads_and_keeps_quality);
     tcase_add_test(tc, semcache_serves_as_is);
     tcase_add_test(tc, threshold_router_extremes);

@@ -154,6 +154,10 @@ struct sim_serve_config {
         SIM_SERVE_IVF = 2     /* clusters around ~sqrt(N) centroids, as IC-Cache */
     } index;                  /* example index */
     unsigned nprobe;          /* ivf: clusters scanned per search */
+    /* Run */
+    unsigned threads;         /* ivf: threads that search ahead, counting the
+                                 caller's (0 or 1: the caller alone); the
+                                 results do not depend on it */
 };
 
 /*! sim_serve_config_init() : defaults (documented in iccache(7)). */
