@@ -71,6 +71,21 @@ grep -q "unknown router 'oracle'" "$T/err" || no "unknown router message: $(cat 
 "$R" --serve "$T/pool.cfg" --router iccache:index=flat "$T/q.csv" | cut -d, -f2- >"$T/flat.csv"
 "$R" --serve "$T/pool.cfg" --router iccache:nprobe=1024 "$T/q.csv" | cut -d, -f2- >"$T/all.csv"
 cmp -s "$T/flat.csv" "$T/all.csv" || no "ivf probing every cluster differs from flat"
+# Searches made ahead in threads (-j) change nothing: 3000 requests of a
+# tracegen workload through a small IVF cache (evicting), 1 and 3 threads.
+"$BUILD/tracegen" -w query --seed 5 -n 3000 --dim 16 \
+    -c math:share=0.5,density=0.86,within=0.95,paraphrase=0.7 \
+    -c chat:share=0.5,density=0.86,within=0.95,paraphrase=0.7 -o "$T/w.csv" \
+    || no "tracegen failed"
+for j in 1 3; do
+    "$R" --serve "$T/pool.cfg" --router iccache:target=0.7,cache=256K --rate 20 --window 20s \
+        -j $j "$T/w.csv" >"$T/j$j.csv" 2>"$T/err" || no "-j $j failed: $(cat "$T/err")"
+done
+[ "$(grep -c ',all,' "$T/j1.csv")" = 1 ] && [ "$(wc -l <"$T/j1.csv")" -gt 5 ] \
+    || no "-j 1 output: $(cat "$T/j1.csv")"
+cmp -s "$T/j1.csv" "$T/j3.csv" || no "-j 3 differs from -j 1"
+"$R" --threads 2 -p lru -s 10 "$T/q.csv" >/dev/null 2>"$T/err"
+[ $? = 2 ] && grep -q "threads go with --serve" "$T/err" || no "--threads without --serve"
 # A bad pool: exit 1, file:line: field, and no output file left.
 sed 's/^replicas = 1$/replicas = 0/' "$T/pool.cfg" >"$T/bad.cfg"
 "$R" --serve "$T/bad.cfg" -o "$T/o.csv" "$T/q.csv" 2>"$T/err"

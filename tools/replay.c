@@ -45,6 +45,7 @@ struct opts {
     char **routers;
     size_t nrouters;
     double rate;
+    unsigned threads;
 };
 
 static void usage(FILE *f)
@@ -96,6 +97,8 @@ static void usage(FILE *f)
 "      --rate R            Poisson arrivals at R requests/s instead of the\n"
 "                          trace's times\n"
 "      --emb FILE.npy      embeddings from a companion .npy file\n"
+"  -j, --threads N         search the example cache ahead in N threads (the\n"
+"                          results do not depend on N; default 1)\n"
 "  -h, --help              show this help\n"
 "  -V, --version           show the version\n"
 "\n"
@@ -195,6 +198,7 @@ static const struct option longopts[] = {
     {"serve", required_argument, NULL, OPT_SERVE},
     {"router", required_argument, NULL, OPT_ROUTER},
     {"rate", required_argument, NULL, OPT_RATE},
+    {"threads", required_argument, NULL, 'j'},
     {"emb", required_argument, NULL, OPT_EMB},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -266,6 +270,13 @@ static void parse_option(struct opts *o, int c)
             cli_usage_error("invalid --rate '%s' (requests per second > 0)", optarg);
         break;
     case OPT_EMB: o->emb_path = optarg; break;
+    case 'j': {
+        uint64_t v;
+        if (cli_parse_u64(optarg, &v) || v < 1 || v > 1024)
+            cli_usage_error("invalid --threads '%s' (1..1024)", optarg);
+        o->threads = (unsigned)v;
+        break;
+    }
     case 'h': usage(stdout); exit(EXIT_OK);
     case 'V': printf("replay %s\n", sim_version()); exit(EXIT_OK);
     default:
@@ -299,8 +310,8 @@ static void check_mode(struct opts *o, int ntraces)
         }
         return;
     }
-    if (o->routers || o->rate > 0)
-        cli_usage_error("--router and --rate go with --serve");
+    if (o->routers || o->rate > 0 || o->threads > 1)
+        cli_usage_error("--router, --rate and --threads go with --serve");
     if (o->export_path) {
         if (o->nsizes != 1)
             cli_usage_error("--export-features needs exactly one cache size (-s)");
@@ -327,7 +338,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
     o->bins = 8;
     o->min_visits = 1;
     o->horizon_us = 3600000000ull;
-    while ((c = getopt_long(argc, argv, "p:s:f:o:hV", longopts, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, "p:s:f:o:j:hV", longopts, NULL)) != -1)
         parse_option(o, c);
     check_mode(o, argc - optind);
 }
@@ -469,6 +480,7 @@ static int serve_one(const struct opts *o, const char *path, const char *spec,
     sim_serve_config_parse(&c, spec, err, sizeof err); /* checked in check_mode */
     c.seed = o->seed;
     c.arrival_rate = o->rate;
+    c.threads = o->threads;
     c.window_s = (double)o->ro.window.n / 1e6;
     struct sim_reader_opts rop = {o->format, 0, o->emb_path};
     sim_reader *r = sim_reader_open(path, &rop, err, sizeof err);

@@ -205,16 +205,21 @@ void sim_serve_on_window(sim_serve *s, void (*f)(void *arg, const struct sim_ser
 /*! sim_serve_arrive() :
  * One request, in arrival order.  It needs tokens_in and tokens_out; emb
  * (and class, category) for the cache-based routers.  `category_name` names
- * req->category in the pool (NULL: category 0).
+ * req->category in the pool (NULL: category 0).  With the IVF example
+ * cache, requests may wait in a batch (copied: req need not outlive the
+ * call), their example searches made ahead in `threads` threads, and are
+ * served when the batch is full or at sim_serve_finish(); the results are
+ * those of serving each at once, for any number of threads (iccache(7)).
  * @return 0, or SIM_EINVAL/SIM_EMISSING with a message (then nothing
- *         changed). */
+ *         changed), or SIM_ENOMEM (serving a batch ran out of memory). */
 int sim_serve_arrive(sim_serve *s, const struct sim_req *req, const char *category_name,
                      char *err, size_t errlen);
 
 /*! sim_serve_finish() :
- * Runs the simulation until every request has completed (or, with
- * `drain` 0, stops at the last arrival, leaving the rest in flight) and
- * fills the overall stats.  @return 0. */
+ * Serves the requests waiting in a batch, then runs the simulation until
+ * every request has completed (or, with `drain` 0, stops at the last
+ * arrival, leaving the rest in flight) and fills the overall stats.
+ * More requests may arrive after it.  @return 0, or SIM_ENOMEM. */
 int sim_serve_finish(sim_serve *s, int drain, struct sim_serve_stats *overall);
 
 /*! sim_serve_csv_header() / sim_serve_csv_row() :
