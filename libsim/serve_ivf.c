@@ -73,7 +73,12 @@
  * intent's list, float reads 14 -> 6 a request, but one more array per
  * row and the anchors' reads: 21% more last-level misses in callgrind).
  *
- * Invariants: 1. entry id is lists[cluster[id]].ids[slot[id]];
+ * While the serving simulation searches ahead in other threads, the
+ * lists do not change: adds and deletes wait in a log until ivf_apply,
+ * and searches catch up with it (DEFERRED CHANGES, below).
+ *
+ * Invariants: 1. entry id is lists[cluster[id]].ids[slot[id]] (its
+ *                changes applied; UINT32_MAX: in no list);
  *             2. vec, code, qs and qe of slot i of a list describe entry
  *                ids[i];
  *             3. codes are in [-127, 127] (so the AVX2 pair sums cannot
