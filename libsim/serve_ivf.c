@@ -928,9 +928,10 @@ static void prep_load(const struct excache *x, struct ivf_scratch *w, const void
  * rows added since (add_pending), whose lists the log chains.  A search
  * made ahead (ivf_search_ahead) keeps IVF_AHEAD_SLACK candidates more, as
  * rows may be deleted before its request arrives; ivf_search_finish drops
- * those, and scans the lists again in the rare case that fewer than k
- * remain.  The centroids change only in ivf_apply (refresh, Lloyd), so a
- * request's lists are those of the centroids as of its search. */
+ * those, and scans its lists again in the rare cases that fewer than k
+ * remain or that Lloyd moved rows between lists since.  The centroids
+ * change only in ivf_apply (refresh, Lloyd), so a request's lists are
+ * those of the centroids as of its search. */
 
 /* Room in the ring for one more add: 0 or SIM_ENOMEM. */
 static int log_room(struct excache *x)
