@@ -1146,7 +1146,7 @@ static int enqueue(sim_serve *s, const struct arrival *a, char *err, size_t errl
 /* The batches and the team, for an IVF example cache: 0 or SIM_ENOMEM. */
 static int batches_init(sim_serve *s)
 {
-    size_t np = s->x.nprobe < 1 ? 1 : s->x.nprobe < s->x.nlist ? s->x.nprobe : s->x.nlist;
+    size_t np = ivf_probes(&s->x);
     size_t ps = excache_prep_size(&s->x);
     for (int k = 0; k < 2; k++) {
         struct batch *b = &s->bt[k];

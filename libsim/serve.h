@@ -138,7 +138,7 @@ struct ivf_ahead {
     float sims[IVF_AHEAD_MAX];
     uint32_t ncent, best; /* the hint (struct exhint) */
     float bsim;
-    uint64_t *probe;     /* nprobe: the lists scanned (caller's buffer) */
+    uint64_t *probe;     /* the lists scanned: room for ivf_probes() */
     uint32_t nprobe;
     void *prep;          /* the prepared query (caller's buffer) */
 };
@@ -307,6 +307,8 @@ void ivf_quant_c(const float *v, uint32_t n8, float st, float inv, int8_t *code,
 void ivf_store_centroids(struct excache *x);
 int ivf_search(struct excache *x, const float *q, size_t k, float minsim, struct exhint *hint,
                uint64_t *ids, float *sims, char *err, size_t errlen);
+/* The lists a search scans: nprobe, within [1, nlist]. */
+size_t ivf_probes(const struct excache *x);
 /* A search's scratch for x: 0 or SIM_ENOMEM (then free it all the same). */
 int ivf_scratch_init(const struct excache *x, struct ivf_scratch *w);
 void ivf_scratch_free(struct ivf_scratch *w);
@@ -317,7 +319,7 @@ int ivf_defer(struct excache *x);
  * moves the centroids if due. */
 void ivf_apply(struct excache *x);
 /* With changes deferred: searches the lists for q into a (whose probe and
- * prep the caller points at x->nprobe lists and excache_prep_size()
+ * prep the caller points at ivf_probes(x) lists and excache_prep_size()
  * bytes), reading x only, with scratch w: other threads may search
  * meanwhile, none change x. */
 void ivf_search_ahead(const struct excache *x, struct ivf_scratch *w, const float *q,

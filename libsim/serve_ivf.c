@@ -1050,12 +1050,16 @@ static size_t rank_centroids(const struct excache *x, struct ivf_scratch *w, uin
     return x->rank(&q, x->cblk, x->cqs, c0, x->ncent, x->cdim, want, probe, probe_sim);
 }
 
+size_t ivf_probes(const struct excache *x)
+{
+    return x->nprobe < 1 ? 1 : x->nprobe < x->nlist ? x->nprobe : x->nlist;
+}
+
 /* The lists to scan for the query in w, best first, into w->probe;
  * returns how many. */
 static size_t probe_lists(const struct excache *x, struct ivf_scratch *w)
 {
-    size_t want = x->nprobe < 1 ? 1 : x->nprobe < x->nlist ? x->nprobe : x->nlist;
-    return rank_centroids(x, w, 0, want, w->probe, w->probe_sim);
+    return rank_centroids(x, w, 0, ivf_probes(x), w->probe, w->probe_sim);
 }
 
 /* How a scan treats rows: it skips those deleted since change snap (gone:

@@ -245,36 +245,6 @@ static const char *pair_cfg =
     "cost_in_per_mtok = 0.1\ncost_out_per_mtok = 0.1\n"
     MODEL("large", "2", "16", "25", "700", "0.83") "difficulty_slope = 0.3\nexample_gain = 0.05\n";
 
-static struct sim_serve_stats run_router(enum sim_router r, double target, uint64_t n,
-                                         double rate)
-{
-    char err[SIM_ERRLEN];
-    sim_modelpool *p = load(pair_cfg, err);
-    ck_assert_msg(p != NULL, "%s", err);
-    struct sim_serve_config c;
-    sim_serve_config_init(&c, p);
-    c.router = r;
-    c.quality_target = target;
-    c.cache_bytes = 8u << 20;
-    sim_serve *s = sim_serve_create(&c, err, sizeof err);
-    ck_assert_msg(s != NULL, "%s", err);
-    struct sim_rng g;
-    sim_rng_seed(&g, 21);
-    init_centroids();
-    float emb[DIM];
-    for (uint64_t i = 0; i < n; i++) {
-        struct sim_req q;
-        const char *cat;
-        make_request(&g, i, rate, &q, emb, &cat);
-        ck_assert_msg(sim_serve_arrive(s, &q, cat, err, sizeof err) == 0, "%s", err);
-    }
-    struct sim_serve_stats st;
-    sim_serve_finish(s, 1, &st);
-    sim_serve_free(s);
-    sim_modelpool_free(p);
-    return st;
-}
-
 struct windows {
     struct sim_serve_stats w[64];
     unsigned n;
@@ -287,44 +257,68 @@ static void keep_window(void *arg, const struct sim_serve_stats *st)
         w->w[w->n++] = *st;
 }
 
-/* IC-Cache over n requests with the IVF example cache searched ahead in
- * `threads` threads: the overall stats, the windows' into *w. */
-static struct sim_serve_stats run_threads(unsigned threads, enum sim_router r, uint64_t n,
-                                          struct windows *w)
+/* A run of the pair pool over n requests of the workload above. */
+struct run {
+    enum sim_router router;
+    double target, rate;
+    uint64_t n, cache_bytes, seed;
+    unsigned threads;
+    struct windows *w; /* if not NULL: windows of 500 s kept here, and a
+                        * sim_serve_finish midway (it serves the requests
+                        * waiting in a batch) */
+};
+
+static struct sim_serve_stats run_serving(const struct run *o)
 {
     char err[SIM_ERRLEN];
     sim_modelpool *p = load(pair_cfg, err);
     ck_assert_msg(p != NULL, "%s", err);
     struct sim_serve_config c;
     sim_serve_config_init(&c, p);
-    c.router = r;
-    c.quality_target = 0.8;
-    c.cache_bytes = 2u << 20; /* about 800 entries: evictions */
-    c.window_s = 500;
-    c.threads = threads;
+    c.router = o->router;
+    c.quality_target = o->target;
+    c.cache_bytes = o->cache_bytes;
+    c.threads = o->threads;
+    c.window_s = o->w ? 500 : 0;
     sim_serve *s = sim_serve_create(&c, err, sizeof err);
     ck_assert_msg(s != NULL, "%s", err);
-    w->n = 0;
-    sim_serve_on_window(s, keep_window, w);
+    if (o->w) {
+        o->w->n = 0;
+        sim_serve_on_window(s, keep_window, o->w);
+    }
     struct sim_rng g;
-    sim_rng_seed(&g, 23);
+    sim_rng_seed(&g, o->seed);
     init_centroids();
     float emb[DIM];
     struct sim_serve_stats st;
-    for (uint64_t i = 0; i < n; i++) {
+    for (uint64_t i = 0; i < o->n; i++) {
         struct sim_req q;
         const char *cat;
-        make_request(&g, i, 2, &q, emb, &cat);
+        make_request(&g, i, o->rate, &q, emb, &cat);
         ck_assert_msg(sim_serve_arrive(s, &q, cat, err, sizeof err) == 0, "%s", err);
-        if (i == n / 2)
-            sim_serve_finish(s, 0, &st); /* mid-way: serves the requests waiting */
+        if (o->w && i == o->n / 2)
+            sim_serve_finish(s, 0, &st);
     }
     ck_assert_int_eq(sim_serve_finish(s, 1, &st), 0);
-    ck_assert_uint_eq(st.arrived, n);
-    ck_assert_uint_eq(st.completed, n);
+    ck_assert_uint_eq(st.arrived, o->n);
+    ck_assert_uint_eq(st.completed, o->n);
     sim_serve_free(s);
     sim_modelpool_free(p);
     return st;
+}
+
+static struct sim_serve_stats run_router(enum sim_router r, double target, uint64_t n,
+                                         double rate)
+{
+    return run_serving(&(struct run){r, target, rate, n, 8u << 20, 21, 1, NULL});
+}
+
+/* IC-Cache over n requests with the IVF example cache (about 800 entries:
+ * evictions) searched ahead in `threads` threads, windows into *w. */
+static struct sim_serve_stats run_threads(unsigned threads, enum sim_router r, uint64_t n,
+                                          struct windows *w)
+{
+    return run_serving(&(struct run){r, 0.8, 2, n, 2u << 20, 23, threads, w});
 }
 
 START_TEST(threads_do_not_change_results)

@@ -86,6 +86,8 @@ done
 cmp -s "$T/j1.csv" "$T/j3.csv" || no "-j 3 differs from -j 1"
 "$R" --threads 2 -p lru -s 10 "$T/q.csv" >/dev/null 2>"$T/err"
 [ $? = 2 ] && grep -q "threads go with --serve" "$T/err" || no "--threads without --serve"
+"$R" --serve "$T/pool.cfg" -j 0 "$T/q.csv" >/dev/null 2>"$T/err"
+[ $? = 2 ] && grep -q "invalid --threads '0'" "$T/err" || no "-j 0: $(cat "$T/err")"
 # A bad pool: exit 1, file:line: field, and no output file left.
 sed 's/^replicas = 1$/replicas = 0/' "$T/pool.cfg" >"$T/bad.cfg"
 "$R" --serve "$T/bad.cfg" -o "$T/o.csv" "$T/q.csv" 2>"$T/err"
